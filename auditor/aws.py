@@ -1,0 +1,185 @@
+"""The only place that creates boto3 sessions and clients.
+
+Honours the standard SDK settings (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL and the
+per-service AWS_ENDPOINT_URL_<SERVICE>, the credential chain), adds optional assume-role,
+adaptive retries, and counts every API request sent so the audit can report it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import botocore.exceptions
+from botocore.config import Config
+
+from auditor.errors import AwsAccessError
+
+DEFAULT_MAX_ATTEMPTS = 5
+
+_ACCESS_CODES = frozenset(
+    {
+        "AccessDenied",
+        "AccessDeniedException",
+        "UnauthorizedOperation",
+        "UnauthorizedAccess",
+        "AuthorizationError",
+        "AuthFailure",
+        "UnrecognizedClientException",
+        "InvalidClientTokenId",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "SignatureDoesNotMatch",
+        "OptInRequired",
+    }
+)
+_THROTTLE_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "RequestThrottled",
+        "SlowDown",
+        "ProvisionedThroughputExceededException",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AwsSettings:
+    """How to reach AWS; None means 'let the SDK decide' (env, profile, config files)."""
+
+    profile: str | None = None
+    region: str | None = None
+    role_arn: str | None = None
+    external_id: str | None = None
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+
+
+class CallCounter:
+    """Thread-safe count of API requests actually sent, by `service.Operation`."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: Counter[str] = Counter()
+
+    def __call__(self, event_name: str, **_: Any) -> None:
+        # event_name: "before-send.<service>.<Operation>"
+        _, service, operation = event_name.split(".", 2)
+        with self._lock:
+            self._counts[f"{service}.{operation}"] += 1
+
+    @property
+    def total(self) -> int:
+        with self._lock:
+            return sum(self._counts.values())
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(sorted(self._counts.items()))
+
+
+class Aws:
+    """A boto3 session plus a client cache; the test seam for everything that calls AWS."""
+
+    def __init__(self, settings: AwsSettings | None = None, *, session: boto3.Session | None = None,
+                 counter: CallCounter | None = None) -> None:
+        self.settings = settings or AwsSettings()
+        self.counter = counter or CallCounter()
+        self._session = session or boto3.Session(
+            profile_name=self.settings.profile, region_name=self.settings.region
+        )
+        self._clients: dict[tuple[str, str | None], Any] = {}
+        self._lock = threading.Lock()
+        self._config = Config(
+            retries={"mode": "adaptive", "max_attempts": self.settings.max_attempts},
+            connect_timeout=10,
+            read_timeout=60,
+            max_pool_connections=32,
+        )
+
+    @property
+    def default_region(self) -> str | None:
+        return self.settings.region or self._session.region_name
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        """A cached, call-counted client for `service` in `region` (default region if None)."""
+        region = region or self.default_region
+        key = (service, region)
+        with self._lock:
+            client = self._clients.get(key)
+            if client is None:
+                client = self._session.client(service, region_name=region, config=self._config)
+                client.meta.events.register("before-send", self.counter)
+                self._clients[key] = client
+            return client
+
+    def assume(self, role_arn: str, session_name: str = "auditor", external_id: str | None = None) -> Aws:
+        """A new Aws whose credentials come from sts:AssumeRole; shares the call counter."""
+        kwargs: dict[str, Any] = {"RoleArn": role_arn, "RoleSessionName": session_name}
+        if external_id:
+            kwargs["ExternalId"] = external_id
+        try:
+            creds = self.client("sts").assume_role(**kwargs)["Credentials"]
+        except botocore.exceptions.BotoCoreError as exc:
+            raise AwsAccessError(f"cannot assume role {role_arn}: {exc}") from None
+        except botocore.exceptions.ClientError as exc:
+            raise AwsAccessError(f"cannot assume role {role_arn}: {describe_error(exc)}") from None
+        session = boto3.Session(
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+            region_name=self.default_region,
+        )
+        return Aws(self.settings, session=session, counter=self.counter)
+
+    def account_id(self) -> str:
+        """The caller's account id (sts:GetCallerIdentity)."""
+        try:
+            return str(self.client("sts").get_caller_identity()["Account"])
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            raise AwsAccessError(f"cannot identify the AWS caller: {describe_error(exc)}",
+                                 "check credentials (AWS_PROFILE / AWS_ACCESS_KEY_ID) and region") from None
+
+
+def error_code(exc: BaseException) -> str:
+    """The AWS error code of a ClientError ('' for anything else)."""
+    if isinstance(exc, botocore.exceptions.ClientError):
+        return str(exc.response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+def is_access_denied(exc: BaseException) -> bool:
+    return error_code(exc) in _ACCESS_CODES
+
+
+def is_throttled(exc: BaseException) -> bool:
+    return error_code(exc) in _THROTTLE_CODES
+
+
+def describe_error(exc: BaseException) -> str:
+    """A one-line, user-readable reason for a failed AWS call."""
+    if isinstance(exc, botocore.exceptions.ClientError):
+        err: Mapping[str, Any] = exc.response.get("Error", {})
+        code = str(err.get("Code", "Error"))
+        op = getattr(exc, "operation_name", "") or ""
+        message = str(err.get("Message", "")).strip().splitlines()[0] if err.get("Message") else ""
+        if code.isdigit():
+            message = f"HTTP {code} from the endpoint (call unsupported or server error)"
+        elif is_throttled(exc):
+            message = (message + "; " if message else "") + "still throttled after retries"
+        where = f" on {op}" if op else ""
+        return f"{code}{where}: {message}" if message else f"{code}{where}"
+    if isinstance(exc, botocore.exceptions.NoCredentialsError):
+        return "no AWS credentials found (set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)"
+    if isinstance(exc, botocore.exceptions.EndpointConnectionError):
+        return f"cannot reach the AWS endpoint: {exc}"
+    if isinstance(exc, NotImplementedError):
+        return f"call not supported by this endpoint: {exc}"
+    return f"{type(exc).__name__}: {exc}"

@@ -1,0 +1,31 @@
+"""Live inventory: collectors per Terraform type and the runner that calls them."""
+
+from __future__ import annotations
+
+import importlib
+
+COLLECTOR_MODULES = (
+    "auditor.inventory.network",
+    "auditor.inventory.loadbalancing",
+    "auditor.inventory.ecs",
+    "auditor.inventory.ecr",
+    "auditor.inventory.monitoring",
+    "auditor.inventory.storage",
+    "auditor.inventory.iam",
+)
+
+_loaded = False
+
+
+def load_collectors() -> None:
+    """Import every collector module once so its @collector registrations run."""
+    global _loaded
+    if _loaded:
+        return
+    for name in COLLECTOR_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+    _loaded = True

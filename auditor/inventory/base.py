@@ -1,0 +1,158 @@
+"""Collectors described as data: one TypeSpec + one collect function per Terraform type.
+
+A collector lists every resource of its type in one region with as few (paginated) calls as
+AWS allows, and converts each AWS response into the hashicorp/aws provider's attribute names
+and shapes. A collector raises on AWS errors; the runner turns that into `unknown`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from auditor.aws import Aws
+from auditor.models import Origin, Resource
+
+
+@dataclass(frozen=True, slots=True)
+class TypeSpec:
+    """What the auditor knows about one Terraform resource type.
+
+    compared:   top-level attributes the converter really produces and the diff compares.
+    ignored:    attribute -> why it is not compared (computed, provider-only, per-resource call...).
+    set_paths:  dotted paths (`*` = every list element) whose list order is meaningless
+                (Terraform sets), sorted before comparing.
+    tags:       compare tags (state `tags_all`, falling back to `tags`) against live tags.
+    state_id:   the Terraform import id from state attributes (default: attributes["id"]).
+    aliases:    other Terraform type names for the same resource (aws_alb -> aws_lb).
+    aws_owned:  true for live resources AWS creates itself (default VPC...): never unmanaged.
+    report_unmanaged: false for types whose live set is only collected for resources in state.
+    """
+
+    type: str
+    service: str
+    compared: tuple[str, ...]
+    ignored: Mapping[str, str] = field(default_factory=dict)
+    set_paths: tuple[str, ...] = ()
+    tags: bool = False
+    state_id: Callable[[Mapping[str, Any]], str | None] | None = None
+    aliases: tuple[str, ...] = ()
+    aws_owned: Callable[[Resource], bool] | None = None
+    report_unmanaged: bool = True
+    notes: str = ""
+
+    def import_id(self, attributes: Mapping[str, Any]) -> str | None:
+        """The id a state instance is matched on."""
+        if self.state_id is not None:
+            return self.state_id(attributes)
+        value = attributes.get("id")
+        return str(value) if value not in (None, "") else None
+
+
+class CollectContext:
+    """What a collector gets: clients for one region, state hints, and a shared call cache.
+
+    `wanted` maps a type to the import ids the states hold for it in this region, for the few
+    types AWS cannot list in bulk (e.g. task-definition revisions referenced by state).
+    `shared(key, fn)` runs `fn` once per region and hands every caller the same result, so
+    two types fed by one API call (route tables and their associations) cost one call.
+    """
+
+    def __init__(self, aws: Aws, region: str, account_id: str,
+                 wanted: Mapping[str, frozenset[str]] | None = None) -> None:
+        self.aws = aws
+        self.region = region
+        self.account_id = account_id
+        self.wanted: Mapping[str, frozenset[str]] = wanted or {}
+        self._cache: dict[str, Any] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def client(self, service: str) -> Any:
+        return self.aws.client(service, self.region)
+
+    def shared(self, key: str, fn: Callable[[], Any]) -> Any:
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self._cache:
+                try:
+                    self._cache[key] = ("ok", fn())
+                except Exception as exc:  # remembered so every dependent type fails the same way
+                    self._cache[key] = ("error", exc)
+            status, value = self._cache[key]
+        if status == "error":
+            raise value
+        return value
+
+    def resource(self, spec: TypeSpec, import_id: str, attributes: dict[str, Any]) -> Resource:
+        """Wrap converted attributes as a live Resource of this region."""
+        return Resource(type=spec.type, id=import_id, attributes=attributes, origin=Origin.LIVE,
+                        region=self.region, source=f"live:{self.region}")
+
+
+CollectFn = Callable[[CollectContext], Iterable[Resource]]
+
+
+@dataclass(frozen=True, slots=True)
+class Collector:
+    spec: TypeSpec
+    collect: CollectFn
+
+
+_REGISTRY: dict[str, Collector] = {}
+_ALIASES: dict[str, str] = {}
+
+
+def collector(spec: TypeSpec) -> Callable[[CollectFn], CollectFn]:
+    """Register `fn` as the collector of `spec.type`."""
+
+    def register(fn: CollectFn) -> CollectFn:
+        if spec.type in _REGISTRY:
+            raise ValueError(f"duplicate collector for {spec.type}")
+        _REGISTRY[spec.type] = Collector(spec, fn)
+        for alias in spec.aliases:
+            _ALIASES[alias] = spec.type
+        return fn
+
+    return register
+
+
+def canonical_type(tf_type: str) -> str:
+    """aws_alb -> aws_lb, aws_alb_listener -> aws_lb_listener; other names unchanged."""
+    return _ALIASES.get(tf_type, tf_type)
+
+
+def registry() -> Mapping[str, Collector]:
+    """Every registered collector by canonical type (importing the collector modules first)."""
+    from auditor.inventory import load_collectors
+
+    load_collectors()
+    return _REGISTRY
+
+
+def spec_for(tf_type: str) -> TypeSpec | None:
+    coll = registry().get(canonical_type(tf_type))
+    return coll.spec if coll else None
+
+
+# --- helpers shared by the converters -------------------------------------------------------
+
+
+def paginate(client: Any, operation: str, result_key: str, **kwargs: Any) -> Iterator[Any]:
+    """Every item of `result_key` over all pages of a paginated operation."""
+    for page in client.get_paginator(operation).paginate(**kwargs):
+        yield from page.get(result_key, []) or []
+
+
+def tags_dict(tags: Iterable[Mapping[str, Any]] | None, key: str = "Key", value: str = "Value") -> dict[str, str]:
+    """AWS [{Key, Value}] (or {key, value}) -> Terraform's tags map."""
+    return {str(t[key]): str(t.get(value, "")) for t in tags or []}
+
+
+def chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    """Split `items` into lists of at most `size` (for batch describe calls)."""
+    for start in range(0, len(items), size):
+        yield items[start:start + size]

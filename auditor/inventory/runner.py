@@ -1,0 +1,68 @@
+"""Run the collectors for every (region, type) pair, concurrently, failing closed."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+
+import botocore.exceptions
+
+from auditor.aws import Aws, describe_error
+from auditor.inventory.base import CollectContext, canonical_type, registry
+from auditor.models import Inventory, Observation, ObservationStatus, Resource
+
+log = logging.getLogger(__name__)
+
+ProgressFn = Callable[[str, str, ObservationStatus], None]
+
+
+def collect_inventory(
+    aws: Aws,
+    regions: Iterable[str],
+    types: Iterable[str],
+    account_id: str,
+    wanted: Mapping[str, Mapping[str, frozenset[str]]] | None = None,
+    *,
+    workers: int = 8,
+    progress: ProgressFn | None = None,
+) -> Inventory:
+    """Collect `types` in every region. An error observing a type makes it UNKNOWN there.
+
+    `wanted[region][type]` = import ids that states hold (see CollectContext.wanted).
+    """
+    collectors = registry()
+    type_list = sorted({canonical_type(t) for t in types} & collectors.keys())
+    wanted = wanted or {}
+    contexts = {r: CollectContext(aws, r, account_id, wanted.get(r, {})) for r in sorted(set(regions))}
+    jobs = [(region, t) for region in contexts for t in type_list]
+
+    def run(job: tuple[str, str]) -> tuple[list[Resource], Observation]:
+        region, tf_type = job
+        try:
+            found = list(collectors[tf_type].collect(contexts[region]))
+            obs = Observation(tf_type, region, ObservationStatus.OBSERVED, len(found))
+        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError,
+                NotImplementedError) as exc:
+            found, obs = [], Observation(tf_type, region, ObservationStatus.UNKNOWN,
+                                         reason=describe_error(exc))
+        except Exception as exc:  # a converter bug must not pass for "nothing there"
+            log.exception("collector %s failed in %s", tf_type, region)
+            found, obs = [], Observation(tf_type, region, ObservationStatus.UNKNOWN,
+                                         reason=f"internal error reading {tf_type}: {type(exc).__name__}: {exc}")
+        if progress:
+            progress(region, tf_type, obs.status)
+        return found, obs
+
+    resources: list[Resource] = []
+    observations: list[Observation] = []
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        for found, obs in pool.map(run, jobs):
+            resources.extend(found)
+            observations.append(obs)
+    return Inventory(
+        resources=tuple(resources),
+        observations=tuple(observations),
+        api_calls=aws.counter.total,
+        api_calls_by_operation=aws.counter.snapshot(),
+    )

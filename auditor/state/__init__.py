@@ -1,0 +1,1 @@
+"""Terraform state: fetching (S3 backend, local files), verifying, parsing, exporting."""
