@@ -102,7 +102,9 @@ class Drift:
     region: str | None = None
     changes: tuple[AttributeChange, ...] = ()
     states: tuple[str, ...] = ()  # URIs of the states that hold it
-    reason: str | None = None  # for UNKNOWN, and notes such as "ignored by .auditignore"
+    reason: str | None = None  # why it is UNKNOWN
+    state_attributes: Mapping[str, Any] | None = None  # CHANGED and MISSING: as the state has them
+    live_attributes: Mapping[str, Any] | None = None  # CHANGED and UNMANAGED: as read live
 
     @property
     def key(self) -> tuple[str, str]:

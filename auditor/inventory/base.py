@@ -8,12 +8,15 @@ and shapes. A collector raises on AWS errors; the runner turns that into `unknow
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from auditor.aws import Aws
 from auditor.models import Origin, Resource
+
+StateView = Mapping[str, Sequence[Resource]]
+"""State resources by canonical type, as the diff hands them to `mirrored` and `covered`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,10 +28,19 @@ class TypeSpec:
     set_paths:  dotted paths (`*` = every list element) whose list order is meaningless
                 (Terraform sets), sorted before comparing.
     tags:       compare tags (state `tags_all`, falling back to `tags`) against live tags.
+    json_attributes: attributes holding a JSON document as a string (policies, container
+                definitions), compared as parsed data with nulls/empties dropped and keys sorted.
+    optional_live: attributes AWS may leave out of its answer; when the live side lacks one,
+                it is not compared (rather than reported as drift to null).
     state_id:   the Terraform import id from state attributes (default: attributes["id"]).
     aliases:    other Terraform type names for the same resource (aws_alb -> aws_lb).
     aws_owned:  true for live resources AWS creates itself (default VPC...): never unmanaged.
     report_unmanaged: false for types whose live set is only collected for resources in state.
+    mirrored:   given a state resource and all state resources by type, the attributes of it that
+                other state resources manage (an SG's inline `ingress` when split rule resources
+                exist): not compared, as Terraform's own refresh noise would.
+    covered:    given a live resource and all state resources by type, true when a state resource
+                of another type manages it (a rule inside an SG whose inline rules are in state).
     """
 
     type: str
@@ -37,10 +49,14 @@ class TypeSpec:
     ignored: Mapping[str, str] = field(default_factory=dict)
     set_paths: tuple[str, ...] = ()
     tags: bool = False
+    json_attributes: tuple[str, ...] = ()
+    optional_live: tuple[str, ...] = ()
     state_id: Callable[[Mapping[str, Any]], str | None] | None = None
     aliases: tuple[str, ...] = ()
     aws_owned: Callable[[Resource], bool] | None = None
     report_unmanaged: bool = True
+    mirrored: Callable[[Resource, StateView], frozenset[str]] | None = None
+    covered: Callable[[Resource, StateView], bool] | None = None
     notes: str = ""
 
     def import_id(self, attributes: Mapping[str, Any]) -> str | None:

@@ -1,0 +1,263 @@
+"""The `audit` command. The only module that prints or exits.
+
+Exit codes (Terraform's -detailed-exitcode convention):
+  0  clean: everything was observed and nothing drifted
+  1  error, or an incomplete audit (a state could not be read, a resource type could not be observed)
+  2  drift found (changed, missing or unmanaged resources)
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from auditor import __version__
+from auditor.aws import Aws, AwsSettings
+from auditor.config import AuditConfig, load_config, merge, parse_duration
+from auditor.errors import AuditError, ConfigError, ExitCode
+from auditor.pipeline import AuditRun, run_audit
+from auditor.report import write_atomic
+from auditor.state.sources import StateRequest
+
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0  no drift, everything observed
+  1  error, or incomplete audit (a state unreadable, a type unobservable)
+  2  drift found"""
+
+FORMATS = ("table", "json", "plan-json", "html")
+
+
+def _stderr() -> Console:
+    return Console(stderr=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="audit")
+@click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
+@click.option("--log-json", is_flag=True, help="Structured JSON log lines (for schedulers).")
+def cli(verbose: int, log_json: bool) -> None:
+    """Drift audit and compliance for Terraform-managed AWS (ECS Fargate, ALB, ECR, CloudWatch, S3 state).
+
+    Reads Terraform state from S3 (never taking its lock), reads the live resources with boto3,
+    and reports what drifted, with a drift index (0.0 = no drift).
+    """
+    level = logging.WARNING - 10 * verbose
+    fmt = ('{"time":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s","message":"%(message)s"}'
+           if log_json else "%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=max(level, logging.DEBUG), format=fmt, stream=sys.stderr)
+    for noisy in ("botocore", "boto3", "urllib3", "werkzeug"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+def _state_requests(states: tuple[str, ...], workspaces: tuple[str, ...], lock_table: str | None,
+                    role_arn: str | None, state_region: str | None) -> tuple[StateRequest, ...]:
+    return tuple(
+        StateRequest(uri=uri, workspaces=workspaces or ("default",), lock_table=lock_table,
+                     role_arn=role_arn, region=state_region)
+        for uri in states
+    )
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]:
+    if not enabled:
+        yield None
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=_stderr(), transient=True) as bar:
+        task = bar.add_task("reading live AWS", total=None)
+
+        def update(stage: str, done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+def emit(run: AuditRun, fmt: str, output: Path | None, html: Path | None, json_out: Path | None) -> None:
+    """Print or write the result in the asked-for format(s)."""
+    from auditor.report import html as html_report
+    from auditor.report import json_report, plan_json
+    from auditor.report.console import print_summary
+
+    renderers: dict[str, Callable[[AuditRun], str]] = {
+        "json": json_report.render, "plan-json": plan_json.render, "html": html_report.render}
+    if json_out:
+        write_atomic(json_out, json_report.render(run))
+    if html:
+        write_atomic(html, html_report.render(run))
+    if fmt == "table":
+        if output:
+            console = Console(file=None, record=True, width=160)
+            with console.capture():
+                print_summary(run, console)
+            write_atomic(output, console.export_text())
+        else:
+            print_summary(run, Console())
+        return
+    text = renderers[fmt](run)
+    if output:
+        write_atomic(output, text)
+    else:
+        click.echo(text, nl=False)
+
+
+@cli.command("run", epilog=EXIT_CODES_HELP)
+@click.option("--state", "states", multiple=True, metavar="URI",
+              help="s3://BUCKET/KEY (`*` and `**` in KEY match many states) or a local .tfstate. Repeatable.")
+@click.option("--workspace", "workspaces", multiple=True, metavar="NAME",
+              help="Workspace to read (repeatable); `*` reads every workspace. Default: default.")
+@click.option("--lock-table", metavar="TABLE", help="The backend's DynamoDB table (lock and md5 digest).")
+@click.option("--state-role-arn", metavar="ARN", help="Role to assume for reading state.")
+@click.option("--state-region", metavar="REGION", help="Region of the state bucket (default: the SDK's).")
+@click.option("--backend-dir", "backend_dirs", multiple=True, type=click.Path(path_type=Path),
+              help='Read the state settings from a `backend "s3" {}` block in DIR/*.tf. Repeatable.')
+@click.option("--config", "config_path", type=click.Path(path_type=Path), help="audit.toml settings file.")
+@click.option("--region", "regions", multiple=True, metavar="REGION",
+              help="Region(s) to inventory (repeatable). Default: the regions the states' resources are in.")
+@click.option("--profile", help="AWS profile (default: the SDK's: AWS_PROFILE, then default).")
+@click.option("--role-arn", metavar="ARN", help="Role to assume for reading live resources.")
+@click.option("--type", "types", multiple=True, metavar="TYPE", help="Only these resource types (repeatable).")
+@click.option("--wait-for-lock", metavar="DURATION", help="Wait up to DURATION (e.g. 5m) for a held lock first.")
+@click.option("--ignore-file", type=click.Path(path_type=Path),
+              help="Ignore rules (default: .auditignore in the current folder, if present).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the --format output to FILE.")
+@click.option("--json", "json_out", type=click.Path(path_type=Path), help="Also write the JSON result to FILE.")
+@click.option("--html", type=click.Path(path_type=Path), help="Also write the HTML summary to FILE.")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: on when stderr is a TTY).")
+def run_cmd(states: tuple[str, ...], workspaces: tuple[str, ...], lock_table: str | None,
+            state_role_arn: str | None, state_region: str | None, backend_dirs: tuple[Path, ...],
+            config_path: Path | None, regions: tuple[str, ...], profile: str | None, role_arn: str | None,
+            types: tuple[str, ...], wait_for_lock: str | None, ignore_file: Path | None, fmt: str,
+            output: Path | None, json_out: Path | None, html: Path | None, progress: bool | None) -> None:
+    """Audit Terraform state against live AWS and report drift."""
+    from auditor.state.discover import requests_from_backend_dir
+
+    config = load_config(config_path) if config_path else AuditConfig()
+    requests = list(config.states) + list(_state_requests(states, workspaces, lock_table, state_role_arn,
+                                                          state_region))
+    for directory in backend_dirs:
+        requests.extend(requests_from_backend_dir(directory))
+    if ignore_file is None and config.ignore_file is None and Path(".auditignore").is_file():
+        ignore_file = Path(".auditignore")
+    config = merge(config, states=tuple(requests), regions=regions, profile=profile, role_arn=role_arn,
+                   types=types, ignore_file=ignore_file,
+                   wait_for_lock=parse_duration(wait_for_lock, "--wait-for-lock") if wait_for_lock else None)
+    aws = Aws(AwsSettings(profile=config.profile, region=config.regions[0] if config.regions else None))
+    show_progress = sys.stderr.isatty() if progress is None else progress
+    with _progress(show_progress) as update:
+        result = run_audit(config, aws, progress=update)
+    emit(result, fmt, output, html, json_out)
+    sys.exit(int(result.exit_code))
+
+
+@cli.command("resources")
+@click.argument("types", nargs=-1)
+def resources_cmd(types: tuple[str, ...]) -> None:
+    """List the supported resource types, what is compared for each and what is ignored (and why)."""
+    from auditor.inventory.base import canonical_type, registry
+
+    specs = {t: c.spec for t, c in registry().items()}
+    wanted = [canonical_type(t) for t in types] or sorted(specs)
+    for tf_type in wanted:
+        spec = specs.get(tf_type)
+        if spec is None:
+            raise ConfigError(f"unsupported resource type {tf_type!r}", "run `audit resources` for the list")
+        click.echo(f"{spec.type}" + (f" (also {', '.join(spec.aliases)})" if spec.aliases else ""))
+        click.echo(f"  compared: {', '.join(spec.compared + (('tags',) if spec.tags else ()))}")
+        if spec.set_paths:
+            click.echo(f"  unordered (sets): {', '.join(spec.set_paths)}")
+        if spec.json_attributes:
+            click.echo(f"  compared as JSON documents: {', '.join(spec.json_attributes)}")
+        for name, why in sorted(spec.ignored.items()):
+            click.echo(f"  ignored: {name} — {why}")
+        if not spec.report_unmanaged:
+            click.echo("  unmanaged resources of this type are not reported")
+        if spec.notes:
+            click.echo(f"  note: {spec.notes}")
+
+
+@cli.group("state")
+def state_group() -> None:
+    """Read a state the way Terraform does: list addresses, export `terraform show -json`."""
+
+
+def _load_one(source: str, workspace: str, lock_table: str | None) -> Any:
+    from auditor.state.backend import load_states
+
+    aws = Aws(AwsSettings())
+    loaded, failures = load_states(aws, [StateRequest(uri=source, workspaces=(workspace,), lock_table=lock_table)])
+    if failures:
+        raise AuditError(failures[0].error)
+    if len(loaded) != 1:
+        raise ConfigError(f"{source} matches {len(loaded)} states; name exactly one")
+    return loaded[0].document
+
+
+@state_group.command("list")
+@click.argument("source")
+@click.option("--workspace", default="default", show_default=True)
+@click.option("--lock-table", metavar="TABLE")
+def state_list_cmd(source: str, workspace: str, lock_table: str | None) -> None:
+    """Print resource addresses like `terraform state list`."""
+    from auditor.state.showjson import state_list
+
+    for address in state_list(_load_one(source, workspace, lock_table)):
+        click.echo(address)
+
+
+@state_group.command("show")
+@click.argument("source")
+@click.option("--json", "as_json", is_flag=True, required=True, help="The `terraform show -json` format.")
+@click.option("--workspace", default="default", show_default=True)
+@click.option("--lock-table", metavar="TABLE")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write to FILE instead of stdout.")
+def state_show_cmd(source: str, as_json: bool, workspace: str, lock_table: str | None, output: Path | None) -> None:
+    """Write the `terraform show -json` representation of a state (sensitive values redacted)."""
+    import orjson
+
+    from auditor.state.showjson import to_show_json
+
+    text = orjson.dumps(to_show_json(_load_one(source, workspace, lock_table))).decode() + "\n"
+    if output:
+        write_atomic(output, text)
+    else:
+        click.echo(text, nl=False)
+
+
+@cli.command("demo")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("demo-output"), show_default=True)
+@click.option("--clean", is_flag=True, help="Seed the stack without any drift.")
+def demo_cmd(out_dir: Path, clean: bool) -> None:
+    """Run a real audit against an embedded AWS (moto on 127.0.0.1) seeded with the reference stack."""
+    from auditor.demo.run import run_demo
+
+    code = run_demo(out_dir, with_drift=not clean, console=Console())
+    sys.exit(int(code))
+
+
+def main() -> None:
+    """Console-script entry point: expected failures become one line on stderr and exit 1."""
+    try:
+        cli.main(standalone_mode=False)
+    except AuditError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(int(exc.exit_code))
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(int(ExitCode.ERROR) if exc.exit_code != 0 else 0)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)

@@ -1,0 +1,170 @@
+"""audit.toml and command-line options -> one typed AuditConfig.
+
+Example audit.toml:
+
+    regions = ["ap-south-1"]
+    profile = "platform-audit"            # optional: an AWS profile
+    role_arn = "arn:aws:iam::123456789012:role/auditor-readonly"   # optional: for the live inventory
+    wait_for_lock = "5m"
+    ignore_file = ".auditignore"
+    backend_dirs = ["terraform/stack"]   # read `backend "s3" {}` blocks
+
+    [[states]]
+    uri = "s3://acme-tfstate/platform/**/terraform.tfstate"
+    workspaces = ["*"]
+    lock_table = "acme-tf-locks"
+
+    [weights.types]
+    aws_ecs_service = 3.0
+    [weights.kinds]
+    missing = 2.0
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from auditor.errors import ConfigError
+from auditor.score import Weights
+from auditor.state.sources import StateRequest
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+_TOP_KEYS = {"regions", "profile", "role_arn", "wait_for_lock", "ignore_file", "backend_dirs", "states",
+             "weights", "types", "max_workers"}
+_STATE_KEYS = {"uri", "workspaces", "lock_table", "region", "role_arn", "workspace_key_prefix", "use_lockfile"}
+
+
+@dataclass(frozen=True, slots=True)
+class AuditConfig:
+    """Everything one audit run needs to know."""
+
+    states: tuple[StateRequest, ...] = ()
+    regions: tuple[str, ...] = ()
+    profile: str | None = None
+    role_arn: str | None = None
+    types: tuple[str, ...] = ()
+    ignore_file: Path | None = None
+    weights: Weights = field(default_factory=Weights)
+    wait_for_lock: float = 0.0
+    max_workers: int = 8
+
+
+def parse_duration(text: str | float | int, what: str = "duration") -> float:
+    """'5m' -> 300.0; '30s', '1h', '250ms' and bare seconds are accepted."""
+    if isinstance(text, int | float) and not isinstance(text, bool):
+        seconds = float(text)
+    else:
+        match = _DURATION.match(str(text))
+        if not match:
+            raise ConfigError(f"invalid {what} {text!r}", "use e.g. 30s, 5m or 1h")
+        number, unit = float(match.group(1)), match.group(2) or "s"
+        seconds = number * {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}[unit]
+    if seconds < 0:
+        raise ConfigError(f"invalid {what} {text!r}: must not be negative")
+    return seconds
+
+
+def load_config(path: Path) -> AuditConfig:
+    """Read and validate audit.toml; any problem is a one-line ConfigError naming the file."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    return config_from_mapping(data, str(path), base_dir=path.parent)
+
+
+def config_from_mapping(data: Mapping[str, Any], where: str, base_dir: Path | None = None) -> AuditConfig:
+    unknown = set(data) - _TOP_KEYS
+    if unknown:
+        raise ConfigError(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}",
+                          f"known settings: {', '.join(sorted(_TOP_KEYS))}")
+    base_dir = base_dir or Path.cwd()
+    states = [_state_request(s, f"{where}: states[{i}]") for i, s in enumerate(_list(data, "states", where))]
+    for backend_dir in _list(data, "backend_dirs", where):
+        from auditor.state.discover import requests_from_backend_dir
+
+        states.extend(requests_from_backend_dir(base_dir / str(backend_dir)))
+    weights = data.get("weights", {})
+    if not isinstance(weights, Mapping):
+        raise ConfigError(f"{where}: [weights] must be a table")
+    ignore = data.get("ignore_file")
+    return AuditConfig(
+        states=tuple(states),
+        regions=tuple(str(r) for r in _list(data, "regions", where)),
+        profile=_opt_str(data, "profile", where),
+        role_arn=_opt_str(data, "role_arn", where),
+        types=tuple(str(t) for t in _list(data, "types", where)),
+        ignore_file=(base_dir / str(ignore)) if ignore else None,
+        weights=Weights(types=_weights(weights.get("types", {}), f"{where}: weights.types"),
+                        kinds=_weights(weights.get("kinds", {}), f"{where}: weights.kinds")),
+        wait_for_lock=parse_duration(data.get("wait_for_lock", 0), "wait_for_lock"),
+        max_workers=_positive_int(data.get("max_workers", 8), f"{where}: max_workers"),
+    )
+
+
+def merge(base: AuditConfig, **overrides: Any) -> AuditConfig:
+    """Command-line values win over the file; empty/None overrides are ignored."""
+    changes = {k: v for k, v in overrides.items() if v not in (None, (), [])}
+    return replace(base, **changes)
+
+
+def _state_request(raw: Any, where: str) -> StateRequest:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where}: each [[states]] entry must be a table")
+    unknown = set(raw) - _STATE_KEYS
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+    if not isinstance(raw.get("uri"), str) or not raw["uri"]:
+        raise ConfigError(f"{where}: `uri` is required (s3://BUCKET/KEY or a local path)")
+    workspaces = raw.get("workspaces", ["default"])
+    if isinstance(workspaces, str):
+        workspaces = [workspaces]
+    return StateRequest(
+        uri=raw["uri"],
+        workspaces=tuple(str(w) for w in workspaces),
+        lock_table=raw.get("lock_table"),
+        region=raw.get("region"),
+        role_arn=raw.get("role_arn"),
+        workspace_key_prefix=str(raw.get("workspace_key_prefix", "env:")),
+        use_lockfile=bool(raw.get("use_lockfile", True)),
+    )
+
+
+def _list(data: Mapping[str, Any], key: str, where: str) -> list[Any]:
+    value = data.get(key, [])
+    if not isinstance(value, list):
+        raise ConfigError(f"{where}: `{key}` must be a list")
+    return value
+
+
+def _opt_str(data: Mapping[str, Any], key: str, where: str) -> str | None:
+    value = data.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ConfigError(f"{where}: `{key}` must be a string")
+    return value
+
+
+def _weights(raw: Any, where: str) -> dict[str, float]:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where} must be a table of numbers")
+    out: dict[str, float] = {}
+    for key, value in raw.items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise ConfigError(f"{where}.{key} must be a non-negative number, got {value!r}")
+        out[str(key)] = float(value)
+    return out
+
+
+def _positive_int(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{where} must be a positive integer, got {value!r}")
+    return value

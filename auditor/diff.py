@@ -1,0 +1,223 @@
+"""State versus live: one Drift per resource (in_sync, changed, missing, unmanaged, unknown).
+
+Only the attributes a type's converter really produces are compared (TypeSpec.compared, tags,
+json_attributes). Both sides are normalized first so Terraform's own noise is not drift:
+null, "", [] and {} are the same absence; Terraform sets are sorted; JSON documents are compared
+as data. Equal normalized values short-circuit, so DeepDiff runs only on real differences.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from deepdiff import DeepDiff
+
+from auditor.ignore import IgnoreRules
+from auditor.inventory.base import StateView, TypeSpec, registry
+from auditor.models import AttributeChange, Drift, DriftKind, Inventory, Resource
+from auditor.state.resources import StateResources
+
+Path = tuple[str | int, ...]
+
+
+# --- normalization --------------------------------------------------------------------------
+
+
+def normalize(value: Any) -> Any:
+    """Drop absences recursively: None, "", [] and {} all become None; keys with None vanish."""
+    if isinstance(value, Mapping):
+        out = {str(k): v for k, v in ((k, normalize(v)) for k, v in value.items()) if v is not None}
+        return out or None
+    if isinstance(value, list | tuple):
+        items = [normalize(v) for v in value]
+        return items if any(v is not None for v in items) else None
+    if value == "":
+        return None
+    return value
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _parse_json_document(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _sort_sets(value: Any, pattern: Sequence[str]) -> Any:
+    """Sort the list found at `pattern` (`*` steps into every list element) inside `value`."""
+    if value is None:
+        return None
+    if not pattern:
+        if isinstance(value, list):
+            return sorted(value, key=_canonical)
+        return value
+    head, rest = pattern[0], pattern[1:]
+    if head == "*" and isinstance(value, list):
+        return [_sort_sets(v, rest) for v in value]
+    if isinstance(value, dict) and head in value:
+        return {**value, head: _sort_sets(value[head], rest)}
+    return value
+
+
+def comparable(spec: TypeSpec, attributes: Mapping[str, Any], skip: Iterable[str] = ()) -> dict[str, Any]:
+    """The normalized, compared projection of a resource's attributes."""
+    skipped = set(skip)
+    out: dict[str, Any] = {}
+    for name in spec.compared:
+        if name in skipped or name not in attributes:
+            continue
+        value = attributes[name]
+        if name in spec.json_attributes:
+            value = _parse_json_document(value)
+        out[name] = normalize(value)
+    for set_path in sorted(spec.set_paths, key=lambda p: -p.count(".")):
+        steps = set_path.split(".")
+        if steps[0] in out:
+            out[steps[0]] = _sort_sets(out[steps[0]], steps[1:]) if len(steps) > 1 else _sort_sets(
+                out[steps[0]], ())
+    return out
+
+
+def _tags(attributes: Mapping[str, Any], *, state: bool) -> dict[str, str]:
+    tags = attributes.get("tags_all") if state else attributes.get("tags")
+    if tags is None and state:
+        tags = attributes.get("tags")
+    return {str(k): str(v) for k, v in (tags or {}).items()}
+
+
+# --- paths ----------------------------------------------------------------------------------
+
+
+def render_path(path: Path) -> str:
+    """('health_check', 0, 'path') -> 'health_check[0].path'; ('tags', 'Env') -> 'tags.Env'."""
+    out = ""
+    for step in path:
+        if isinstance(step, int):
+            out += f"[{step}]"
+        else:
+            out += f".{step}" if out else str(step)
+    return out
+
+
+def _collapse(path: Path, set_paths: Sequence[Sequence[str]]) -> Path:
+    """Cut a path at the first Terraform set it enters: set elements have no stable index."""
+    for pattern in set_paths:
+        if len(path) < len(pattern):
+            continue
+        if all(p == "*" and isinstance(s, int) or p == s for p, s in zip(pattern, path, strict=False)):
+            return path[: len(pattern)]
+    return path
+
+
+def _lookup(value: Any, path: Path) -> Any:
+    for step in path:
+        if isinstance(step, int) and isinstance(value, list) and 0 <= step < len(value):
+            value = value[step]
+        elif isinstance(step, str) and isinstance(value, dict):
+            value = value.get(step)
+        else:
+            return None
+    return value
+
+
+def attribute_changes(spec: TypeSpec, state: Mapping[str, Any], live: Mapping[str, Any],
+                      skip: Iterable[str] = ()) -> list[AttributeChange]:
+    """Every compared attribute path whose normalized state and live values differ."""
+    skipped = set(skip) | {a for a in spec.optional_live if a not in live}
+    left, right = comparable(spec, state, skipped), comparable(spec, live, skipped)
+    changes: list[AttributeChange] = []
+    if left != right:
+        set_patterns = sorted((p.split(".") for p in spec.set_paths), key=len)
+        seen: set[Path] = set()
+        tree = DeepDiff(left, right, verbose_level=2, view="tree")
+        for report in tree.values():
+            for level in report:
+                raw = tuple(level.path(output_format="list"))
+                path = _collapse(raw, set_patterns)
+                if path in seen:
+                    continue
+                seen.add(path)
+                changes.append(AttributeChange(render_path(path), _lookup(left, path), _lookup(right, path)))
+    if spec.tags and "tags" not in skipped:
+        state_tags, live_tags = _tags(state, state=True), _tags(live, state=False)
+        for key in sorted(state_tags.keys() | live_tags.keys()):
+            if state_tags.get(key) != live_tags.get(key):
+                changes.append(AttributeChange(f"tags.{key}", state_tags.get(key), live_tags.get(key)))
+    return sorted(changes, key=lambda c: c.path)
+
+
+# --- the diff -------------------------------------------------------------------------------
+
+
+def diff(state: StateResources, inventory: Inventory, ignore: IgnoreRules | None = None) -> list[Drift]:
+    """Compare every state resource with its live twin and list live resources no state manages."""
+    ignore = ignore or IgnoreRules()
+    specs = {t: c.spec for t, c in registry().items()}
+    observed = {(o.region, o.type): o for o in inventory.observations}
+    live_by_key = {r.key: r for r in inventory.resources}
+    view: dict[str, list[Resource]] = {}
+    for res in state.resources:
+        view.setdefault(res.type, []).append(res)
+    drifts: list[Drift] = []
+
+    for res in state.resources:
+        names = _names(res)
+        if ignore.ignores_resource(names):
+            continue
+        holders = state.holders.get(res.key, ())
+        spec = specs[res.type]
+        obs = observed.get((res.region or "", res.type))
+        if obs is None or obs.status != "observed":
+            reason = obs.reason if obs else f"{res.type} was not collected in region {res.region}"
+            drifts.append(Drift(res.type, res.id, DriftKind.UNKNOWN, res.address, res.region, (), holders,
+                                reason))
+            continue
+        live = live_by_key.get(res.key)
+        if live is None:
+            drifts.append(Drift(res.type, res.id, DriftKind.MISSING, res.address, res.region, (), holders,
+                                state_attributes=res.attributes))
+            continue
+        mirrored = spec.mirrored(res, view) if spec.mirrored else frozenset()
+        changes = tuple(c for c in attribute_changes(spec, res.attributes, live.attributes, mirrored)
+                        if not ignore.ignores_path(names, c.path))
+        if changes:
+            drifts.append(Drift(res.type, res.id, DriftKind.CHANGED, res.address, res.region, changes, holders,
+                                state_attributes=res.attributes, live_attributes=live.attributes))
+        else:
+            drifts.append(Drift(res.type, res.id, DriftKind.IN_SYNC, res.address, res.region, (), holders))
+
+    for res in (*state.unsupported, *state.unmatched):
+        if ignore.ignores_resource(_names(res)):
+            continue
+        reason = (f"{res.type} is not covered by the live inventory" if res in state.unsupported
+                  else "the state object has no id to match it with a live resource")
+        drifts.append(Drift(res.type, res.id, DriftKind.UNKNOWN, res.address, res.region, (),
+                            (res.source or "",), reason))
+
+    managed = {r.key for r in state.resources} | set(state.deposed_ids) | {r.key for r in state.unsupported}
+    for live in inventory.resources:
+        spec = specs.get(live.type)
+        if live.key in managed or spec is None or not spec.report_unmanaged:
+            continue
+        if spec.aws_owned and spec.aws_owned(live):
+            continue
+        if spec.covered and spec.covered(live, view):
+            continue
+        if ignore.ignores_resource(_names(live)):
+            continue
+        drifts.append(Drift(live.type, live.id, DriftKind.UNMANAGED, None, live.region,
+                            live_attributes=live.attributes))
+    return drifts
+
+
+def _names(res: Resource) -> list[str]:
+    """The names a .auditignore line may use for a resource: `TYPE.ID` and its address."""
+    return [f"{res.type}.{res.id}", res.address or ""]

@@ -1,0 +1,121 @@
+"""One audit, stage by stage: config -> state -> inventory -> diff -> score."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from auditor import __version__
+from auditor.aws import Aws
+from auditor.config import AuditConfig
+from auditor.diff import diff
+from auditor.errors import ConfigError, ExitCode
+from auditor.ignore import load_ignore
+from auditor.inventory.base import registry
+from auditor.inventory.runner import collect_inventory
+from auditor.models import DRIFTED_KINDS, Drift, Inventory, Observation, ObservationStatus
+from auditor.score import Score, score
+from auditor.state.backend import load_states
+from auditor.state.model import LoadedState, StateFailure
+from auditor.state.resources import StateResources, to_resources
+
+Progress = Callable[[str, int, int], None]
+"""progress(stage, done, total): called as the inventory advances."""
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRun:
+    """Everything one audit found, ready for the reporters."""
+
+    started_at: datetime
+    finished_at: datetime
+    tool_version: str
+    account_id: str
+    regions: tuple[str, ...]
+    states: tuple[LoadedState, ...]
+    failures: tuple[StateFailure, ...]
+    inventory: Inventory
+    drifts: tuple[Drift, ...]
+    score: Score
+    ignore_file: str | None = None
+
+    @property
+    def observation_errors(self) -> tuple[Observation, ...]:
+        return tuple(o for o in self.inventory.observations if o.status is ObservationStatus.UNKNOWN)
+
+    @property
+    def incomplete(self) -> bool:
+        """Some state could not be read or some type could not be observed."""
+        return bool(self.failures or self.observation_errors)
+
+    @property
+    def has_drift(self) -> bool:
+        return any(d.kind in DRIFTED_KINDS for d in self.drifts)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """1 when the audit is incomplete (it cannot vouch for anything), else 2 on drift, else 0."""
+        if self.incomplete:
+            return ExitCode.ERROR
+        return ExitCode.DRIFT if self.has_drift else ExitCode.CLEAN
+
+
+def regions_for(config: AuditConfig, state: StateResources, aws: Aws) -> tuple[str, ...]:
+    """--region values, else every region the states' resources live in, else the SDK default."""
+    if config.regions:
+        return tuple(sorted(set(config.regions)))
+    found = {r.region for r in state.resources if r.region}
+    if found:
+        return tuple(sorted(found))
+    if aws.default_region:
+        return (aws.default_region,)
+    raise ConfigError("no AWS region to audit", "pass --region, set AWS_REGION, or configure a profile region")
+
+
+def run_audit(config: AuditConfig, aws: Aws, progress: Progress | None = None) -> AuditRun:
+    """Run one read-only audit. Expected failures raise AuditError subclasses."""
+    started = datetime.now(UTC)
+    ignore = load_ignore(config.ignore_file)
+    if not config.states:
+        raise ConfigError("no state to audit", "pass --state s3://BUCKET/KEY, --backend-dir DIR or --config FILE")
+    loaded, failures = load_states(aws, config.states, wait_for_lock=config.wait_for_lock,
+                                   max_workers=config.max_workers)
+    default_region = config.regions[0] if config.regions else (aws.default_region or "us-east-1")
+    state = to_resources(loaded, default_region)
+    regions = regions_for(config, state, aws)
+
+    live_aws = aws.assume(config.role_arn) if config.role_arn else aws
+    account_id = live_aws.account_id()
+    types = config.types or tuple(registry())
+    wanted: dict[str, dict[str, set[str]]] = {}
+    for res in state.resources:
+        wanted.setdefault(res.region or default_region, {}).setdefault(res.type, set()).add(res.id)
+    total = len(regions) * len(types)
+    done = 0
+
+    def tick(region: str, tf_type: str, status: ObservationStatus) -> None:
+        nonlocal done
+        done += 1
+        if progress:
+            progress("inventory", done, total)
+
+    inventory = collect_inventory(
+        live_aws, regions, types, account_id,
+        {r: {t: frozenset(ids) for t, ids in by_type.items()} for r, by_type in wanted.items()},
+        workers=config.max_workers, progress=tick,
+    )
+    drifts = diff(state, inventory, ignore)
+    return AuditRun(
+        started_at=started,
+        finished_at=datetime.now(UTC),
+        tool_version=__version__,
+        account_id=account_id,
+        regions=regions,
+        states=tuple(loaded),
+        failures=tuple(failures),
+        inventory=inventory,
+        drifts=tuple(sorted(drifts, key=lambda d: (d.kind.value, d.type, d.address or "", d.id))),
+        score=score(drifts, config.weights),
+        ignore_file=ignore.source,
+    )

@@ -1,0 +1,73 @@
+"""The human summary printed after an audit (rich tables; plain text when not a terminal)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from auditor.models import DriftKind
+from auditor.pipeline import AuditRun
+
+_KIND_STYLE = {
+    DriftKind.CHANGED: "yellow", DriftKind.MISSING: "red", DriftKind.UNMANAGED: "magenta",
+    DriftKind.UNKNOWN: "cyan", DriftKind.IN_SYNC: "green",
+}
+
+
+def _fmt_index(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}"
+
+
+def print_summary(run: AuditRun, console: Console, max_rows: int = 200) -> None:
+    """States, headline numbers, what drifted and what could not be seen."""
+    states = Table(title="States", title_justify="left", show_lines=False)
+    for col in ("state", "workspace", "serial", "terraform", "resources", "lock", "digest"):
+        states.add_column(col)
+    for s in run.states:
+        lock = "; ".join(h.describe() for h in s.lock.held) or ("free" if s.lock.checked else "not checked")
+        digest = s.digest.status.value if s.digest else "not checked"
+        states.add_row(s.uri, s.workspace, str(s.document.serial), s.document.terraform_version,
+                       str(len(s.document.managed)), lock, digest)
+    console.print(states)
+    for f in run.failures:
+        console.print(f"[red]state not read:[/red] {f.uri} ({f.workspace}): {f.error}")
+    for s in run.states:
+        for w in s.warnings:
+            console.print(f"[yellow]warning:[/yellow] {s.uri}: {w}")
+
+    drifted = [d for d in run.drifts if d.kind not in (DriftKind.IN_SYNC,)]
+    if drifted:
+        table = Table(title="Drift", title_justify="left")
+        for col in ("kind", "resource", "id", "attribute", "state", "live"):
+            table.add_column(col, overflow="fold")
+        rows = 0
+        for d in drifted:
+            style = _KIND_STYLE[d.kind]
+            name = d.address or d.type
+            if d.changes:
+                for c in d.changes:
+                    table.add_row(f"[{style}]{d.kind.value}[/{style}]", name, d.id, c.path,
+                                  _short(c.state), _short(c.live))
+                    rows += 1
+            else:
+                table.add_row(f"[{style}]{d.kind.value}[/{style}]", name, d.id, d.reason or "", "", "")
+                rows += 1
+            if rows >= max_rows:
+                table.add_row("…", f"{len(drifted)} resources in all: see --format json", "", "", "", "")
+                break
+        console.print(table)
+
+    o = run.score.overall
+    counts = ", ".join(f"{k} {o.counts.get(k.value, 0)}" for k in DriftKind)
+    console.print(
+        f"[bold]Drift index {_fmt_index(o.drift_index)}[/bold]  coverage "
+        f"{'n/a' if o.coverage is None else f'{o.coverage:.1f}%'}  ({counts})  "
+        f"API calls {run.inventory.api_calls}  regions {', '.join(run.regions)}"
+    )
+    for obs in run.observation_errors:
+        console.print(f"[cyan]not observed:[/cyan] {obs.type} in {obs.region}: {obs.reason}")
+
+
+def _short(value: object, limit: int = 80) -> str:
+    text = "" if value is None else str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
