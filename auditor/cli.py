@@ -161,7 +161,7 @@ def run_cmd(states: tuple[str, ...], workspaces: tuple[str, ...], lock_table: st
 
 
 @cli.command("resources")
-@click.argument("types", nargs=-1)
+@click.argument("types", nargs=-1, metavar="[TYPE]...")
 def resources_cmd(types: tuple[str, ...]) -> None:
     """List the supported resource types, what is compared for each and what is ignored (and why)."""
     from auditor.inventory.base import canonical_type, registry

@@ -157,8 +157,13 @@ def attribute_changes(spec: TypeSpec, state: Mapping[str, Any], live: Mapping[st
 # --- the diff -------------------------------------------------------------------------------
 
 
-def diff(state: StateResources, inventory: Inventory, ignore: IgnoreRules | None = None) -> list[Drift]:
-    """Compare every state resource with its live twin and list live resources no state manages."""
+def diff(state: StateResources, inventory: Inventory, ignore: IgnoreRules | None = None,
+         unmanaged_doubt: str | None = None) -> list[Drift]:
+    """Compare every state resource with its live twin and list live resources no state manages.
+
+    `unmanaged_doubt`: why unmanaged cannot be claimed (a state could not be read, so a live
+    resource may belong to it); such resources are then `unknown` with that reason.
+    """
     ignore = ignore or IgnoreRules()
     specs = {t: c.spec for t, c in registry().items()}
     observed = {(o.region, o.type): o for o in inventory.observations}
@@ -213,8 +218,11 @@ def diff(state: StateResources, inventory: Inventory, ignore: IgnoreRules | None
             continue
         if ignore.ignores_resource(_names(live)):
             continue
-        drifts.append(Drift(live.type, live.id, DriftKind.UNMANAGED, None, live.region,
-                            live_attributes=live.attributes))
+        if unmanaged_doubt:
+            drifts.append(Drift(live.type, live.id, DriftKind.UNKNOWN, None, live.region, reason=unmanaged_doubt))
+        else:
+            drifts.append(Drift(live.type, live.id, DriftKind.UNMANAGED, None, live.region,
+                                live_attributes=live.attributes))
     return drifts
 
 

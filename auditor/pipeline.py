@@ -10,7 +10,7 @@ from auditor import __version__
 from auditor.aws import Aws
 from auditor.config import AuditConfig
 from auditor.diff import diff
-from auditor.errors import ConfigError, ExitCode
+from auditor.errors import ConfigError, ExitCode, StateError
 from auditor.ignore import load_ignore
 from auditor.inventory.base import registry
 from auditor.inventory.runner import collect_inventory
@@ -81,6 +81,10 @@ def run_audit(config: AuditConfig, aws: Aws, progress: Progress | None = None) -
         raise ConfigError("no state to audit", "pass --state s3://BUCKET/KEY, --backend-dir DIR or --config FILE")
     loaded, failures = load_states(aws, config.states, wait_for_lock=config.wait_for_lock,
                                    max_workers=config.max_workers)
+    if not loaded:
+        first = failures[0].error if failures else "no state matched"
+        more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+        raise StateError(failures[0].uri if failures else "state", f"no state could be read: {first}{more}")
     default_region = config.regions[0] if config.regions else (aws.default_region or "us-east-1")
     state = to_resources(loaded, default_region)
     regions = regions_for(config, state, aws)
@@ -105,7 +109,9 @@ def run_audit(config: AuditConfig, aws: Aws, progress: Progress | None = None) -
         {r: {t: frozenset(ids) for t, ids in by_type.items()} for r, by_type in wanted.items()},
         workers=config.max_workers, progress=tick,
     )
-    drifts = diff(state, inventory, ignore)
+    doubt = (f"not in any state read, but {len(failures)} state(s) could not be read and may hold it"
+             if failures else None)
+    drifts = diff(state, inventory, ignore, doubt)
     return AuditRun(
         started_at=started,
         finished_at=datetime.now(UTC),

@@ -144,3 +144,9 @@ def test_ignore_negation_last_match_wins() -> None:
     rules = parse_ignore("aws_ecs_service.*.desired_count\n!aws_ecs_service.keep.desired_count\n")
     assert rules.ignores_path(["aws_ecs_service.arn:x", "aws_ecs_service.web"], "desired_count")
     assert not rules.ignores_path(["aws_ecs_service.keep"], "desired_count")
+
+
+def test_unmanaged_is_not_claimed_when_a_state_could_not_be_read() -> None:
+    [drift] = diff(_state(), _inventory(_res(Origin.LIVE, "vpc-7")), unmanaged_doubt="state x unreadable")
+    assert drift.kind is DriftKind.UNKNOWN
+    assert drift.reason == "state x unreadable"
