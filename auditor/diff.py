@@ -75,6 +75,8 @@ def comparable(spec: TypeSpec, attributes: Mapping[str, Any], skip: Iterable[str
         if name in skipped or name not in attributes:
             continue
         value = attributes[name]
+        if name in spec.normalizers:
+            value = spec.normalizers[name](value)
         if name in spec.json_attributes:
             value = _parse_json_document(value)
         out[name] = normalize(value)

@@ -150,3 +150,12 @@ def test_unmanaged_is_not_claimed_when_a_state_could_not_be_read() -> None:
     [drift] = diff(_state(), _inventory(_res(Origin.LIVE, "vpc-7")), unmanaged_doubt="state x unreadable")
     assert drift.kind is DriftKind.UNKNOWN
     assert drift.reason == "state x unreadable"
+
+
+def test_normalizers_apply_to_both_sides() -> None:
+    spec = TypeSpec(type="aws_thing", service="ecs", compared=("task_definition",),
+                    normalizers={"task_definition": lambda v: v.rsplit("/", 1)[-1] if v else v})
+    state = {"task_definition": "web:3"}
+    assert attribute_changes(spec, state, {"task_definition": "arn:aws:ecs:r:1:task-definition/web:3"}) == []
+    assert [c.path for c in attribute_changes(spec, state, {"task_definition": "arn:x/web:4"})] == [
+        "task_definition"]

@@ -1,0 +1,155 @@
+"""Loading rule packs (a folder of Python files) and evaluating them on resources.
+
+A rule file declares rules with the `@rule(...)` decorator; the built-in pack in the top-level
+`rules/` folder is loaded exactly like a user's `--rules-dir`. A rule that raises is UNKNOWN
+for that resource (with the error), never PASS.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib.util
+import re
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from auditor.errors import ConfigError
+from auditor.models import Resource
+from auditor.rules.model import (
+    CheckFn,
+    Finding,
+    Peers,
+    Rule,
+    RuleContext,
+    RuleMeta,
+    RuleSettings,
+    Severity,
+    Status,
+    Suppression,
+    Verdict,
+)
+
+BUILTIN_PACK = Path(__file__).resolve().parents[2] / "rules"
+_ID = re.compile(r"^[A-Z][A-Z0-9]*-\d{2,3}$")
+_loading: list[Rule] | None = None
+
+
+def rule(*, id: str, title: str, severity: str, resource_types: Sequence[str], rationale: str,
+         remediation: str, terraform: str, peers: Peers | None = None) -> Callable[[CheckFn], CheckFn]:
+    """Declare a rule: its metadata sits beside its check function."""
+    if not _ID.match(id):
+        raise ConfigError(f"rule id {id!r} must look like ABC-01")
+    meta = RuleMeta(id=id, title=title, severity=Severity(severity), resource_types=tuple(resource_types),
+                    rationale=rationale.strip(), remediation=remediation.strip(),
+                    terraform=terraform.strip("\n"), peers=peers or Peers())
+
+    def register(fn: CheckFn) -> CheckFn:
+        if _loading is None:
+            raise ConfigError(f"rule {id} declared outside a rule pack load")
+        _loading.append(Rule(meta, fn))
+        return fn
+
+    return register
+
+
+@dataclass(frozen=True, slots=True)
+class RulePack:
+    rules: tuple[Rule, ...]
+    sources: tuple[str, ...] = ()
+
+    def get(self, rule_id: str) -> Rule | None:
+        return next((r for r in self.rules if r.meta.id == rule_id.upper()), None)
+
+
+def load_pack(*folders: Path) -> RulePack:
+    """Import every `*.py` in each folder (sorted) and collect the rules they declare."""
+    global _loading
+    rules: list[Rule] = []
+    sources: list[str] = []
+    for folder in folders:
+        if not folder.is_dir():
+            raise ConfigError(f"rules folder not found: {folder}")
+        for path in sorted(folder.glob("*.py")):
+            if path.name.startswith("_"):
+                continue
+            _loading = []
+            try:
+                name = f"auditor_rulepack_{abs(hash(str(path.resolve())))}_{path.stem}"
+                spec = importlib.util.spec_from_file_location(name, path)
+                if spec is None or spec.loader is None:
+                    raise ConfigError(f"cannot load rule file {path}")
+                module = importlib.util.module_from_spec(spec)
+                sys.modules[name] = module
+                spec.loader.exec_module(module)
+            except ConfigError:
+                raise
+            except Exception as exc:
+                raise ConfigError(f"rule file {path} failed to load: {type(exc).__name__}: {exc}") from None
+            finally:
+                declared, _loading = _loading or [], None
+            rules.extend(declared)
+            sources.append(str(path))
+    seen: dict[str, str] = {}
+    for r in rules:
+        if r.meta.id in seen:
+            raise ConfigError(f"rule {r.meta.id} is declared twice")
+        seen[r.meta.id] = r.meta.title
+    return RulePack(tuple(sorted(rules, key=lambda r: _sort_key(r.meta.id))), tuple(sources))
+
+
+def _sort_key(rule_id: str) -> tuple[str, int]:
+    prefix, number = rule_id.rsplit("-", 1)
+    return (prefix, int(number))
+
+
+@dataclass(frozen=True, slots=True)
+class Suppressions:
+    items: tuple[Suppression, ...] = ()
+    today: date = field(default_factory=date.today)
+
+    def match(self, rule_id: str, names: Iterable[str]) -> Suppression | None:
+        names = [n for n in names if n]
+        for s in self.items:
+            if s.expires is not None and s.expires < self.today:
+                continue
+            if fnmatch.fnmatchcase(rule_id, s.rule_id) and any(fnmatch.fnmatchcase(n, s.target) for n in names):
+                return s
+        return None
+
+    def expired(self) -> list[Suppression]:
+        return [s for s in self.items if s.expires is not None and s.expires < self.today]
+
+
+def _verdicts(result: Verdict | Iterable[Verdict]) -> list[Verdict]:
+    return [result] if isinstance(result, Verdict) else list(result)
+
+
+def evaluate(pack: RulePack, resources: Sequence[Resource], settings: RuleSettings | None = None,
+             suppressions: Suppressions | None = None, **context: Any) -> list[Finding]:
+    """Run every rule on every resource of its types; one Finding per verdict."""
+    by_type: dict[str, list[Resource]] = {}
+    for res in resources:
+        by_type.setdefault(res.type, []).append(res)
+    ctx = RuleContext(resources=by_type, settings=settings or RuleSettings(), **context)
+    suppressions = suppressions or Suppressions()
+    findings: list[Finding] = []
+    for r in pack.rules:
+        for tf_type in r.meta.resource_types:
+            for res in by_type.get(tf_type, ()):
+                try:
+                    verdicts = _verdicts(r.check(res, ctx))
+                except Exception as exc:  # a broken rule must not pass anything
+                    verdicts = [Verdict(Status.UNKNOWN, f"rule error: {type(exc).__name__}: {exc}")]
+                names = (f"{res.type}.{res.id}", res.address or "")
+                for v in verdicts:
+                    location = res.attributes.get("_location") if isinstance(res.attributes, dict) else None
+                    findings.append(Finding(
+                        rule_id=r.meta.id, status=v.status, severity=r.meta.severity, resource_type=res.type,
+                        resource_id=res.id, address=res.address, origin=res.origin.value, message=v.message,
+                        value=v.value, file=(location or {}).get("file"), line=(location or {}).get("line"),
+                        suppressed_by=suppressions.match(r.meta.id, names) if v.status is Status.FAIL else None))
+    return findings
