@@ -133,7 +133,9 @@ def _lookup(value: Any, path: Path) -> Any:
 def attribute_changes(spec: TypeSpec, state: Mapping[str, Any], live: Mapping[str, Any],
                       skip: Iterable[str] = ()) -> list[AttributeChange]:
     """Every compared attribute path whose normalized state and live values differ."""
-    skipped = set(skip) | {a for a in spec.optional_live if a not in live}
+    # An attribute the state lacks entirely was unknown to the provider version that wrote it.
+    skipped = set(skip) | {a for a in spec.optional_live if a not in live} | {
+        a for a in spec.compared if a not in state}
     left, right = comparable(spec, state, skipped), comparable(spec, live, skipped)
     changes: list[AttributeChange] = []
     if left != right:

@@ -159,3 +159,9 @@ def test_normalizers_apply_to_both_sides() -> None:
     assert attribute_changes(spec, state, {"task_definition": "arn:aws:ecs:r:1:task-definition/web:3"}) == []
     assert [c.path for c in attribute_changes(spec, state, {"task_definition": "arn:x/web:4"})] == [
         "task_definition"]
+
+
+def test_attribute_absent_from_an_older_providers_state_is_not_compared() -> None:
+    assert attribute_changes(SPEC, {"name": "a"}, {"name": "a", "size": 0, "zones": ["x"]}) == []
+    assert [c.path for c in attribute_changes(SPEC, {"name": "a", "zones": None}, {"name": "a", "zones": ["x"]})] \
+        == ["zones"]

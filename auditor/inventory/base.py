@@ -32,6 +32,10 @@ class TypeSpec:
                 definitions), compared as parsed data with nulls/empties dropped and keys sorted.
     optional_live: attributes AWS may leave out of its answer; when the live side lacks one,
                 it is not compared (rather than reported as drift to null).
+    normalizers: attribute -> function applied to the value on both sides before comparing, for
+                attributes the provider stores in several equivalent forms (a task definition as
+                ARN or `family:revision`; a forward action as `target_group_arn` or `forward`).
+                Each function must be idempotent and accept any form (or None).
     state_id:   the Terraform import id from state attributes (default: attributes["id"]).
     aliases:    other Terraform type names for the same resource (aws_alb -> aws_lb).
     aws_owned:  true for live resources AWS creates itself (default VPC...): never unmanaged.
@@ -51,6 +55,7 @@ class TypeSpec:
     tags: bool = False
     json_attributes: tuple[str, ...] = ()
     optional_live: tuple[str, ...] = ()
+    normalizers: Mapping[str, Callable[[Any], Any]] = field(default_factory=dict)
     state_id: Callable[[Mapping[str, Any]], str | None] | None = None
     aliases: tuple[str, ...] = ()
     aws_owned: Callable[[Resource], bool] | None = None
