@@ -107,6 +107,7 @@ def run_audit(config: AuditConfig, aws: Aws, progress: Progress | None = None) -
     inventory = collect_inventory(
         live_aws, regions, types, account_id,
         {r: {t: frozenset(ids) for t, ids in by_type.items()} for r, by_type in wanted.items()},
+        {res.key: res.attributes for res in state.resources},
         workers=config.max_workers, progress=tick,
     )
     doubt = (f"not in any state read, but {len(failures)} state(s) could not be read and may hold it"

@@ -76,23 +76,30 @@ class CollectContext:
     """What a collector gets: clients for one region, state hints, and a shared call cache.
 
     `wanted` maps a type to the import ids the states hold for it in this region, for the few
-    types AWS cannot list in bulk (e.g. task-definition revisions referenced by state).
+    types AWS cannot list in bulk; `state_attribute` reads what the state says of one of them
+    (the task-definition revision a state holds is the one Terraform refreshes).
     `shared(key, fn)` runs `fn` once per region and hands every caller the same result, so
     two types fed by one API call (route tables and their associations) cost one call.
     """
 
     def __init__(self, aws: Aws, region: str, account_id: str,
-                 wanted: Mapping[str, frozenset[str]] | None = None) -> None:
+                 wanted: Mapping[str, frozenset[str]] | None = None,
+                 state_attributes: Mapping[tuple[str, str], Mapping[str, Any]] | None = None) -> None:
         self.aws = aws
         self.region = region
         self.account_id = account_id
         self.wanted: Mapping[str, frozenset[str]] = wanted or {}
+        self._state_attributes = state_attributes or {}
         self._cache: dict[str, Any] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
     def client(self, service: str) -> Any:
         return self.aws.client(service, self.region)
+
+    def state_attribute(self, tf_type: str, import_id: str, name: str) -> Any:
+        """An attribute of the state object with this import id (e.g. the task-definition revision ARN)."""
+        return self._state_attributes.get((tf_type, import_id), {}).get(name)
 
     def shared(self, key: str, fn: Callable[[], Any]) -> Any:
         with self._guard:

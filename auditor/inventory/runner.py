@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 from concurrent.futures import ThreadPoolExecutor
 
 import botocore.exceptions
@@ -23,18 +24,21 @@ def collect_inventory(
     types: Iterable[str],
     account_id: str,
     wanted: Mapping[str, Mapping[str, frozenset[str]]] | None = None,
+    state_attributes: Mapping[tuple[str, str], Mapping[str, Any]] | None = None,
     *,
     workers: int = 8,
     progress: ProgressFn | None = None,
 ) -> Inventory:
     """Collect `types` in every region. An error observing a type makes it UNKNOWN there.
 
-    `wanted[region][type]` = import ids that states hold (see CollectContext.wanted).
+    `wanted[region][type]` = import ids that states hold (see CollectContext.wanted);
+    `state_attributes[(type, id)]` = what the state says of them.
     """
     collectors = registry()
     type_list = sorted({canonical_type(t) for t in types} & collectors.keys())
     wanted = wanted or {}
-    contexts = {r: CollectContext(aws, r, account_id, wanted.get(r, {})) for r in sorted(set(regions))}
+    contexts = {r: CollectContext(aws, r, account_id, wanted.get(r, {}), state_attributes)
+                for r in sorted(set(regions))}
     jobs = [(region, t) for region in contexts for t in type_list]
 
     def run(job: tuple[str, str]) -> tuple[list[Resource], Observation]:

@@ -1,0 +1,598 @@
+"""The edge: ELBv2 load balancers, listeners and target groups, and ACM certificates.
+
+Calls per region: DescribeLoadBalancers (paginated) once; DescribeLoadBalancerAttributes per load
+balancer (no batch form; live rules read these attributes on unmanaged load balancers too);
+DescribeListeners (paginated) per load balancer; DescribeTargetGroups (paginated) once;
+DescribeTargetGroupAttributes only for target groups a state holds; DescribeTags once per 20 ARNs
+of all three kinds together (one shared pass). ACM: ListCertificates (paginated, every key type)
+once, then DescribeCertificate + ListTagsForCertificate only for certificates a state holds.
+
+Attributes read from DescribeLoadBalancerAttributes / DescribeTargetGroupAttributes follow the
+provider's read: a key AWS leaves out of its answer (moto answers only what was set) sets nothing,
+so the attribute is absent from the live resource and listed in `optional_live`; the provider
+keeps its state value in that case too. The log blocks (`access_logs`, `connection_logs`) are
+built, as the provider builds them, from whichever of their keys are present.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from auditor.inventory.base import CollectContext, TypeSpec, chunks, collector, paginate, tags_dict
+from auditor.models import Resource
+
+Attr = tuple[str, str, Callable[[str], Any]]
+"""(AWS attribute key, Terraform attribute, converter of the AWS string value)."""
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() == "true"
+
+
+def _key_values(attributes: Sequence[Mapping[str, Any]] | None) -> dict[str, str]:
+    """ELBv2 [{Key, Value}] attribute lists as a plain dict."""
+    return {str(a["Key"]): str(a.get("Value", "")) for a in attributes or []}
+
+
+def _mapped(table: Sequence[Attr], answer: Mapping[str, str]) -> dict[str, Any]:
+    """The Terraform attributes of `table` whose AWS key is present in `answer`."""
+    return {tf_name: convert(answer[key]) for key, tf_name, convert in table if key in answer}
+
+
+def _log_block(answer: Mapping[str, str], prefix: str) -> list[dict[str, Any]] | None:
+    """`access_logs` / `connection_logs` from `<prefix>.s3.{enabled,bucket,prefix}`; None if none present."""
+    keys = {f"{prefix}.s3.{k}" for k in ("enabled", "bucket", "prefix")}
+    if not keys & answer.keys():
+        return None
+    return [{
+        "bucket": answer.get(f"{prefix}.s3.bucket", ""),
+        "enabled": _bool(answer.get(f"{prefix}.s3.enabled", "false")),
+        "prefix": answer.get(f"{prefix}.s3.prefix", ""),
+    }]
+
+
+def _rfc3339(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return str(value or "")
+
+
+# --- shared ELBv2 reads (one per region, whichever collector asks first) -------------------------
+
+
+def _load_balancers(ctx: CollectContext) -> list[dict[str, Any]]:
+    return ctx.shared("elbv2.load_balancers", lambda: list(
+        paginate(ctx.client("elbv2"), "describe_load_balancers", "LoadBalancers")))
+
+
+def _listeners(ctx: CollectContext) -> list[dict[str, Any]]:
+    def fetch() -> list[dict[str, Any]]:
+        elbv2 = ctx.client("elbv2")
+        return [listener for lb in _load_balancers(ctx)
+                for listener in paginate(elbv2, "describe_listeners", "Listeners",
+                                         LoadBalancerArn=lb["LoadBalancerArn"])]
+
+    return ctx.shared("elbv2.listeners", fetch)
+
+
+def _target_groups(ctx: CollectContext) -> list[dict[str, Any]]:
+    return ctx.shared("elbv2.target_groups", lambda: list(
+        paginate(ctx.client("elbv2"), "describe_target_groups", "TargetGroups")))
+
+
+def _elb_tags(ctx: CollectContext) -> dict[str, dict[str, str]]:
+    """Tags of every load balancer, listener and target group by ARN (DescribeTags takes 20 ARNs)."""
+
+    def fetch() -> dict[str, dict[str, str]]:
+        arns = ([lb["LoadBalancerArn"] for lb in _load_balancers(ctx)]
+                + [listener["ListenerArn"] for listener in _listeners(ctx)]
+                + [tg["TargetGroupArn"] for tg in _target_groups(ctx)])
+        elbv2 = ctx.client("elbv2")
+        tags: dict[str, dict[str, str]] = {}
+        for batch in chunks(arns, 20):
+            for desc in elbv2.describe_tags(ResourceArns=batch).get("TagDescriptions", []):
+                tags[desc["ResourceArn"]] = tags_dict(desc.get("Tags"))
+        return tags
+
+    return ctx.shared("elbv2.tags", fetch)
+
+
+# --- aws_lb ---------------------------------------------------------------------------------------
+
+LB_ATTRIBUTES: tuple[Attr, ...] = (
+    ("client_keep_alive.seconds", "client_keep_alive", int),
+    ("routing.http.desync_mitigation_mode", "desync_mitigation_mode", str),
+    ("dns_record.client_routing_policy", "dns_record_client_routing_policy", str),
+    ("routing.http.drop_invalid_header_fields.enabled", "drop_invalid_header_fields", _bool),
+    ("load_balancing.cross_zone.enabled", "enable_cross_zone_load_balancing", _bool),
+    ("deletion_protection.enabled", "enable_deletion_protection", _bool),
+    ("routing.http2.enabled", "enable_http2", _bool),
+    ("routing.http.x_amzn_tls_version_and_cipher_suite.enabled",
+     "enable_tls_version_and_cipher_suite_headers", _bool),
+    ("waf.fail_open.enabled", "enable_waf_fail_open", _bool),
+    ("routing.http.xff_client_port.enabled", "enable_xff_client_port", _bool),
+    ("zonal_shift.config.enabled", "enable_zonal_shift", _bool),
+    ("idle_timeout.timeout_seconds", "idle_timeout", int),
+    ("routing.http.preserve_host_header.enabled", "preserve_host_header", _bool),
+    ("routing.http.xff_header_processing.mode", "xff_header_processing_mode", str),
+)
+_LB_ATTRIBUTE_NAMES = tuple(tf_name for _, tf_name, _ in LB_ATTRIBUTES)
+
+LOAD_BALANCER = TypeSpec(
+    type="aws_lb",
+    service="elbv2",
+    aliases=("aws_alb",),
+    compared=("name", "internal", "load_balancer_type", "subnets", "subnet_mapping", "security_groups",
+              "ip_address_type", "customer_owned_ipv4_pool",
+              "enforce_security_group_inbound_rules_on_private_link_traffic", "ipam_pools",
+              "access_logs", "connection_logs", *_LB_ATTRIBUTE_NAMES),
+    set_paths=("subnets", "subnet_mapping", "security_groups"),
+    optional_live=("access_logs", "connection_logs", *_LB_ATTRIBUTE_NAMES),
+    tags=True,
+    ignored={
+        "arn": "the import id", "id": "the import id",
+        "arn_suffix": "derived from the ARN", "dns_name": "computed by AWS", "zone_id": "computed by AWS",
+        "vpc_id": "computed from the subnets",
+        "name_prefix": "provider-only: expanded into name",
+        "minimum_load_balancer_capacity": "needs DescribeCapacityReservation, one call per load balancer",
+        "timeouts": "provider-only",
+    },
+    notes="DescribeLoadBalancerAttributes is called for every load balancer (live rules read them); "
+          "an attribute key missing from its answer leaves the attribute out (optional_live), as the "
+          "provider's read leaves its state value alone.",
+)
+
+
+def lb_attributes(lb: Mapping[str, Any], answer: Mapping[str, str],
+                  tags: Mapping[str, str]) -> dict[str, Any]:
+    """A DescribeLoadBalancers entry plus its attributes ({key: value}) in aws_lb state shape."""
+    arn = lb["LoadBalancerArn"]
+    zones = lb.get("AvailabilityZones") or []
+    attrs: dict[str, Any] = {
+        "id": arn,
+        "arn": arn,
+        "arn_suffix": arn.split(":loadbalancer/", 1)[-1],
+        "name": lb.get("LoadBalancerName", ""),
+        "internal": lb.get("Scheme") == "internal",
+        "load_balancer_type": lb.get("Type", ""),
+        "ip_address_type": lb.get("IpAddressType", ""),
+        "subnets": sorted(z["SubnetId"] for z in zones if z.get("SubnetId")),
+        "subnet_mapping": [_subnet_mapping(z) for z in zones if z.get("SubnetId")],
+        "security_groups": sorted(lb.get("SecurityGroups") or []),
+        "customer_owned_ipv4_pool": lb.get("CustomerOwnedIpv4Pool", ""),
+        "enforce_security_group_inbound_rules_on_private_link_traffic":
+            lb.get("EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic", ""),
+        "ipam_pools": ([{"ipv4_ipam_pool_id": lb["IpamPools"]["Ipv4IpamPoolId"]}]
+                       if (lb.get("IpamPools") or {}).get("Ipv4IpamPoolId") else []),
+        "vpc_id": lb.get("VpcId", ""),
+        "dns_name": lb.get("DNSName", ""),
+        "zone_id": lb.get("CanonicalHostedZoneId", ""),
+        **_mapped(LB_ATTRIBUTES, answer),
+    }
+    for block in ("access_logs", "connection_logs"):
+        logs = _log_block(answer, block)
+        if logs is not None:
+            attrs[block] = logs
+    return {**attrs, "tags": dict(tags), "tags_all": dict(tags)}
+
+
+def _subnet_mapping(zone: Mapping[str, Any]) -> dict[str, Any]:
+    address = (zone.get("LoadBalancerAddresses") or [{}])[0]
+    return {
+        "subnet_id": zone["SubnetId"],
+        "outpost_id": zone.get("OutpostId", ""),
+        "allocation_id": address.get("AllocationId", ""),
+        "ipv6_address": address.get("IPv6Address", ""),
+        "private_ipv4_address": address.get("PrivateIPv4Address", ""),
+    }
+
+
+@collector(LOAD_BALANCER)
+def collect_load_balancers(ctx: CollectContext) -> Iterator[Resource]:
+    elbv2 = ctx.client("elbv2")
+    tags = _elb_tags(ctx)
+    for lb in _load_balancers(ctx):
+        arn = lb["LoadBalancerArn"]
+        answer = _key_values(elbv2.describe_load_balancer_attributes(LoadBalancerArn=arn).get("Attributes"))
+        yield ctx.resource(LOAD_BALANCER, arn, lb_attributes(lb, answer, tags.get(arn, {})))
+
+
+# --- aws_lb_listener ------------------------------------------------------------------------------
+
+_EMPTY_ACTION_BLOCKS = ("authenticate_cognito", "authenticate_oidc", "fixed_response", "forward", "redirect")
+
+
+def _action(action: Mapping[str, Any], position: int) -> dict[str, Any]:
+    """One ELBv2 action in the provider's default_action shape.
+
+    A forward to a single target group (AWS then fills both `TargetGroupArn` and `ForwardConfig`)
+    is written as `target_group_arn`, weighted forwards as a `forward` block: the two forms the
+    provider stores for the usual configurations (`normalize_actions` equates every form).
+    """
+    out: dict[str, Any] = {
+        "type": action.get("Type", ""),
+        "order": action.get("Order", position + 1),
+        "target_group_arn": "",
+        **{block: [] for block in _EMPTY_ACTION_BLOCKS},
+    }
+    kind = out["type"]
+    if kind == "forward":
+        config = action.get("ForwardConfig") or {}
+        sticky = config.get("TargetGroupStickinessConfig")
+        if action.get("TargetGroupArn") and not (sticky and sticky.get("Enabled")):
+            out["target_group_arn"] = action["TargetGroupArn"]
+        else:
+            out["forward"] = [{
+                "target_group": sorted(({"arn": tg["TargetGroupArn"], "weight": tg.get("Weight", 1)}
+                                        for tg in config.get("TargetGroups") or []), key=lambda t: t["arn"]),
+                "stickiness": ([{"enabled": bool(sticky.get("Enabled")),
+                                 "duration": sticky.get("DurationSeconds", 0)}] if sticky else []),
+            }]
+    elif kind == "redirect":
+        config = action.get("RedirectConfig") or {}
+        out["redirect"] = [{"host": config.get("Host", ""), "path": config.get("Path", ""),
+                            "port": config.get("Port", ""), "protocol": config.get("Protocol", ""),
+                            "query": config.get("Query", ""), "status_code": config.get("StatusCode", "")}]
+    elif kind == "fixed-response":
+        config = action.get("FixedResponseConfig") or {}
+        out["fixed_response"] = [{"content_type": config.get("ContentType", ""),
+                                  "message_body": config.get("MessageBody", ""),
+                                  "status_code": config.get("StatusCode", "")}]
+    elif kind == "authenticate-cognito":
+        config = action.get("AuthenticateCognitoConfig") or {}
+        out["authenticate_cognito"] = [{
+            **_auth_common(config),
+            "user_pool_arn": config.get("UserPoolArn", ""),
+            "user_pool_client_id": config.get("UserPoolClientId", ""),
+            "user_pool_domain": config.get("UserPoolDomain", ""),
+        }]
+    elif kind == "authenticate-oidc":
+        config = action.get("AuthenticateOidcConfig") or {}
+        out["authenticate_oidc"] = [{
+            **_auth_common(config),
+            "authorization_endpoint": config.get("AuthorizationEndpoint", ""),
+            "client_id": config.get("ClientId", ""),
+            "issuer": config.get("Issuer", ""),
+            "token_endpoint": config.get("TokenEndpoint", ""),
+            "user_info_endpoint": config.get("UserInfoEndpoint", ""),
+        }]
+    return out
+
+
+def _auth_common(config: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "authentication_request_extra_params": dict(config.get("AuthenticationRequestExtraParams") or {}),
+        "on_unauthenticated_request": config.get("OnUnauthenticatedRequest", ""),
+        "scope": config.get("Scope", ""),
+        "session_cookie_name": config.get("SessionCookieName", ""),
+        "session_timeout": config.get("SessionTimeout", 0),
+    }
+
+
+def actions_attribute(actions: Sequence[Mapping[str, Any]] | None) -> list[dict[str, Any]]:
+    """ELBv2 DefaultActions -> the provider's `default_action` list, in `order`."""
+    converted = [_action(a, i) for i, a in enumerate(actions or [])]
+    return sorted(converted, key=lambda a: a["order"])
+
+
+def normalize_actions(value: Any) -> Any:
+    """Equate the forms the provider stores for the same listener actions (applied to both sides).
+
+    A forward to one target group without stickiness becomes `target_group_arn` alone, whether the
+    state wrote it as `target_group_arn`, a one-group `forward` block or both (import); otherwise a
+    `forward` block with its groups sorted and disabled stickiness dropped. AWS never returns an
+    OIDC client secret, so `authenticate_oidc.client_secret` is dropped. Idempotent.
+    """
+    if not isinstance(value, list):
+        return value
+    return [_normalize_action(a) if isinstance(a, Mapping) else a for a in value]
+
+
+def _normalize_action(action: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(action)
+    if out.get("authenticate_oidc"):
+        out["authenticate_oidc"] = [{k: v for k, v in block.items() if k != "client_secret"}
+                                    for block in out["authenticate_oidc"]]
+    if out.get("type") != "forward":
+        return out
+    forward = (out.get("forward") or [{}])[0] or {}
+    groups = [{"arn": g.get("arn"), "weight": g.get("weight", 1)} for g in forward.get("target_group") or []]
+    if not groups and out.get("target_group_arn"):
+        groups = [{"arn": out["target_group_arn"], "weight": 1}]
+    sticky = [s for s in forward.get("stickiness") or [] if s and s.get("enabled")]
+    if len(groups) == 1 and not sticky:
+        out["target_group_arn"], out["forward"] = groups[0]["arn"], []
+    else:
+        out["target_group_arn"] = ""
+        out["forward"] = [{"target_group": sorted(groups, key=lambda g: str(g["arn"])), "stickiness": sticky}]
+    return out
+
+
+def _mutual_authentication(config: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    if not config:
+        return []
+    if config.get("Mode") == "off":
+        return [{"mode": "off"}]
+    block: dict[str, Any] = {"advertise_trust_store_ca_names": config.get("AdvertiseTrustStoreCaNames", "")}
+    for key, name in (("IgnoreClientCertificateExpiry", "ignore_client_certificate_expiry"),
+                      ("Mode", "mode"), ("TrustStoreArn", "trust_store_arn")):
+        if key in config:
+            block[name] = config[key]
+    return [block]
+
+
+_LISTENER_ATTRIBUTE_FIELDS = (
+    "routing_http_request_x_amzn_mtls_clientcert_header_name",
+    "routing_http_request_x_amzn_mtls_clientcert_issuer_header_name",
+    "routing_http_request_x_amzn_mtls_clientcert_leaf_header_name",
+    "routing_http_request_x_amzn_mtls_clientcert_serial_number_header_name",
+    "routing_http_request_x_amzn_mtls_clientcert_subject_header_name",
+    "routing_http_request_x_amzn_mtls_clientcert_validity_header_name",
+    "routing_http_request_x_amzn_tls_cipher_suite_header_name",
+    "routing_http_request_x_amzn_tls_version_header_name",
+    "routing_http_response_access_control_allow_credentials_header_value",
+    "routing_http_response_access_control_allow_headers_header_value",
+    "routing_http_response_access_control_allow_methods_header_value",
+    "routing_http_response_access_control_allow_origin_header_value",
+    "routing_http_response_access_control_expose_headers_header_value",
+    "routing_http_response_access_control_max_age_header_value",
+    "routing_http_response_content_security_policy_header_value",
+    "routing_http_response_server_enabled",
+    "routing_http_response_strict_transport_security_header_value",
+    "routing_http_response_x_content_type_options_header_value",
+    "routing_http_response_x_frame_options_header_value",
+    "tcp_idle_timeout_seconds",
+)
+
+LISTENER = TypeSpec(
+    type="aws_lb_listener",
+    service="elbv2",
+    aliases=("aws_alb_listener",),
+    compared=("load_balancer_arn", "port", "protocol", "ssl_policy", "certificate_arn", "alpn_policy",
+              "default_action", "mutual_authentication"),
+    set_paths=("default_action.*.forward.*.target_group",),
+    normalizers={"default_action": normalize_actions},
+    tags=True,
+    ignored={
+        "arn": "the import id", "id": "the import id", "timeouts": "provider-only",
+        **{name: "needs DescribeListenerAttributes, one more call per listener"
+           for name in _LISTENER_ATTRIBUTE_FIELDS},
+    },
+    notes="`default_action` forwards are compared through normalize_actions: the provider stores a "
+          "single-group forward as target_group_arn, as a forward block or both, depending on config.",
+)
+
+
+def listener_attributes(listener: Mapping[str, Any], tags: Mapping[str, str]) -> dict[str, Any]:
+    """A DescribeListeners entry in aws_lb_listener state shape."""
+    arn = listener["ListenerArn"]
+    certificates = listener.get("Certificates") or []
+    alpn = listener.get("AlpnPolicy") or []
+    attrs: dict[str, Any] = {
+        "id": arn,
+        "arn": arn,
+        "load_balancer_arn": listener.get("LoadBalancerArn", ""),
+        "port": listener.get("Port"),
+        "protocol": listener.get("Protocol", ""),
+        "ssl_policy": listener.get("SslPolicy", ""),
+        "certificate_arn": certificates[0].get("CertificateArn") if certificates else None,
+        "alpn_policy": alpn[0] if len(alpn) == 1 else None,
+        "default_action": actions_attribute(listener.get("DefaultActions")),
+        "mutual_authentication": _mutual_authentication(listener.get("MutualAuthentication")),
+    }
+    return {**attrs, "tags": dict(tags), "tags_all": dict(tags)}
+
+
+@collector(LISTENER)
+def collect_listeners(ctx: CollectContext) -> Iterator[Resource]:
+    tags = _elb_tags(ctx)
+    for listener in _listeners(ctx):
+        arn = listener["ListenerArn"]
+        yield ctx.resource(LISTENER, arn, listener_attributes(listener, tags.get(arn, {})))
+
+
+# --- aws_lb_target_group --------------------------------------------------------------------------
+
+TG_ATTRIBUTES: tuple[Attr, ...] = (
+    ("deregistration_delay.timeout_seconds", "deregistration_delay", str),
+    ("deregistration_delay.connection_termination.enabled", "connection_termination", _bool),
+    ("lambda.multi_value_headers.enabled", "lambda_multi_value_headers_enabled", _bool),
+    ("load_balancing.algorithm.type", "load_balancing_algorithm_type", str),
+    ("load_balancing.algorithm.anomaly_mitigation", "load_balancing_anomaly_mitigation", str),
+    ("load_balancing.cross_zone.enabled", "load_balancing_cross_zone_enabled", str),
+    ("preserve_client_ip.enabled", "preserve_client_ip", str),
+    ("proxy_protocol_v2.enabled", "proxy_protocol_v2", _bool),
+    ("slow_start.duration_seconds", "slow_start", int),
+)
+_TG_ATTRIBUTE_NAMES = tuple(tf_name for _, tf_name, _ in TG_ATTRIBUTES)
+
+TARGET_GROUP = TypeSpec(
+    type="aws_lb_target_group",
+    service="elbv2",
+    aliases=("aws_alb_target_group",),
+    compared=("name", "port", "protocol", "protocol_version", "target_type", "vpc_id", "ip_address_type",
+              "health_check", "stickiness", *_TG_ATTRIBUTE_NAMES),
+    optional_live=("stickiness", *_TG_ATTRIBUTE_NAMES),
+    tags=True,
+    ignored={
+        "arn": "the import id", "id": "the import id", "arn_suffix": "derived from the ARN",
+        "name_prefix": "provider-only: expanded into name",
+        "load_balancer_arns": "computed from the listeners and rules that use the group",
+        "target_failover": "Gateway Load Balancer only; not compared",
+        "target_group_health": "DNS failover / unhealthy routing thresholds; not compared",
+        "target_health_state": "Network Load Balancer only; not compared",
+    },
+    notes="deregistration_delay, stickiness, slow_start... come from DescribeTargetGroupAttributes, called "
+          "only for target groups a state holds: they are blue/green switches (draining, client pinning) "
+          "worth comparing, and unmanaged groups need only be reported.",
+)
+
+
+def target_group_attributes(tg: Mapping[str, Any], answer: Mapping[str, str] | None,
+                            tags: Mapping[str, str]) -> dict[str, Any]:
+    """A DescribeTargetGroups entry (plus its attributes, when read) in aws_lb_target_group state shape."""
+    arn = tg["TargetGroupArn"]
+    matcher = tg.get("Matcher") or {}
+    attrs: dict[str, Any] = {
+        "id": arn,
+        "arn": arn,
+        "arn_suffix": arn[arn.index("targetgroup/"):] if "targetgroup/" in arn else "",
+        "name": tg.get("TargetGroupName", ""),
+        "port": tg.get("Port"),
+        "protocol": tg.get("Protocol", ""),
+        "protocol_version": tg.get("ProtocolVersion", ""),
+        "target_type": tg.get("TargetType", ""),
+        "vpc_id": tg.get("VpcId", ""),
+        "ip_address_type": tg.get("IpAddressType", ""),
+        "load_balancer_arns": sorted(tg.get("LoadBalancerArns") or []),
+        "health_check": [{
+            "enabled": bool(tg.get("HealthCheckEnabled", False)),
+            "healthy_threshold": tg.get("HealthyThresholdCount"),
+            "interval": tg.get("HealthCheckIntervalSeconds"),
+            "matcher": matcher.get("HttpCode") or matcher.get("GrpcCode") or "",
+            "path": tg.get("HealthCheckPath", ""),
+            "port": tg.get("HealthCheckPort", ""),
+            "protocol": tg.get("HealthCheckProtocol", ""),
+            "timeout": tg.get("HealthCheckTimeoutSeconds"),
+            "unhealthy_threshold": tg.get("UnhealthyThresholdCount"),
+        }],
+    }
+    if answer is not None:
+        attrs.update(_mapped(TG_ATTRIBUTES, answer))
+        stickiness = _stickiness(answer)
+        if stickiness is not None:
+            attrs["stickiness"] = stickiness
+    return {**attrs, "tags": dict(tags), "tags_all": dict(tags)}
+
+
+def _stickiness(answer: Mapping[str, str]) -> list[dict[str, Any]] | None:
+    if "stickiness.enabled" not in answer and "stickiness.type" not in answer:
+        return None
+    kind = answer.get("stickiness.type", "")
+    cookie = kind in ("lb_cookie", "app_cookie")
+    duration = answer.get(f"stickiness.{kind}.duration_seconds") if cookie else None
+    return [{
+        "enabled": _bool(answer.get("stickiness.enabled", "false")),
+        "type": kind,
+        "cookie_duration": int(duration) if duration else 0,
+        "cookie_name": answer.get("stickiness.app_cookie.cookie_name", "") if kind == "app_cookie" else "",
+    }]
+
+
+@collector(TARGET_GROUP)
+def collect_target_groups(ctx: CollectContext) -> Iterator[Resource]:
+    elbv2 = ctx.client("elbv2")
+    wanted = ctx.wanted.get(TARGET_GROUP.type, frozenset())
+    tags = _elb_tags(ctx)
+    for tg in _target_groups(ctx):
+        arn = tg["TargetGroupArn"]
+        answer = (_key_values(elbv2.describe_target_group_attributes(TargetGroupArn=arn).get("Attributes"))
+                  if arn in wanted else None)
+        yield ctx.resource(TARGET_GROUP, arn, target_group_attributes(tg, answer, tags.get(arn, {})))
+
+
+# --- aws_acm_certificate --------------------------------------------------------------------------
+
+CERTIFICATE = TypeSpec(
+    type="aws_acm_certificate",
+    service="acm",
+    compared=("domain_name", "subject_alternative_names", "key_algorithm", "certificate_authority_arn",
+              "options"),
+    set_paths=("subject_alternative_names",),
+    optional_live=("options",),
+    tags=True,
+    ignored={
+        "arn": "the import id", "id": "the import id",
+        "certificate_body": "not returned by DescribeCertificate (GetCertificate per certificate)",
+        "certificate_chain": "not returned by DescribeCertificate (GetCertificate per certificate)",
+        "private_key": "secret; never readable from AWS",
+        "status": "computed; expiry and revocation are rules' business",
+        "not_after": "computed; moves on every managed renewal",
+        "not_before": "computed; moves on every managed renewal",
+        "pending_renewal": "computed by the provider from early_renewal_duration",
+        "early_renewal_duration": "provider-only",
+        "renewal_eligibility": "computed", "renewal_summary": "computed", "type": "computed",
+        "domain_validation_options": "computed DNS validation records",
+        "validation_emails": "computed", "validation_method": "create-time; a change makes a new certificate",
+        "validation_option": "create-time input",
+    },
+    notes="DescribeCertificate and ListTagsForCertificate are called only for certificates a state holds; "
+          "the others keep their ListCertificates summary (`_summary_only`).",
+)
+
+
+def _key_types(acm: Any) -> list[str]:
+    """Every key type ListCertificates can filter on (by default it lists RSA_2048 only)."""
+    includes = acm.meta.service_model.operation_model("ListCertificates").input_shape.members["Includes"]
+    return list(includes.members["keyTypes"].member.enum)
+
+
+def certificate_attributes(detail: Mapping[str, Any], tags: Mapping[str, str]) -> dict[str, Any]:
+    """A DescribeCertificate answer in aws_acm_certificate state shape."""
+    arn = detail["CertificateArn"]
+    kind = detail.get("Type", "")
+    validations = detail.get("DomainValidationOptions") or []
+    method = next((v["ValidationMethod"] for v in validations if v.get("ValidationMethod")), "")
+    attrs: dict[str, Any] = {
+        "id": arn,
+        "arn": arn,
+        "domain_name": detail.get("DomainName", ""),
+        "subject_alternative_names": sorted(detail.get("SubjectAlternativeNames") or []),
+        "key_algorithm": detail.get("KeyAlgorithm", ""),
+        "certificate_authority_arn": detail.get("CertificateAuthorityArn", ""),
+        "status": detail.get("Status", ""),
+        "type": kind,
+        "not_after": _rfc3339(detail.get("NotAfter")),
+        "not_before": _rfc3339(detail.get("NotBefore")),
+        "renewal_eligibility": detail.get("RenewalEligibility", ""),
+        "validation_method": method if kind == "AMAZON_ISSUED" and method else "NONE",
+        "domain_validation_options": sorted((
+            {"domain_name": v.get("DomainName", ""),
+             "resource_record_name": v["ResourceRecord"].get("Name", ""),
+             "resource_record_type": v["ResourceRecord"].get("Type", ""),
+             "resource_record_value": v["ResourceRecord"].get("Value", "")}
+            for v in validations if v.get("ResourceRecord")), key=lambda v: v["domain_name"]),
+        "validation_emails": sorted({e for v in validations for e in v.get("ValidationEmails") or []}),
+    }
+    preference = (detail.get("Options") or {}).get("CertificateTransparencyLoggingPreference")
+    if preference:
+        attrs["options"] = [{"certificate_transparency_logging_preference": preference}]
+    return {**attrs, "tags": dict(tags), "tags_all": dict(tags)}
+
+
+def certificate_summary_attributes(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """A ListCertificates summary: enough to report an unmanaged certificate."""
+    arn = summary["CertificateArn"]
+    sans = summary.get("SubjectAlternativeNameSummaries")
+    attrs: dict[str, Any] = {
+        "id": arn,
+        "arn": arn,
+        "domain_name": summary.get("DomainName", ""),
+        "key_algorithm": summary.get("KeyAlgorithm", ""),
+        "status": summary.get("Status", ""),
+        "type": summary.get("Type", ""),
+        "not_after": _rfc3339(summary.get("NotAfter")),
+        "not_before": _rfc3339(summary.get("NotBefore")),
+        "_summary_only": True,
+    }
+    if sans and not summary.get("HasAdditionalSubjectAlternativeNames"):
+        attrs["subject_alternative_names"] = sorted(sans)
+    return attrs
+
+
+@collector(CERTIFICATE)
+def collect_certificates(ctx: CollectContext) -> Iterator[Resource]:
+    acm = ctx.client("acm")
+    wanted = ctx.wanted.get(CERTIFICATE.type, frozenset())
+    for summary in paginate(acm, "list_certificates", "CertificateSummaryList",
+                            Includes={"keyTypes": _key_types(acm)}):
+        arn = summary["CertificateArn"]
+        if arn in wanted:
+            detail = acm.describe_certificate(CertificateArn=arn)["Certificate"]
+            tags = tags_dict(acm.list_tags_for_certificate(CertificateArn=arn).get("Tags"))
+            attrs = certificate_attributes(detail, tags)
+        else:
+            attrs = certificate_summary_attributes(summary)
+        yield ctx.resource(CERTIFICATE, arn, attrs)
