@@ -44,7 +44,8 @@ def build_state(items: Sequence[Seeded], *, serial: int = 1, lineage: str | None
             "private": "bnVsbA==",
         })
         if item.dependencies:
-            instance["dependencies"] = sorted(item.dependencies)
+            # Terraform records config addresses here: `aws_subnet.public`, never `...public["a"]`.
+            instance["dependencies"] = sorted({d.split("[", 1)[0] for d in item.dependencies})
         res["instances"].append(instance)
     return {
         "version": 4,

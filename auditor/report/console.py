@@ -38,22 +38,20 @@ def print_summary(run: AuditRun, console: Console, max_rows: int = 200) -> None:
     drifted = [d for d in run.drifts if d.kind not in (DriftKind.IN_SYNC,)]
     if drifted:
         table = Table(title="Drift", title_justify="left")
-        for col in ("kind", "resource", "id", "attribute", "state", "live"):
+        for col in ("kind", "resource", "attribute / reason", "state", "live"):
             table.add_column(col, overflow="fold")
         rows = 0
         for d in drifted:
-            style = _KIND_STYLE[d.kind]
-            name = d.address or d.type
-            if d.changes:
-                for c in d.changes:
-                    table.add_row(f"[{style}]{d.kind.value}[/{style}]", name, d.id, c.path,
-                                  _short(c.state), _short(c.live))
-                    rows += 1
-            else:
-                table.add_row(f"[{style}]{d.kind.value}[/{style}]", name, d.id, d.reason or "", "", "")
+            kind = f"[{_KIND_STYLE[d.kind]}]{d.kind.value}[/]"
+            name = d.address or f"{d.type} {d.id}"
+            for c in d.changes:
+                table.add_row(kind, name, c.path, _short(c.state), _short(c.live))
+                rows += 1
+            if not d.changes:
+                table.add_row(kind, name, d.reason or "", "", "")
                 rows += 1
             if rows >= max_rows:
-                table.add_row("…", f"{len(drifted)} resources in all: see --format json", "", "", "", "")
+                table.add_row("…", f"{len(drifted)} resources in all: see --format json", "", "", "")
                 break
         console.print(table)
 
