@@ -129,7 +129,9 @@ def emit(run: AuditRun, fmt: str, output: Path | None, html: Path | None, json_o
 @click.option("--wait-for-lock", metavar="DURATION", help="Wait up to DURATION (e.g. 5m) for a held lock first.")
 @click.option("--ignore-file", type=click.Path(path_type=Path),
               help="Ignore rules (default: .auditignore in the current folder, if present).")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+              help="table (console summary), json (schema auditor.audit/v1), plan-json (Terraform "
+                   "resource_drift) or html.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the --format output to FILE.")
 @click.option("--json", "json_out", type=click.Path(path_type=Path), help="Also write the JSON result to FILE.")
 @click.option("--html", type=click.Path(path_type=Path), help="Also write the HTML summary to FILE.")
@@ -205,8 +207,8 @@ def _load_one(source: str, workspace: str, lock_table: str | None) -> Any:
 
 @state_group.command("list")
 @click.argument("source")
-@click.option("--workspace", default="default", show_default=True)
-@click.option("--lock-table", metavar="TABLE")
+@click.option("--workspace", default="default", show_default=True, help="Workspace of the state to read.")
+@click.option("--lock-table", metavar="TABLE", help="The backend's DynamoDB table (lock status and md5 digest).")
 def state_list_cmd(source: str, workspace: str, lock_table: str | None) -> None:
     """Print resource addresses like `terraform state list`."""
     from auditor.state.showjson import state_list
@@ -218,8 +220,8 @@ def state_list_cmd(source: str, workspace: str, lock_table: str | None) -> None:
 @state_group.command("show")
 @click.argument("source")
 @click.option("--json", "as_json", is_flag=True, required=True, help="The `terraform show -json` format.")
-@click.option("--workspace", default="default", show_default=True)
-@click.option("--lock-table", metavar="TABLE")
+@click.option("--workspace", default="default", show_default=True, help="Workspace of the state to read.")
+@click.option("--lock-table", metavar="TABLE", help="The backend's DynamoDB table (lock status and md5 digest).")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write to FILE instead of stdout.")
 def state_show_cmd(source: str, as_json: bool, workspace: str, lock_table: str | None, output: Path | None) -> None:
     """Write the `terraform show -json` representation of a state (sensitive values redacted)."""
@@ -235,7 +237,8 @@ def state_show_cmd(source: str, as_json: bool, workspace: str, lock_table: str |
 
 
 @cli.command("demo")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("demo-output"), show_default=True)
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("demo-output"), show_default=True,
+              help="Folder for the JSON result and the HTML report.")
 @click.option("--clean", is_flag=True, help="Seed the stack without any drift.")
 def demo_cmd(out_dir: Path, clean: bool) -> None:
     """Run a real audit against an embedded AWS (moto on 127.0.0.1) seeded with the reference stack."""

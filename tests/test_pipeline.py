@@ -1,0 +1,94 @@
+"""The pipeline in-process on moto: fail-closed observation errors, exit codes, partial results."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.awsrequest import AWSResponse
+from moto import mock_aws
+
+from auditor.aws import Aws, AwsSettings
+from auditor.config import AuditConfig
+from auditor.errors import ExitCode, StateError
+from auditor.models import DriftKind
+from auditor.pipeline import run_audit
+from auditor.state.sources import StateRequest
+
+REGION = "eu-west-1"
+
+
+def _state_with_vpc(vpc: dict[str, Any]) -> dict[str, Any]:
+    attrs = {"id": vpc["VpcId"], "cidr_block": vpc["CidrBlock"], "instance_tenancy": "default",
+             "dhcp_options_id": vpc["DhcpOptionsId"], "ipv6_cidr_block": "", "enable_dns_support": True,
+             "enable_dns_hostnames": False, "tags": {"Name": "main"}, "tags_all": {"Name": "main"},
+             "arn": f"arn:aws:ec2:{REGION}:123456789012:vpc/{vpc['VpcId']}"}
+    return {"version": 4, "terraform_version": "1.11.4", "serial": 3, "lineage": "5d3c0f3e-aaaa-bbbb-cccc-000000000001",
+            "outputs": {}, "resources": [{"mode": "managed", "type": "aws_vpc", "name": "main",
+                                          "provider": 'provider["registry.terraform.io/hashicorp/aws"]',
+                                          "instances": [{"schema_version": 1, "attributes": attrs,
+                                                         "sensitive_attributes": []}]}]}
+
+
+@pytest.fixture
+def vpc_state(tmp_path: Path) -> Iterator[Path]:
+    with mock_aws():
+        ec2 = boto3.client("ec2", region_name=REGION)
+        vpc = ec2.create_vpc(CidrBlock="10.40.0.0/16", TagSpecifications=[
+            {"ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": "main"}]}])["Vpc"]
+        path = tmp_path / "terraform.tfstate"
+        path.write_text(json.dumps(_state_with_vpc(vpc)))
+        yield path
+
+
+def _config(*paths: Path, **kw: Any) -> AuditConfig:
+    return AuditConfig(states=tuple(StateRequest(uri=str(p)) for p in paths), regions=(REGION,),
+                       types=("aws_vpc",), **kw)
+
+
+def _deny(service_prefix: str, aws: Aws) -> None:
+    """Make every call to `service_prefix` fail with AccessDenied, as IAM would."""
+    def refuse(**_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+        return (AWSResponse("https://ec2.invalid", 403, {}, None), {"Error": {"Code": "UnauthorizedOperation", "Message": "You are not authorized"},
+                       "ResponseMetadata": {"HTTPStatusCode": 403}})
+
+    aws.client(service_prefix, REGION).meta.events.register("before-call", refuse)
+
+
+def test_clean_vpc_audits_clean(vpc_state: Path) -> None:
+    run = run_audit(_config(vpc_state), Aws(AwsSettings(region=REGION)))
+    assert [d.kind for d in run.drifts] == [DriftKind.IN_SYNC]
+    assert run.exit_code is ExitCode.CLEAN
+    assert run.score.overall.drift_index == 0.0
+
+
+def test_access_denied_makes_resources_unknown_not_missing(vpc_state: Path) -> None:
+    aws = Aws(AwsSettings(region=REGION))
+    _deny("ec2", aws)
+    run = run_audit(_config(vpc_state), aws)
+    [drift] = run.drifts
+    assert drift.kind is DriftKind.UNKNOWN
+    assert "UnauthorizedOperation" in (drift.reason or "")
+    assert run.score.overall.drift_index is None
+    assert run.score.overall.coverage == 0.0
+    assert run.exit_code is ExitCode.ERROR
+
+
+def test_one_unreadable_state_gives_partial_results_and_exit_1(vpc_state: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.tfstate"
+    broken.write_text("{not json")
+    run = run_audit(_config(vpc_state, broken), Aws(AwsSettings(region=REGION)))
+    assert [f.uri for f in run.failures] == [str(broken)]
+    assert [d.kind for d in run.drifts] == [DriftKind.IN_SYNC]
+    assert run.exit_code is ExitCode.ERROR
+
+
+def test_no_readable_state_is_an_error(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.tfstate"
+    broken.write_text("[]")
+    with mock_aws(), pytest.raises(StateError, match="no state could be read"):
+        run_audit(_config(broken), Aws(AwsSettings(region=REGION)))
