@@ -95,7 +95,7 @@ def run_audit(config: AuditConfig, aws: Aws, progress: Progress | None = None) -
     wanted: dict[str, dict[str, set[str]]] = {}
     for res in state.resources:
         wanted.setdefault(res.region or default_region, {}).setdefault(res.type, set()).add(res.id)
-    total = len(regions) * len(types)
+    total = sum(1 if registry()[t].spec.global_service else len(regions) for t in types if t in registry())
     done = 0
 
     def tick(region: str, tf_type: str, status: ObservationStatus) -> None:
@@ -108,7 +108,7 @@ def run_audit(config: AuditConfig, aws: Aws, progress: Progress | None = None) -
         live_aws, regions, types, account_id,
         {r: {t: frozenset(ids) for t, ids in by_type.items()} for r, by_type in wanted.items()},
         {res.key: res.attributes for res in state.resources},
-        workers=config.max_workers, progress=tick,
+        global_region=default_region, workers=config.max_workers, progress=tick,
     )
     doubt = (f"not in any state read, but {len(failures)} state(s) could not be read and may hold it"
              if failures else None)

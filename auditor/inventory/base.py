@@ -40,6 +40,7 @@ class TypeSpec:
     aliases:    other Terraform type names for the same resource (aws_alb -> aws_lb).
     aws_owned:  true for live resources AWS creates itself (default VPC...): never unmanaged.
     report_unmanaged: false for types whose live set is only collected for resources in state.
+    global_service: the type is not regional (IAM): collected once, in the audit's home region.
     mirrored:   given a state resource and all state resources by type, the attributes of it that
                 other state resources manage (an SG's inline `ingress` when split rule resources
                 exist): not compared, as Terraform's own refresh noise would.
@@ -60,6 +61,7 @@ class TypeSpec:
     aliases: tuple[str, ...] = ()
     aws_owned: Callable[[Resource], bool] | None = None
     report_unmanaged: bool = True
+    global_service: bool = False
     mirrored: Callable[[Resource, StateView], frozenset[str]] | None = None
     covered: Callable[[Resource, StateView], bool] | None = None
     notes: str = ""

@@ -15,6 +15,7 @@ _AWS_ROLE_PATHS = ("/aws-service-role/", "/service-role/", "/aws-reserved/")
 ROLE = TypeSpec(
     type="aws_iam_role",
     service="iam",
+    global_service=True,
     compared=("name", "path", "assume_role_policy", "description", "max_session_duration",
               "permissions_boundary"),
     json_attributes=("assume_role_policy",),

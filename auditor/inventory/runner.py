@@ -26,20 +26,24 @@ def collect_inventory(
     wanted: Mapping[str, Mapping[str, frozenset[str]]] | None = None,
     state_attributes: Mapping[tuple[str, str], Mapping[str, Any]] | None = None,
     *,
+    global_region: str | None = None,
     workers: int = 8,
     progress: ProgressFn | None = None,
 ) -> Inventory:
     """Collect `types` in every region. An error observing a type makes it UNKNOWN there.
 
     `wanted[region][type]` = import ids that states hold (see CollectContext.wanted);
-    `state_attributes[(type, id)]` = what the state says of them.
+    `state_attributes[(type, id)]` = what the state says of them. Global types (IAM) are
+    collected once, in `global_region` (default: the first region).
     """
     collectors = registry()
     type_list = sorted({canonical_type(t) for t in types} & collectors.keys())
     wanted = wanted or {}
     contexts = {r: CollectContext(aws, r, account_id, wanted.get(r, {}), state_attributes)
                 for r in sorted(set(regions))}
-    jobs = [(region, t) for region in contexts for t in type_list]
+    home = global_region if global_region in contexts else next(iter(contexts), None)
+    jobs = [(region, t) for region in contexts for t in type_list
+            if not collectors[t].spec.global_service or region == home]
 
     def run(job: tuple[str, str]) -> tuple[list[Resource], Observation]:
         region, tf_type = job

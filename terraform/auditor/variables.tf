@@ -1,0 +1,66 @@
+variable "region" {
+  type        = string
+  description = "Region of the audited stack, of its state bucket and of the auditor task."
+  default     = "ap-south-1"
+}
+
+variable "environment" {
+  type        = string
+  description = "Environment name, written to every resource's Environment tag."
+  default     = "prod"
+}
+
+variable "cluster_name" {
+  type        = string
+  description = "ECS cluster the auditor task runs in (the stack's cluster)."
+  default     = "digitallync"
+}
+
+variable "vpc_id" {
+  type        = string
+  description = "VPC of the auditor task (output vpc_id of ../stack)."
+}
+
+variable "private_subnet_ids" {
+  type        = list(string)
+  description = "Private subnets with a route to the AWS APIs (output private_subnet_ids of ../stack)."
+
+  validation {
+    condition     = length(var.private_subnet_ids) > 0
+    error_message = "Give at least one private subnet."
+  }
+}
+
+variable "auditor_image" {
+  type        = string
+  description = "Auditor container image in ECR, pinned by digest: <account>.dkr.ecr.<region>.amazonaws.com/<repo>@sha256:<64 hex>."
+
+  validation {
+    condition     = can(regex("^[0-9]{12}\\.dkr\\.ecr\\.[a-z0-9-]+\\.amazonaws\\.com(\\.cn)?/[a-z0-9._/-]+@sha256:[0-9a-f]{64}$", var.auditor_image))
+    error_message = "The auditor_image must be an ECR image pinned by digest (<registry>/<repo>@sha256:<64 hex>)."
+  }
+}
+
+variable "state_bucket_name" {
+  type        = string
+  description = "Bucket holding the Terraform states (../bootstrap). policies/*.json name it literally: keep them in step."
+  default     = "digitallync-tfstate"
+}
+
+variable "lock_table_name" {
+  type        = string
+  description = "DynamoDB lock table of the S3 backend (../bootstrap). policies/*.json name it literally: keep them in step."
+  default     = "digitallync-tf-locks"
+}
+
+variable "state_key_pattern" {
+  type        = string
+  description = "Keys of the states to audit inside the bucket; `*` and `**` match many."
+  default     = "**/terraform.tfstate"
+}
+
+variable "schedule_expression" {
+  type        = string
+  description = "When the audit runs, as an EventBridge Scheduler expression evaluated in UTC."
+  default     = "cron(0 2 * * ? *)"
+}

@@ -1,0 +1,99 @@
+resource "aws_ecs_cluster" "main" {
+  name = "digitallync"
+
+  setting {
+    name  = "containerInsights"
+    value = "enabled"
+  }
+}
+
+resource "aws_ecs_task_definition" "web_app" {
+  family                   = "digitallync-core"
+  network_mode             = "awsvpc"
+  requires_compatibilities = ["FARGATE"]
+  cpu                      = "256"
+  memory                   = "512"
+  execution_role_arn       = aws_iam_role.ecs_execution_role.arn
+  task_role_arn            = aws_iam_role.ecs_task_role.arn
+
+  runtime_platform {
+    operating_system_family = "LINUX"
+    cpu_architecture        = "X86_64"
+  }
+
+  # The root filesystem is read-only; this task-scoped volume gives the application a writable /tmp.
+  volume {
+    name = "tmp"
+  }
+
+  container_definitions = jsonencode([
+    {
+      name                   = "production-web"
+      image                  = "${aws_ecr_repository.app.repository_url}@${var.image_digest}"
+      essential              = true
+      readonlyRootFilesystem = true
+      privileged             = false
+      portMappings = [
+        {
+          containerPort = 3000
+          hostPort      = 3000
+          protocol      = "tcp"
+        },
+      ]
+      mountPoints = [
+        {
+          sourceVolume  = "tmp"
+          containerPath = "/tmp"
+          readOnly      = false
+        },
+      ]
+      logConfiguration = {
+        logDriver = "awslogs"
+        options = {
+          "awslogs-group"         = aws_cloudwatch_log_group.app.name
+          "awslogs-region"        = var.region
+          "awslogs-stream-prefix" = "web"
+        }
+      }
+    },
+  ])
+}
+
+# Terraform owns the service definition and the revision it runs. The blue/green deployer
+# registers new revisions and moves traffic between the target groups; after a release the
+# digest it shipped goes into var.image_digest so the next plan converges (see README).
+# task_definition is deliberately not in ignore_changes: a revision that Terraform did not
+# write must show up as drift.
+resource "aws_ecs_service" "web_app" {
+  name                               = "digitallync-core"
+  cluster                            = aws_ecs_cluster.main.id
+  task_definition                    = aws_ecs_task_definition.web_app.arn
+  desired_count                      = 2
+  launch_type                        = "FARGATE"
+  platform_version                   = "LATEST"
+  deployment_minimum_healthy_percent = 100
+  deployment_maximum_percent         = 200
+  health_check_grace_period_seconds  = 60
+  enable_ecs_managed_tags            = true
+  propagate_tags                     = "SERVICE"
+
+  network_configuration {
+    subnets          = [for subnet in aws_subnet.private : subnet.id]
+    security_groups  = [aws_security_group.service.id]
+    assign_public_ip = false
+  }
+
+  load_balancer {
+    target_group_arn = aws_lb_target_group.blue.arn
+    container_name   = "production-web"
+    container_port   = 3000
+  }
+
+  deployment_circuit_breaker {
+    enable   = true
+    rollback = true
+  }
+
+  # A target group must be attached to a load balancer before a service can register into it.
+  depends_on = [aws_lb_listener.https]
+}
