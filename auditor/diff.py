@@ -136,8 +136,10 @@ def attribute_changes(spec: TypeSpec, state: Mapping[str, Any], live: Mapping[st
     # An attribute the state lacks entirely was unknown to the provider version that wrote it.
     skipped = set(skip) | {a for a in spec.optional_live if a not in live} | {
         a for a in spec.compared if a not in state}
-    left, right = comparable(spec, state, skipped), comparable(spec, live, skipped)
     changes: list[AttributeChange] = []
+    # Identical raw values normalize identically: most in-sync pairs stop here, unnormalized.
+    same = all(state.get(a) == live.get(a) for a in spec.compared if a not in skipped)
+    left, right = ({}, {}) if same else (comparable(spec, state, skipped), comparable(spec, live, skipped))
     if left != right:
         set_patterns = sorted((p.split(".") for p in spec.set_paths), key=len)
         seen: set[Path] = set()
