@@ -71,9 +71,9 @@ class CallCounter:
 
     def __call__(self, event_name: str, **_: Any) -> None:
         # event_name: "before-send.<service>.<Operation>"
-        _, service, operation = event_name.split(".", 2)
+        _event, service_name, operation = event_name.split(".", 2)
         with self._lock:
-            self._counts[f"{service}.{operation}"] += 1
+            self._counts[f"{service_name}.{operation}"] += 1
 
     @property
     def total(self) -> int:
@@ -115,7 +115,7 @@ class Aws:
         with self._lock:
             client = self._clients.get(key)
             if client is None:
-                client = self._session.client(service, region_name=region, config=self._config)
+                client = self._session.client(service, region_name=region, config=self._config)  # type: ignore[call-overload]
                 client.meta.events.register("before-send", self.counter)
                 self._clients[key] = client
             return client
@@ -166,7 +166,7 @@ def is_throttled(exc: BaseException) -> bool:
 def describe_error(exc: BaseException) -> str:
     """A one-line, user-readable reason for a failed AWS call."""
     if isinstance(exc, botocore.exceptions.ClientError):
-        err: Mapping[str, Any] = exc.response.get("Error", {})
+        err: Mapping[str, Any] = exc.response.get("Error") or {}
         code = str(err.get("Code", "Error"))
         op = getattr(exc, "operation_name", "") or ""
         message = str(err.get("Message", "")).strip().splitlines()[0] if err.get("Message") else ""

@@ -15,7 +15,7 @@ from typing import Any
 from deepdiff import DeepDiff
 
 from auditor.ignore import IgnoreRules
-from auditor.inventory.base import StateView, TypeSpec, registry
+from auditor.inventory.base import TypeSpec, registry
 from auditor.models import AttributeChange, Drift, DriftKind, Inventory, Resource
 from auditor.state.resources import StateResources
 
@@ -114,7 +114,7 @@ def _collapse(path: Path, set_paths: Sequence[Sequence[str]]) -> Path:
     for pattern in set_paths:
         if len(path) < len(pattern):
             continue
-        if all(p == "*" and isinstance(s, int) or p == s for p, s in zip(pattern, path, strict=False)):
+        if all((p == "*" and isinstance(s, int)) or p == s for p, s in zip(pattern, path, strict=False)):
             return path[: len(pattern)]
     return path
 
@@ -215,12 +215,12 @@ def diff(state: StateResources, inventory: Inventory, ignore: IgnoreRules | None
 
     managed = {r.key for r in state.resources} | set(state.deposed_ids) | {r.key for r in state.unsupported}
     for live in inventory.resources:
-        spec = specs.get(live.type)
-        if live.key in managed or spec is None or not spec.report_unmanaged:
+        live_spec = specs.get(live.type)
+        if live.key in managed or live_spec is None or not live_spec.report_unmanaged:
             continue
-        if spec.aws_owned and spec.aws_owned(live):
+        if live_spec.aws_owned and live_spec.aws_owned(live):
             continue
-        if spec.covered and spec.covered(live, view):
+        if live_spec.covered and live_spec.covered(live, view):
             continue
         if ignore.ignores_resource(_names(live)):
             continue

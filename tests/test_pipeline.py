@@ -53,7 +53,8 @@ def _config(*paths: Path, **kw: Any) -> AuditConfig:
 def _deny(service_prefix: str, aws: Aws) -> None:
     """Make every call to `service_prefix` fail with AccessDenied, as IAM would."""
     def refuse(**_: Any) -> tuple[AWSResponse, dict[str, Any]]:
-        return (AWSResponse("https://ec2.invalid", 403, {}, None), {"Error": {"Code": "UnauthorizedOperation", "Message": "You are not authorized"},
+        error = {"Code": "UnauthorizedOperation", "Message": "You are not authorized"}
+        return (AWSResponse("https://ec2.invalid", 403, {}, None), {"Error": error,
                        "ResponseMetadata": {"HTTPStatusCode": 403}})
 
     aws.client(service_prefix, REGION).meta.events.register("before-call", refuse)

@@ -6,6 +6,7 @@ import logging
 import socket
 import urllib.request
 from types import TracebackType
+from typing import Any
 
 
 def free_port() -> int:
@@ -20,7 +21,7 @@ class MotoServer:
     def __init__(self, port: int | None = None) -> None:
         self.port = port or free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
-        self._server = None
+        self._server: Any = None
 
     def __enter__(self) -> MotoServer:
         from moto.server import ThreadedMotoServer

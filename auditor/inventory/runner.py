@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import botocore.exceptions
 
