@@ -164,3 +164,22 @@ def test_missing_bucket_or_key_is_one_line_exit_1(moto_server: str, stack: Seede
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_plan_json_matches_terraforms_resource_drift_shape(moto_server: str, stack: SeededStack) -> None:
+    from auditor.demo.drift import DEMO_SCENARIOS, scenario
+
+    for name in DEMO_SCENARIOS:
+        scenario(name).apply(stack.stack, stack.bootstrap)
+    result = audit(moto_server, "run", "--state", f"s3://{stack.bucket}/**/terraform.tfstate", "--lock-table",
+                   stack.lock_table, "--region", REGION, "--format", "plan-json")
+    assert result.returncode == 2, result.stderr
+    plan = json.loads(result.stdout)
+    entries = {e["address"]: e for e in plan["resource_drift"]}
+    assert set(entries) == {"aws_ecs_service.web_app", "aws_cloudwatch_metric_alarm.unhealthy_hosts"}
+    service = entries["aws_ecs_service.web_app"]
+    assert (service["mode"], service["type"], service["name"]) == ("managed", "aws_ecs_service", "web_app")
+    assert service["change"]["actions"] == ["update"]
+    assert (service["change"]["before"]["desired_count"], service["change"]["after"]["desired_count"]) == (2, 4)
+    alarm = entries["aws_cloudwatch_metric_alarm.unhealthy_hosts"]["change"]
+    assert alarm["actions"] == ["delete"] and alarm["after"] is None
