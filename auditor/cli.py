@@ -18,6 +18,7 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from auditor import __version__
 from auditor.aws import Aws, AwsSettings
@@ -186,6 +187,110 @@ def resources_cmd(types: tuple[str, ...]) -> None:
             click.echo("  unmanaged resources of this type are not reported")
         if spec.notes:
             click.echo(f"  note: {spec.notes}")
+
+
+def _rule_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Options shared by `scan` and `rules`: which packs to load and the thresholds."""
+    options = [
+        click.option("--rules-dir", "rules_dirs", multiple=True, type=click.Path(path_type=Path),
+                     help="An extra rule pack folder (repeatable), loaded like the built-in one."),
+        click.option("--no-builtin-rules", is_flag=True, help="Do not load the built-in rule pack."),
+        click.option("--config", "config_path", type=click.Path(path_type=Path),
+                     help="audit.toml with [rules] thresholds and [[suppressions]]."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _pack_and_config(rules_dirs: tuple[Path, ...], no_builtin: bool, config_path: Path | None) -> tuple[Any, AuditConfig]:
+    from auditor.compliance import rule_pack
+
+    config = load_config(config_path) if config_path else AuditConfig()
+    return rule_pack([*config.rules_dirs, *rules_dirs], builtin=not no_builtin), config
+
+
+@cli.command("scan", epilog=EXIT_CODES_HELP.replace("no drift, everything observed", "no failing rule at or above "
+                                                     "--fail-on").replace("drift found", "a rule at or above --fail-on "
+                                                                          "failed"))
+@click.argument("directory", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@_rule_options
+@click.option("--tls-profile", type=click.Choice(["aws-recommended", "securityhub-elb17"]),
+              help="TLS policy allowlist for ALB-03 (default aws-recommended).")
+@click.option("--min-azs", type=int, help="Fewest availability zones an ALB or service may span (default 2).")
+@click.option("--min-log-retention-days", type=int, help="Shortest acceptable log retention (default 30).")
+@click.option("--fail-on", type=click.Choice(["low", "medium", "high", "critical"]),
+              help="Exit 2 when a rule of this severity or higher fails (default high).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "sarif", "junit"]), default="table",
+              show_default=True, help="table, json (schema auditor.scan/v1), sarif (2.1.0) or junit (XML).")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the --format output to FILE.")
+@click.option("--show-passed", is_flag=True, help="Also list passed and not-applicable checks in the table.")
+def scan_cmd(directory: Path, rules_dirs: tuple[Path, ...], no_builtin_rules: bool, config_path: Path | None,
+             tls_profile: str | None, min_azs: int | None, min_log_retention_days: int | None,
+             fail_on: str | None, fmt: str, output: Path | None, show_passed: bool) -> None:
+    """Check Terraform code (every root module under DIRECTORY) against the compliance rules."""
+    from auditor.compliance import scan
+    from auditor.config import rule_settings
+    from auditor.report import findings as report
+    from auditor.rules.engine import Suppressions
+
+    pack, config = _pack_and_config(rules_dirs, no_builtin_rules, config_path)
+    base = config.rule_settings
+    settings = rule_settings({"tls_profile": base.tls_profile, "min_azs": base.min_azs,
+                              "min_log_retention_days": base.min_log_retention_days,
+                              "min_desired_count": base.min_desired_count, "fail_on": base.fail_on.value},
+                             "options", tls_profile=tls_profile, min_azs=min_azs,
+                             min_log_retention_days=min_log_retention_days, fail_on=fail_on)
+    result = scan(directory, pack, settings, Suppressions(config.suppressions))
+    renderers = {"json": report.render_json, "sarif": report.render_sarif, "junit": report.render_junit}
+    if fmt == "table":
+        console = Console(record=output is not None, width=160 if output else None)
+        report.print_findings(result, console, show_passed=show_passed)
+        if output:
+            write_atomic(output, console.export_text())
+    elif output:
+        write_atomic(output, renderers[fmt](result))
+    else:
+        click.echo(renderers[fmt](result), nl=False)
+    sys.exit(int(ExitCode.DRIFT if result.blocking() else ExitCode.CLEAN))
+
+
+@cli.group("rules")
+def rules_group() -> None:
+    """The compliance rule catalog: list it, or show one rule with its rationale and fix."""
+
+
+@rules_group.command("list")
+@_rule_options
+def rules_list_cmd(rules_dirs: tuple[Path, ...], no_builtin_rules: bool, config_path: Path | None) -> None:
+    """Print every rule: id, severity, resource types, title."""
+    pack, _ = _pack_and_config(rules_dirs, no_builtin_rules, config_path)
+    table = Table(box=None, show_header=True, pad_edge=False)
+    for col in ("id", "severity", "resource types", "title"):
+        table.add_column(col, overflow="fold")
+    for r in pack.rules:
+        table.add_row(r.meta.id, r.meta.severity.value, ", ".join(r.meta.resource_types), r.meta.title)
+    Console().print(table)
+
+
+@rules_group.command("show")
+@click.argument("rule_id")
+@_rule_options
+def rules_show_cmd(rule_id: str, rules_dirs: tuple[Path, ...], no_builtin_rules: bool,
+                   config_path: Path | None) -> None:
+    """Print one rule: metadata, rationale, remediation, a passing Terraform snippet, peer ids."""
+    pack, _ = _pack_and_config(rules_dirs, no_builtin_rules, config_path)
+    found = pack.get(rule_id)
+    if found is None:
+        raise ConfigError(f"no rule {rule_id!r}", "run `audit rules list` for the catalog")
+    m = found.meta
+    click.echo(f"{m.id}  {m.title}")
+    click.echo(f"severity: {m.severity.value}")
+    click.echo(f"resource types: {', '.join(m.resource_types)}")
+    click.echo(f"\nWhy:\n  {m.rationale}\n\nFix:\n  {m.remediation}\n\nTerraform:\n{m.terraform}\n")
+    for tool, ids in m.peers.as_dict().items():
+        if ids:
+            click.echo(f"{tool}: {', '.join(ids)}")
 
 
 @cli.group("state")

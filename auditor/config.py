@@ -18,6 +18,19 @@ Example audit.toml:
     aws_ecs_service = 3.0
     [weights.kinds]
     missing = 2.0
+
+    [rules]                              # compliance thresholds
+    tls_profile = "aws-recommended"      # or "securityhub-elb17"
+    min_azs = 2
+    min_log_retention_days = 30
+    fail_on = "high"                     # exit 2 when a rule at or above this severity fails
+    rules_dirs = ["my-rules"]            # extra rule packs, loaded like the built-in one
+
+    [[suppressions]]                     # reported, never hidden; reason required
+    rule = "ECR-07"
+    resource = "aws_ecs_task_definition.legacy*"
+    reason = "legacy service, replaced in Q1"
+    expires = 2027-03-31
 """
 
 from __future__ import annotations
@@ -26,16 +39,21 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from auditor.errors import ConfigError
+from auditor.rules.model import RuleSettings, Severity, Suppression
 from auditor.score import Weights
 from auditor.state.sources import StateRequest
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _TOP_KEYS = {"regions", "profile", "role_arn", "wait_for_lock", "ignore_file", "backend_dirs", "states",
-             "weights", "types", "max_workers"}
+             "weights", "types", "max_workers", "rules", "suppressions"}
+_RULE_KEYS = {"tls_profile", "min_azs", "min_log_retention_days", "min_desired_count", "fail_on", "rules_dirs"}
+_SUPPRESSION_KEYS = {"rule", "resource", "reason", "expires"}
+TLS_PROFILES = ("aws-recommended", "securityhub-elb17")
 _STATE_KEYS = {"uri", "workspaces", "lock_table", "region", "role_arn", "workspace_key_prefix", "use_lockfile"}
 
 
@@ -52,6 +70,9 @@ class AuditConfig:
     weights: Weights = field(default_factory=Weights)
     wait_for_lock: float = 0.0
     max_workers: int = 8
+    rule_settings: RuleSettings = field(default_factory=RuleSettings)
+    rules_dirs: tuple[Path, ...] = ()
+    suppressions: tuple[Suppression, ...] = ()
 
 
 def parse_duration(text: str | float | int, what: str = "duration") -> float:
@@ -108,7 +129,55 @@ def config_from_mapping(data: Mapping[str, Any], where: str, base_dir: Path | No
                         kinds=_weights(weights.get("kinds", {}), f"{where}: weights.kinds")),
         wait_for_lock=parse_duration(data.get("wait_for_lock", 0), "wait_for_lock"),
         max_workers=_positive_int(data.get("max_workers", 8), f"{where}: max_workers"),
+        rule_settings=rule_settings(data.get("rules", {}), f"{where}: [rules]"),
+        rules_dirs=tuple(base_dir / str(d) for d in _list(data.get("rules", {}), "rules_dirs", where)),
+        suppressions=tuple(_suppression(s, f"{where}: suppressions[{i}]")
+                           for i, s in enumerate(_list(data, "suppressions", where))),
     )
+
+
+def rule_settings(raw: Any, where: str, **overrides: Any) -> RuleSettings:
+    """[rules] table (plus command-line overrides) -> RuleSettings, validated."""
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where} must be a table")
+    unknown = set(raw) - _RULE_KEYS
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+    values = {k: v for k, v in raw.items() if k != "rules_dirs"} | {k: v for k, v in overrides.items() if v is not None}
+    profile = values.get("tls_profile", "aws-recommended")
+    if profile not in TLS_PROFILES:
+        raise ConfigError(f"{where}: tls_profile must be one of {', '.join(TLS_PROFILES)}, got {profile!r}")
+    try:
+        fail_on = Severity(str(values.get("fail_on", "high")).lower())
+    except ValueError:
+        raise ConfigError(f"{where}: fail_on must be one of {', '.join(s.value for s in Severity)}") from None
+    return RuleSettings(
+        tls_profile=profile, fail_on=fail_on,
+        min_azs=_positive_int(values.get("min_azs", 2), f"{where}: min_azs"),
+        min_log_retention_days=_positive_int(values.get("min_log_retention_days", 30),
+                                             f"{where}: min_log_retention_days"),
+        min_desired_count=_positive_int(values.get("min_desired_count", 2), f"{where}: min_desired_count"),
+    )
+
+
+def _suppression(raw: Any, where: str) -> Suppression:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where} must be a table")
+    unknown = set(raw) - _SUPPRESSION_KEYS
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+    for key in ("rule", "resource", "reason"):
+        if not isinstance(raw.get(key), str) or not raw[key].strip():
+            raise ConfigError(f"{where}: `{key}` is required" + (" (a suppression must say why)" if key == "reason"
+                                                                  else ""))
+    expires = raw.get("expires")
+    if expires is not None and not isinstance(expires, date):
+        try:
+            expires = date.fromisoformat(str(expires))
+        except ValueError:
+            raise ConfigError(f"{where}: expires must be a date (YYYY-MM-DD), got {expires!r}") from None
+    return Suppression(rule_id=raw["rule"].upper(), target=raw["resource"], reason=raw["reason"].strip(),
+                       expires=expires)
 
 
 def merge(base: AuditConfig, **overrides: Any) -> AuditConfig:
