@@ -37,6 +37,9 @@ class StateInstance:
     deposed: str | None = None
     dependencies: tuple[str, ...] = ()
     create_before_destroy: bool = False
+    skip_destroy: bool = False  # OpenTofu `lifecycle { destroy = false }`
+    identity: Mapping[str, Any] | None = None  # resource identity (Terraform 1.12+), redacted like attributes
+    identity_schema_version: int | None = None
 
     @property
     def managed(self) -> bool:
