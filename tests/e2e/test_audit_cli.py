@@ -11,8 +11,6 @@ import json
 import os
 import subprocess
 import sys
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,23 +18,10 @@ import pytest
 
 from auditor.aws import Aws, AwsSettings
 from auditor.demo.drift import SCENARIOS, Scenario
-from auditor.demo.run import REGION, STACK_KEY, SeededStack, seed_reference_stack
+from auditor.demo.run import REGION, STACK_KEY, SeededStack
 
 pytestmark = pytest.mark.e2e
 AUDIT = str(Path(sys.executable).parent / "audit")
-
-
-def _reset(endpoint: str) -> None:
-    with urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10):
-        pass
-
-
-@pytest.fixture
-def stack(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[SeededStack]:
-    _reset(moto_server)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
-    monkeypatch.setenv("AWS_REGION", REGION)
-    yield seed_reference_stack(Aws(AwsSettings(region=REGION, max_attempts=1)))
 
 
 def audit(endpoint: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:

@@ -83,7 +83,9 @@ AUDIT_READ_ACTIONS = frozenset({
     "logs:DescribeLogGroups", "logs:ListTagsForResource",
     "sns:ListTopics", "sns:GetTopicAttributes", "sns:ListTagsForResource",
     "iam:ListRoles", "iam:GetRole", "iam:ListRoleTags",
-    "kms:DescribeKey",
+    "kms:DescribeKey", "kms:ListKeys", "kms:ListAliases", "kms:GetKeyRotationStatus", "kms:ListResourceTags",
+    "ec2:DescribeAddresses", "ec2:DescribeNatGateways", "iam:ListAttachedRolePolicies",
+    "s3:GetLifecycleConfiguration",
 })
 # S3 decrypts KMS-encrypted state objects with the caller's permission; no boto3 call shows it.
 AUDIT_READ_ONLY_EXTRAS = frozenset({"kms:Decrypt"})
