@@ -1,0 +1,25 @@
+"""Run every benchmark with modest sizes (`make bench`); each script also runs alone with its own options."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RUNS = (
+    ("state parsing (100 MB)", ["bench_state_parse.py"]),
+    ("audit against moto (1k, 2k, 5k resources) and diff of 10k pairs", ["bench_audit.py"]),
+)
+
+
+def main() -> int:
+    failed = 0
+    for title, argv in RUNS:
+        print(f"\n== {title}", flush=True)
+        failed |= subprocess.call([sys.executable, str(HERE / argv[0]), *argv[1:]])
+    return failed
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
