@@ -17,6 +17,7 @@ from deepdiff import DeepDiff
 from auditor.ignore import IgnoreRules
 from auditor.inventory.base import TypeSpec, registry
 from auditor.models import AttributeChange, Drift, DriftKind, Inventory, Resource
+from auditor.state.model import REDACTED
 from auditor.state.resources import StateResources
 
 Path = tuple[str | int, ...]
@@ -88,6 +89,21 @@ def comparable(spec: TypeSpec, attributes: Mapping[str, Any], skip: Iterable[str
     return out
 
 
+def mask_like(live: Any, state: Any) -> Any:
+    """`live` with every value the state has redacted replaced by the same marker.
+
+    A redacted state value cannot be compared, and the live value there is a secret too: neither
+    may reach a report. Redacted leaves therefore compare equal and show nothing.
+    """
+    if state == REDACTED:
+        return REDACTED
+    if isinstance(state, Mapping) and isinstance(live, Mapping):
+        return {k: mask_like(v, state[k]) if k in state else v for k, v in live.items()}
+    if isinstance(state, list | tuple) and isinstance(live, list | tuple):
+        return [mask_like(v, state[i]) if i < len(state) else v for i, v in enumerate(live)]
+    return live
+
+
 def _tags(attributes: Mapping[str, Any], *, state: bool) -> dict[str, str]:
     tags = attributes.get("tags_all") if state else attributes.get("tags")
     if tags is None and state:
@@ -131,11 +147,16 @@ def _lookup(value: Any, path: Path) -> Any:
 
 
 def attribute_changes(spec: TypeSpec, state: Mapping[str, Any], live: Mapping[str, Any],
-                      skip: Iterable[str] = ()) -> list[AttributeChange]:
-    """Every compared attribute path whose normalized state and live values differ."""
+                      skip: Iterable[str] = (), *, redacted: bool = False) -> list[AttributeChange]:
+    """Every compared attribute path whose normalized state and live values differ.
+
+    `redacted`: the state had values redacted at read; the live values there are masked alike.
+    """
     # An attribute the state lacks entirely was unknown to the provider version that wrote it.
     skipped = set(skip) | {a for a in spec.optional_live if a not in live} | {
         a for a in spec.compared if a not in state}
+    if redacted:
+        live = mask_like(live, state)
     changes: list[AttributeChange] = []
     # Identical raw values normalize identically: most in-sync pairs stop here, unnormalized.
     same = all(state.get(a) == live.get(a) for a in spec.compared if a not in skipped)
@@ -154,6 +175,7 @@ def attribute_changes(spec: TypeSpec, state: Mapping[str, Any], live: Mapping[st
                 changes.append(AttributeChange(render_path(path), _lookup(left, path), _lookup(right, path)))
     if spec.tags and "tags" not in skipped:
         state_tags, live_tags = _tags(state, state=True), _tags(live, state=False)
+        live_tags = {k: REDACTED if state_tags.get(k) == REDACTED else v for k, v in live_tags.items()}
         for key in sorted(state_tags.keys() | live_tags.keys()):
             if state_tags.get(key) != live_tags.get(key):
                 changes.append(AttributeChange(f"tags.{key}", state_tags.get(key), live_tags.get(key)))
@@ -197,11 +219,14 @@ def diff(state: StateResources, inventory: Inventory, ignore: IgnoreRules | None
                                 state_attributes=res.attributes))
             continue
         mirrored = spec.mirrored(res, view) if spec.mirrored else frozenset()
-        changes = tuple(c for c in attribute_changes(spec, res.attributes, live.attributes, mirrored)
+        changes = tuple(c for c in attribute_changes(spec, res.attributes, live.attributes, mirrored,
+                                                     redacted=res.sensitive)
                         if not ignore.ignores_path(names, c.path))
         if changes:
             drifts.append(Drift(res.type, res.id, DriftKind.CHANGED, res.address, res.region, changes, holders,
-                                state_attributes=res.attributes, live_attributes=live.attributes))
+                                state_attributes=res.attributes,
+                                live_attributes=mask_like(live.attributes, res.attributes) if res.sensitive
+                                else live.attributes))
         else:
             drifts.append(Drift(res.type, res.id, DriftKind.IN_SYNC, res.address, res.region, (), holders))
 

@@ -31,6 +31,7 @@ class Resource:
     region: str | None = None
     address: str | None = None
     source: str | None = None  # state URI for STATE, "region" for LIVE, file for CODE
+    sensitive: bool = False  # STATE: some attribute values were redacted when read
 
     @property
     def key(self) -> tuple[str, str]:

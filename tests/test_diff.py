@@ -165,3 +165,15 @@ def test_attribute_absent_from_an_older_providers_state_is_not_compared() -> Non
     assert attribute_changes(SPEC, {"name": "a"}, {"name": "a", "size": 0, "zones": ["x"]}) == []
     assert [c.path for c in attribute_changes(SPEC, {"name": "a", "zones": None}, {"name": "a", "zones": ["x"]})] \
         == ["zones"]
+
+
+def test_redacted_state_values_mask_the_live_side() -> None:
+    from auditor.state.model import REDACTED
+
+    state = {"name": REDACTED, "health_check": [{"path": "/x", "token": REDACTED}],
+             "tags_all": {"Owner": REDACTED, "Env": "prod"}}
+    live = {"name": "real-secret-name", "health_check": [{"path": "/y", "token": "live-secret"}],
+            "tags": {"Owner": "owner-secret", "Env": "prod"}}
+    changes = attribute_changes(SPEC, state, live, redacted=True)
+    assert [c.path for c in changes] == ["health_check[0].path"]
+    assert "secret" not in repr(changes)

@@ -60,7 +60,7 @@ def to_resources(states: Sequence[LoadedState], default_region: str) -> StateRes
             import_id = spec.import_id(inst.attributes) if spec else _plain_id(inst)
             resource = Resource(type=tf_type, id=import_id or "", attributes=inst.attributes,
                                 origin=Origin.STATE, region=region_of(inst, default_region),
-                                address=inst.address, source=loaded.uri)
+                                address=inst.address, source=loaded.uri, sensitive=bool(inst.sensitive_paths))
             if not import_id:
                 unmatched.append(resource)
                 continue

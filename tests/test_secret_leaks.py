@@ -1,0 +1,93 @@
+"""A secret planted in each place a state can hold one never reaches any output format, log line or error."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from rich.console import Console
+
+from auditor.aws import Aws, AwsSettings
+from auditor.config import AuditConfig
+from auditor.pipeline import run_audit
+from auditor.report import html, json_report, plan_json
+from auditor.report.console import print_summary
+from auditor.state.sources import StateRequest
+
+REGION = "eu-west-1"
+SECRETS = {
+    "sensitive_attributes path": "S3cret-from-sensitive-path",
+    "sensitive_attributes index step": "S3cret-tag-value",
+    "sensitive output": "S3cret-output-value",
+    "secret-named attribute": "S3cret-password-value",
+    "live value under a redacted path": "S3cret-live-owner-tag",
+}
+
+
+def _state(vpc_id: str, dhcp: str) -> dict[str, Any]:
+    attrs = {
+        "id": vpc_id, "arn": f"arn:aws:ec2:{REGION}:123456789012:vpc/{vpc_id}",
+        "cidr_block": "10.99.0.0/16",  # drifted: the live VPC is 10.40.0.0/16, so plan-json shows `before`
+        "instance_tenancy": "default", "dhcp_options_id": dhcp, "ipv6_cidr_block": "",
+        "enable_dns_support": True, "enable_dns_hostnames": False,
+        "description_note": SECRETS["sensitive_attributes path"],
+        "master_password": SECRETS["secret-named attribute"],
+        "tags": {"Name": "main", "Owner": SECRETS["sensitive_attributes index step"]},
+        "tags_all": {"Name": "main", "Owner": SECRETS["sensitive_attributes index step"]},
+    }
+    sensitive = [[{"type": "get_attr", "value": "description_note"}],
+                 [{"type": "get_attr", "value": "tags"}, {"type": "index", "value": {"value": "Owner", "type": "string"}}],
+                 [{"type": "get_attr", "value": "tags_all"},
+                  {"type": "index", "value": {"value": "Owner", "type": "string"}}]]
+    return {"version": 4, "terraform_version": "1.11.4", "serial": 1, "lineage": "1b7e3c2a-0000-4000-8000-000000000001",
+            "outputs": {"db_password": {"value": SECRETS["sensitive output"], "type": "string", "sensitive": True}},
+            "resources": [{"mode": "managed", "type": "aws_vpc", "name": "main",
+                           "provider": 'provider["registry.terraform.io/hashicorp/aws"]',
+                           "instances": [{"schema_version": 1, "attributes": attrs,
+                                          "sensitive_attributes": sensitive}]}]}
+
+
+def test_no_secret_reaches_any_output(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with mock_aws():
+        ec2 = boto3.client("ec2", region_name=REGION)
+        vpc = ec2.create_vpc(CidrBlock="10.40.0.0/16", TagSpecifications=[{"ResourceType": "vpc", "Tags": [
+            {"Key": "Name", "Value": "main"}, {"Key": "Owner", "Value": SECRETS["live value under a redacted path"]}]}])
+        path = tmp_path / "terraform.tfstate"
+        path.write_text(json.dumps(_state(vpc["Vpc"]["VpcId"], vpc["Vpc"]["DhcpOptionsId"])))
+        caplog.clear()
+        caplog.set_level(logging.DEBUG, logger="auditor")  # what `audit -vv` logs (botocore stays at WARNING)
+        caplog.set_level(logging.WARNING, logger="botocore")
+        run = run_audit(AuditConfig(states=(StateRequest(uri=str(path)),), regions=(REGION,), types=("aws_vpc",)),
+                        Aws(AwsSettings(region=REGION)))
+    [drift] = run.drifts
+    assert [c.path for c in drift.changes] == ["cidr_block"], "the redacted tag must not show as drift"
+    console = Console(record=True, width=200)
+    print_summary(run, console)
+    outputs = {"json": json_report.render(run), "plan-json": plan_json.render(run), "html": html.render(run),
+               "table": console.export_text(), "log": caplog.text, "drifts": repr(run.drifts)}
+    for where, text in outputs.items():
+        for planted, secret in SECRETS.items():
+            assert secret not in text, f"{planted} leaked into {where}"
+    assert "(sensitive value)" in outputs["plan-json"]
+
+
+def test_plan_json_after_never_carries_a_live_secret(tmp_path: Path) -> None:
+    """A tag changes beside a redacted one: `after.tags` is built from masked live values."""
+    with mock_aws():
+        ec2 = boto3.client("ec2", region_name=REGION)
+        vpc = ec2.create_vpc(CidrBlock="10.99.0.0/16", TagSpecifications=[{"ResourceType": "vpc", "Tags": [
+            {"Key": "Name", "Value": "renamed"}, {"Key": "Owner", "Value": SECRETS["live value under a redacted path"]}]}])
+        path = tmp_path / "terraform.tfstate"
+        path.write_text(json.dumps(_state(vpc["Vpc"]["VpcId"], vpc["Vpc"]["DhcpOptionsId"])))
+        run = run_audit(AuditConfig(states=(StateRequest(uri=str(path)),), regions=(REGION,), types=("aws_vpc",)),
+                        Aws(AwsSettings(region=REGION)))
+    [drift] = run.drifts
+    assert [c.path for c in drift.changes] == ["tags.Name"]
+    rendered = plan_json.render(run) + json_report.render(run) + repr(run.drifts)
+    assert SECRETS["live value under a redacted path"] not in rendered
+    assert json.loads(plan_json.render(run))["resource_drift"][0]["change"]["after"]["tags"]["Name"] == "renamed"
