@@ -93,3 +93,13 @@ def test_no_readable_state_is_an_error(tmp_path: Path) -> None:
     broken.write_text("[]")
     with mock_aws(), pytest.raises(StateError, match="no state could be read"):
         run_audit(_config(broken), Aws(AwsSettings(region=REGION)))
+
+
+def test_a_resource_in_several_states_is_one_resource_naming_both(vpc_state: Path, tmp_path: Path) -> None:
+    other = tmp_path / "copy" / "terraform.tfstate"
+    other.parent.mkdir()
+    other.write_text(vpc_state.read_text())
+    run = run_audit(_config(vpc_state, other), Aws(AwsSettings(region=REGION)))
+    [drift] = run.drifts
+    assert sorted(drift.states) == sorted([str(vpc_state), str(other)])
+    assert set(run.score.by_state) == {str(vpc_state), str(other)}
