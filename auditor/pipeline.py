@@ -10,7 +10,7 @@ from auditor import __version__
 from auditor.aws import Aws
 from auditor.config import AuditConfig
 from auditor.diff import diff
-from auditor.errors import ConfigError, ExitCode, StateError
+from auditor.errors import AuditError, ConfigError, ExitCode
 from auditor.ignore import load_ignore
 from auditor.inventory.base import registry
 from auditor.inventory.runner import collect_inventory
@@ -84,7 +84,7 @@ def run_audit(config: AuditConfig, aws: Aws, progress: Progress | None = None) -
     if not loaded:
         first = failures[0].error if failures else "no state matched"
         more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
-        raise StateError(failures[0].uri if failures else "state", f"no state could be read: {first}{more}")
+        raise AuditError(f"no state could be read: {first}{more}")
     default_region = config.regions[0] if config.regions else (aws.default_region or "us-east-1")
     state = to_resources(loaded, default_region)
     regions = regions_for(config, state, aws)

@@ -14,7 +14,7 @@ from moto import mock_aws
 
 from auditor.aws import Aws, AwsSettings
 from auditor.config import AuditConfig
-from auditor.errors import ExitCode, StateError
+from auditor.errors import AuditError, ExitCode
 from auditor.models import DriftKind
 from auditor.pipeline import run_audit
 from auditor.state.sources import StateRequest
@@ -91,7 +91,7 @@ def test_one_unreadable_state_gives_partial_results_and_exit_1(vpc_state: Path, 
 def test_no_readable_state_is_an_error(tmp_path: Path) -> None:
     broken = tmp_path / "broken.tfstate"
     broken.write_text("[]")
-    with mock_aws(), pytest.raises(StateError, match="no state could be read"):
+    with mock_aws(), pytest.raises(AuditError, match="no state could be read"):
         run_audit(_config(broken), Aws(AwsSettings(region=REGION)))
 
 
