@@ -137,12 +137,16 @@ def emit(run: AuditRun, fmt: str, output: Path | None, html: Path | None, json_o
 @click.option("--json", "json_out", type=click.Path(path_type=Path), help="Also write the JSON result to FILE.")
 @click.option("--html", type=click.Path(path_type=Path), help="Also write the HTML summary to FILE.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on when stderr is a TTY).")
+@click.option("--rules-dir", "rules_dirs", multiple=True, type=click.Path(path_type=Path),
+              help="An extra rule pack folder (repeatable), run with the built-in one on live and state resources.")
+@click.option("--no-rules", is_flag=True, help="Skip the compliance rules: drift only.")
 def run_cmd(states: tuple[str, ...], workspaces: tuple[str, ...], lock_table: str | None,
             state_role_arn: str | None, state_region: str | None, backend_dirs: tuple[Path, ...],
             config_path: Path | None, regions: tuple[str, ...], profile: str | None, role_arn: str | None,
             types: tuple[str, ...], wait_for_lock: str | None, ignore_file: Path | None, fmt: str,
-            output: Path | None, json_out: Path | None, html: Path | None, progress: bool | None) -> None:
-    """Audit Terraform state against live AWS and report drift."""
+            output: Path | None, json_out: Path | None, html: Path | None, progress: bool | None,
+            rules_dirs: tuple[Path, ...], no_rules: bool) -> None:
+    """Audit Terraform state against live AWS: drift, and the compliance rules on live and state resources."""
     from auditor.state.discover import requests_from_backend_dir
 
     config = load_config(config_path) if config_path else AuditConfig()
@@ -153,7 +157,8 @@ def run_cmd(states: tuple[str, ...], workspaces: tuple[str, ...], lock_table: st
     if ignore_file is None and config.ignore_file is None and Path(".auditignore").is_file():
         ignore_file = Path(".auditignore")
     config = merge(config, states=tuple(requests), regions=regions, profile=profile, role_arn=role_arn,
-                   types=types, ignore_file=ignore_file,
+                   types=types, ignore_file=ignore_file, rules_dirs=(*config.rules_dirs, *rules_dirs),
+                   check_rules=False if no_rules else None,
                    wait_for_lock=parse_duration(wait_for_lock, "--wait-for-lock") if wait_for_lock else None)
     aws = Aws(AwsSettings(profile=config.profile, region=config.regions[0] if config.regions else None))
     show_progress = sys.stderr.isatty() if progress is None else progress

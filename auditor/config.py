@@ -73,6 +73,7 @@ class AuditConfig:
     rule_settings: RuleSettings = field(default_factory=RuleSettings)
     rules_dirs: tuple[Path, ...] = ()
     suppressions: tuple[Suppression, ...] = ()
+    check_rules: bool = True  # run the compliance rules on live and state resources
 
 
 def parse_duration(text: str | float | int, what: str = "duration") -> float:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from auditor import __version__
 from auditor.aws import Aws
+from auditor.compliance import ComplianceResult, judge_audit, live_backends, rule_pack
 from auditor.config import AuditConfig
 from auditor.diff import diff
 from auditor.errors import AuditError, ConfigError, ExitCode
@@ -15,6 +16,7 @@ from auditor.ignore import load_ignore
 from auditor.inventory.base import registry
 from auditor.inventory.runner import collect_inventory
 from auditor.models import DRIFTED_KINDS, Drift, Inventory, Observation, ObservationStatus
+from auditor.rules.engine import Suppressions
 from auditor.score import Score, score
 from auditor.state.backend import load_states
 from auditor.state.model import LoadedState, StateFailure
@@ -39,6 +41,7 @@ class AuditRun:
     drifts: tuple[Drift, ...]
     score: Score
     ignore_file: str | None = None
+    compliance: ComplianceResult | None = None
 
     @property
     def observation_errors(self) -> tuple[Observation, ...]:
@@ -55,10 +58,12 @@ class AuditRun:
 
     @property
     def exit_code(self) -> ExitCode:
-        """1 when the audit is incomplete (it cannot vouch for anything), else 2 on drift, else 0."""
+        """1 when the audit is incomplete (it cannot vouch for anything), else 2 on drift or a blocking
+        rule failure, else 0."""
         if self.incomplete:
             return ExitCode.ERROR
-        return ExitCode.DRIFT if self.has_drift else ExitCode.CLEAN
+        failing = bool(self.compliance and self.compliance.blocking())
+        return ExitCode.DRIFT if self.has_drift or failing else ExitCode.CLEAN
 
 
 def regions_for(config: AuditConfig, state: StateResources, aws: Aws) -> tuple[str, ...]:
@@ -113,6 +118,12 @@ def run_audit(config: AuditConfig, aws: Aws, progress: Progress | None = None) -
     doubt = (f"not in any state read, but {len(failures)} state(s) could not be read and may hold it"
              if failures else None)
     drifts = diff(state, inventory, ignore, doubt)
+    compliance = None
+    if config.check_rules:
+        compliance = judge_audit(
+            rule_pack(config.rules_dirs), live=[*inventory.resources, *live_backends(loaded)],
+            state=[*state.resources, *state.unsupported], inventory=inventory, wanted=wanted,
+            settings=config.rule_settings, suppressions=Suppressions(config.suppressions))
     return AuditRun(
         started_at=started,
         finished_at=datetime.now(UTC),
@@ -125,4 +136,5 @@ def run_audit(config: AuditConfig, aws: Aws, progress: Progress | None = None) -
         drifts=tuple(sorted(drifts, key=lambda d: (d.kind.value, d.type, d.address or "", d.id))),
         score=score(drifts, config.weights),
         ignore_file=ignore.source,
+        compliance=compliance,
     )

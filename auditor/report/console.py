@@ -7,6 +7,7 @@ from rich.table import Table
 
 from auditor.models import DriftKind
 from auditor.pipeline import AuditRun
+from auditor.report.findings import print_findings
 
 _KIND_STYLE = {
     DriftKind.CHANGED: "yellow", DriftKind.MISSING: "red", DriftKind.UNMANAGED: "magenta",
@@ -64,6 +65,8 @@ def print_summary(run: AuditRun, console: Console, max_rows: int = 200) -> None:
     )
     for obs in run.observation_errors:
         console.print(f"[cyan]not observed:[/cyan] {obs.type} in {obs.region}: {obs.reason}")
+    if run.compliance is not None:
+        print_findings(run.compliance, console)
 
 
 def _short(value: object, limit: int = 80) -> str:

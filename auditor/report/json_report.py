@@ -8,6 +8,7 @@ import orjson
 
 from auditor.models import Drift, Observation
 from auditor.pipeline import AuditRun
+from auditor.report.findings import to_dict as findings_dict
 from auditor.score import Breakdown
 from auditor.state.model import LoadedState
 
@@ -86,6 +87,8 @@ def to_dict(run: AuditRun) -> dict[str, Any]:
             "by_type": {t: _breakdown(b) for t, b in run.score.by_type.items()},
         },
         "resources": [_resource(d) for d in run.drifts],
+        "compliance": None if run.compliance is None else {
+            k: v for k, v in findings_dict(run.compliance).items() if k not in ("schema", "tool")},
     }
 
 

@@ -152,13 +152,14 @@ def read_s3(aws: Aws, state: ResolvedState, options: ReadOptions) -> LoadedState
     s3 = aws.client("s3", state.region)
     dynamodb = aws.client("dynamodb", state.region) if state.lock_table else None
     lock = _await_locks(s3, dynamodb, state, options)
-    data, digest, warnings = _read_verified(s3, dynamodb, state, options)
+    data, digest, encryption, warnings = _read_verified(s3, dynamodb, state, options)
     if lock.is_held:
         warnings.append(f"state is {_describe_held(lock)}: read anyway, an operation may be in progress")
     warnings.extend(f"lock not checked: {error}" for error in lock.errors)
     document = _parse(data, state.uri, options)
     return LoadedState(uri=state.uri, workspace=state.workspace, document=document, lock=lock, digest=digest,
-                       size_bytes=len(data), warnings=tuple(warnings))
+                       size_bytes=len(data), warnings=tuple(warnings), encryption=encryption,
+                       lock_table=state.lock_table)
 
 
 def _parse(data: bytes, source: str, options: ReadOptions) -> StateDocument:
@@ -245,25 +246,25 @@ def _get_small_object(s3: Any, bucket: str, key: str) -> bytes:
 
 
 def _read_verified(s3: Any, dynamodb: Any, state: ResolvedState,
-                   options: ReadOptions) -> tuple[bytes, DigestCheck, list[str]]:
-    """The object's bytes and digest verdict; a mismatch is re-read every interval until the deadline."""
+                   options: ReadOptions) -> tuple[bytes, DigestCheck, dict[str, str], list[str]]:
+    """The object's bytes, digest verdict and encryption; a mismatch is re-read every interval until the deadline."""
     deadline = options.clock() + options.digest_retry_seconds
     while True:
-        data, actual = _fetch(s3, state)
+        data, actual, encryption = _fetch(s3, state)
         if dynamodb is None or not state.lock_table:
-            return data, DigestCheck(DigestStatus.NOT_CHECKED, actual), []
+            return data, DigestCheck(DigestStatus.NOT_CHECKED, actual), encryption, []
         digest_id = f"{state.bucket}/{state.key}-md5"
         try:
             item = _get_item(dynamodb, state.lock_table, digest_id)
         except _AWS_ERRORS as exc:
-            return data, DigestCheck(DigestStatus.UNREADABLE, actual), [
+            return data, DigestCheck(DigestStatus.UNREADABLE, actual), encryption, [
                 f"md5 digest not checked: {describe_error(exc)}"]
         expected = str(item.get("Digest", {}).get("S", "")) if item else ""
         if not expected:
-            return data, DigestCheck(DigestStatus.MISSING, actual), [
+            return data, DigestCheck(DigestStatus.MISSING, actual), encryption, [
                 f"no md5 digest item {digest_id} in {state.lock_table}: the state could not be verified"]
         if expected.lower() == actual:
-            return data, DigestCheck(DigestStatus.VERIFIED, actual, expected), []
+            return data, DigestCheck(DigestStatus.VERIFIED, actual, expected), encryption, []
         del data  # never hold two copies across a retry
         if options.clock() >= deadline:
             raise DigestMismatchError(
@@ -276,13 +277,15 @@ def _read_verified(s3: Any, dynamodb: Any, state: ResolvedState,
         options.sleep(options.digest_retry_interval)
 
 
-def _fetch(s3: Any, state: ResolvedState) -> tuple[bytes, str]:
-    """GetObject streamed in chunks, hashed as it arrives."""
+def _fetch(s3: Any, state: ResolvedState) -> tuple[bytes, str, dict[str, str]]:
+    """GetObject streamed in chunks, hashed as it arrives; also how S3 says the object is encrypted."""
     bucket = str(state.bucket)
     try:
         response = s3.get_object(Bucket=bucket, Key=state.key)
+        encryption = {k: str(response[k]) for k in ("ServerSideEncryption", "SSEKMSKeyId") if response.get(k)}
         with closing(response["Body"]) as body:
-            return collect_hashed(body.iter_chunks(CHUNK_SIZE), int(response.get("ContentLength") or 0))
+            data, md5 = collect_hashed(body.iter_chunks(CHUNK_SIZE), int(response.get("ContentLength") or 0))
+            return data, md5, encryption
     except _AWS_ERRORS as exc:
         raise s3_error(exc, uri=state.uri, bucket=bucket, key=state.key, client=s3,
                        workspace=state.workspace) from None

@@ -138,6 +138,8 @@ class LoadedState:
     digest: DigestCheck | None = None
     size_bytes: int = 0
     warnings: tuple[str, ...] = ()
+    encryption: Mapping[str, str] = field(default_factory=dict)  # GetObject's ServerSideEncryption, SSEKMSKeyId
+    lock_table: str | None = None  # the backend's DynamoDB table, when one was given
 
 
 @dataclass(frozen=True, slots=True)
