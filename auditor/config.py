@@ -24,6 +24,7 @@ Example audit.toml:
     min_azs = 2
     min_log_retention_days = 30
     fail_on = "high"                     # exit 2 when a rule at or above this severity fails
+    bucket_scope = "state"               # STATE-04/05 on state buckets only, or "all" buckets
     rules_dirs = ["my-rules"]            # extra rule packs, loaded like the built-in one
 
     [[suppressions]]                     # reported, never hidden; reason required
@@ -51,7 +52,8 @@ from auditor.state.sources import StateRequest
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _TOP_KEYS = {"regions", "profile", "role_arn", "wait_for_lock", "ignore_file", "backend_dirs", "states",
              "weights", "types", "max_workers", "rules", "suppressions"}
-_RULE_KEYS = {"tls_profile", "min_azs", "min_log_retention_days", "min_desired_count", "fail_on", "rules_dirs"}
+_RULE_KEYS = {"tls_profile", "min_azs", "min_log_retention_days", "min_desired_count", "fail_on", "rules_dirs",
+              "bucket_scope"}
 _SUPPRESSION_KEYS = {"rule", "resource", "reason", "expires"}
 TLS_PROFILES = ("aws-recommended", "securityhub-elb17")
 _STATE_KEYS = {"uri", "workspaces", "lock_table", "region", "role_arn", "workspace_key_prefix", "use_lockfile"}
@@ -152,8 +154,11 @@ def rule_settings(raw: Any, where: str, **overrides: Any) -> RuleSettings:
         fail_on = Severity(str(values.get("fail_on", "high")).lower())
     except ValueError:
         raise ConfigError(f"{where}: fail_on must be one of {', '.join(s.value for s in Severity)}") from None
+    scope = values.get("bucket_scope", "state")
+    if scope not in ("state", "all"):
+        raise ConfigError(f"{where}: bucket_scope must be \"state\" or \"all\", got {scope!r}")
     return RuleSettings(
-        tls_profile=profile, fail_on=fail_on,
+        tls_profile=profile, fail_on=fail_on, bucket_scope=scope,
         min_azs=_positive_int(values.get("min_azs", 2), f"{where}: min_azs"),
         min_log_retention_days=_positive_int(values.get("min_log_retention_days", 30),
                                              f"{where}: min_log_retention_days"),

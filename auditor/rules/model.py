@@ -90,6 +90,7 @@ class RuleSettings:
     min_azs: int = 2
     min_log_retention_days: int = 30
     min_desired_count: int = 2
+    bucket_scope: str = "state"  # STATE-04/05: "state" buckets only, or "all" buckets as the peers do
     fail_on: Severity = Severity.HIGH  # exit 2 when a rule at or above this fails
 
 
@@ -99,7 +100,14 @@ class RuleContext:
 
     resources: Mapping[str, Sequence[Resource]]
     settings: RuleSettings = RuleSettings()
-    registry_scanning: Any = None  # live: get_registry_scanning_configuration answer, when observed
+    # LIVE: the get_registry_scanning_configuration answer (or {region: answer}), when observed
+    registry_scanning: Any = None
+    # LIVE only: type -> the ids the collectors asked AWS about for that type ("*" = every resource of
+    # the type was listed), for types observed without error. A resource asked about and not returned
+    # is absent (a bucket without a public access block); one not asked about is unobserved (UNKNOWN).
+    live_read: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # Indexes the rule helpers (auditor.rules.lib) build once per evaluation; not for rules to read.
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def of_type(self, *types: str) -> list[Resource]:
         return [r for t in types for r in self.resources.get(t, ())]
