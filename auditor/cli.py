@@ -140,12 +140,14 @@ def emit(run: AuditRun, fmt: str, output: Path | None, html: Path | None, json_o
 @click.option("--rules-dir", "rules_dirs", multiple=True, type=click.Path(path_type=Path),
               help="An extra rule pack folder (repeatable), run with the built-in one on live and state resources.")
 @click.option("--no-rules", is_flag=True, help="Skip the compliance rules: drift only.")
+@click.option("--code", "code_dirs", multiple=True, type=click.Path(path_type=Path, exists=True, file_okay=False),
+              help="A Terraform root module whose declared addresses are compared with its state (repeatable).")
 def run_cmd(states: tuple[str, ...], workspaces: tuple[str, ...], lock_table: str | None,
             state_role_arn: str | None, state_region: str | None, backend_dirs: tuple[Path, ...],
             config_path: Path | None, regions: tuple[str, ...], profile: str | None, role_arn: str | None,
             types: tuple[str, ...], wait_for_lock: str | None, ignore_file: Path | None, fmt: str,
             output: Path | None, json_out: Path | None, html: Path | None, progress: bool | None,
-            rules_dirs: tuple[Path, ...], no_rules: bool) -> None:
+            rules_dirs: tuple[Path, ...], no_rules: bool, code_dirs: tuple[Path, ...]) -> None:
     """Audit Terraform state against live AWS: drift, and the compliance rules on live and state resources."""
     from auditor.state.discover import requests_from_backend_dir
 
@@ -158,7 +160,7 @@ def run_cmd(states: tuple[str, ...], workspaces: tuple[str, ...], lock_table: st
         ignore_file = Path(".auditignore")
     config = merge(config, states=tuple(requests), regions=regions, profile=profile, role_arn=role_arn,
                    types=types, ignore_file=ignore_file, rules_dirs=(*config.rules_dirs, *rules_dirs),
-                   check_rules=False if no_rules else None,
+                   check_rules=False if no_rules else None, code_dirs=(*config.code_dirs, *code_dirs),
                    wait_for_lock=parse_duration(wait_for_lock, "--wait-for-lock") if wait_for_lock else None)
     aws = Aws(AwsSettings(profile=config.profile, region=config.regions[0] if config.regions else None))
     show_progress = sys.stderr.isatty() if progress is None else progress

@@ -8,6 +8,7 @@ Example audit.toml:
     wait_for_lock = "5m"
     ignore_file = ".auditignore"
     backend_dirs = ["terraform/stack"]   # read `backend "s3" {}` blocks
+    code_dirs = ["terraform/stack"]      # compare declared addresses with the state's
 
     [[states]]
     uri = "s3://acme-tfstate/platform/**/terraform.tfstate"
@@ -51,7 +52,7 @@ from auditor.state.sources import StateRequest
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _TOP_KEYS = {"regions", "profile", "role_arn", "wait_for_lock", "ignore_file", "backend_dirs", "states",
-             "weights", "types", "max_workers", "rules", "suppressions"}
+             "weights", "types", "max_workers", "rules", "suppressions", "code_dirs"}
 _RULE_KEYS = {"tls_profile", "min_azs", "min_log_retention_days", "min_desired_count", "fail_on", "rules_dirs",
               "bucket_scope"}
 _SUPPRESSION_KEYS = {"rule", "resource", "reason", "expires"}
@@ -76,6 +77,7 @@ class AuditConfig:
     rules_dirs: tuple[Path, ...] = ()
     suppressions: tuple[Suppression, ...] = ()
     check_rules: bool = True  # run the compliance rules on live and state resources
+    code_dirs: tuple[Path, ...] = ()  # Terraform root modules to compare with their states' addresses
 
 
 def parse_duration(text: str | float | int, what: str = "duration") -> float:
@@ -133,6 +135,7 @@ def config_from_mapping(data: Mapping[str, Any], where: str, base_dir: Path | No
         wait_for_lock=parse_duration(data.get("wait_for_lock", 0), "wait_for_lock"),
         max_workers=_positive_int(data.get("max_workers", 8), f"{where}: max_workers"),
         rule_settings=rule_settings(data.get("rules", {}), f"{where}: [rules]"),
+        code_dirs=tuple(base_dir / str(d) for d in _list(data, "code_dirs", where)),
         rules_dirs=tuple(base_dir / str(d) for d in _list(data.get("rules", {}), "rules_dirs", where)),
         suppressions=tuple(_suppression(s, f"{where}: suppressions[{i}]")
                            for i, s in enumerate(_list(data, "suppressions", where))),

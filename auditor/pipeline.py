@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from auditor import __version__
 from auditor.aws import Aws
+from auditor.codedrift import CodeComparison, compare_code
 from auditor.compliance import ComplianceResult, judge_audit, live_backends, rule_pack
 from auditor.config import AuditConfig
 from auditor.diff import diff
@@ -42,6 +43,7 @@ class AuditRun:
     score: Score
     ignore_file: str | None = None
     compliance: ComplianceResult | None = None
+    code: tuple[CodeComparison, ...] = ()
 
     @property
     def observation_errors(self) -> tuple[Observation, ...]:
@@ -63,7 +65,8 @@ class AuditRun:
         if self.incomplete:
             return ExitCode.ERROR
         failing = bool(self.compliance and self.compliance.blocking())
-        return ExitCode.DRIFT if self.has_drift or failing else ExitCode.CLEAN
+        code_drift = any(c.drifts for c in self.code)
+        return ExitCode.DRIFT if self.has_drift or failing or code_drift else ExitCode.CLEAN
 
 
 def regions_for(config: AuditConfig, state: StateResources, aws: Aws) -> tuple[str, ...]:
@@ -137,4 +140,5 @@ def run_audit(config: AuditConfig, aws: Aws, progress: Progress | None = None) -
         score=score(drifts, config.weights),
         ignore_file=ignore.source,
         compliance=compliance,
+        code=compare_code(config.code_dirs, loaded) if config.code_dirs else (),
     )

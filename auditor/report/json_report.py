@@ -87,6 +87,9 @@ def to_dict(run: AuditRun) -> dict[str, Any]:
             "by_type": {t: _breakdown(b) for t, b in run.score.by_type.items()},
         },
         "resources": [_resource(d) for d in run.drifts],
+        "code": [{"code_dir": c.code_dir, "state": c.state,
+                  "drifts": [{"kind": d.kind.value, "address": d.address} for d in c.drifts],
+                  "unexpanded": list(c.unexpanded), "undecided": list(c.undecided)} for c in run.code],
         "compliance": None if run.compliance is None else {
             k: v for k, v in findings_dict(run.compliance).items() if k not in ("schema", "tool")},
     }
