@@ -13,7 +13,7 @@ from auditor.code import load_code
 from auditor.errors import ConfigError
 from auditor.models import Inventory, Origin, Resource
 from auditor.rules.engine import BUILTIN_PACK, RulePack, Suppressions, evaluate, load_pack
-from auditor.rules.lib import backend_resource, live_read_from
+from auditor.rules.lib import BACKEND_TYPE, backend_resource, live_read_from
 from auditor.rules.model import Finding, RuleSettings, Status
 from auditor.state.model import LoadedState, LockMechanism
 
@@ -130,6 +130,14 @@ def judge_audit(pack: RulePack, *, live: Sequence[Resource], state: Sequence[Res
     """Rules on what is live (inventory + the state backends) and on what the states say was applied."""
     listed = [t for t in {o.type for o in inventory.observations} if t not in PARTIALLY_READ]
     findings = evaluate(pack, live, settings, suppressions, live_read=live_read_from(inventory, wanted, listed))
-    findings += evaluate(pack, state, settings, suppressions)
+    # Each state is judged on its own (like each root module in a scan), with the backends beside it:
+    # they say which bucket holds state. The backends themselves were judged live, once.
+    backends = [r for r in live if r.type == BACKEND_TYPE]
+    by_state: dict[str | None, list[Resource]] = {}
+    for res in state:
+        by_state.setdefault(res.source, []).append(res)
+    for group in by_state.values():
+        findings += [f for f in evaluate(pack, [*group, *backends], settings, suppressions)
+                     if f.resource_type != BACKEND_TYPE]
     expired = tuple(f"{s.rule_id} on {s.target} expired {s.expires}" for s in suppressions.expired())
     return ComplianceResult(pack, tuple(findings), settings, expired)

@@ -35,7 +35,7 @@ def audit(endpoint: str, *args: str, timeout: float = 120) -> subprocess.Complet
 
 def audit_json(endpoint: str, seeded: SeededStack, *extra: str) -> tuple[int, dict[str, Any]]:
     result = audit(endpoint, "run", "--state", f"s3://{seeded.bucket}/**/terraform.tfstate",
-                   "--lock-table", seeded.lock_table, "--region", REGION, "--format", "json", *extra)
+                   "--lock-table", seeded.lock_table, "--region", REGION, "--format", "json", "--no-rules", *extra)
     assert "Traceback" not in result.stderr, result.stderr
     try:
         return result.returncode, json.loads(result.stdout)
@@ -59,6 +59,16 @@ def test_clean_stack_has_no_drift(moto_server: str, stack: SeededStack) -> None:
     seeded = len(stack.stack.items) + len(stack.bootstrap.items)
     assert result["summary"]["counts"]["in_sync"] == seeded
     assert 0 < result["api_calls"]["total"] < seeded * 2
+
+
+def test_clean_stack_passes_every_rule_live_and_in_state(moto_server: str, stack: SeededStack) -> None:
+    result = audit(moto_server, "run", "--state", f"s3://{stack.bucket}/**/terraform.tfstate", "--lock-table",
+                   stack.lock_table, "--region", REGION, "--format", "json")
+    report = json.loads(result.stdout)
+    failing = [(f["rule"], f["origin"], f["address"] or f["id"], f["message"])
+               for f in report["compliance"]["findings"] if f["status"] == "FAIL"]
+    assert failing == []
+    assert result.returncode == 0
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
