@@ -210,7 +210,8 @@ def _rule_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
-def _pack_and_config(rules_dirs: tuple[Path, ...], no_builtin: bool, config_path: Path | None) -> tuple[Any, AuditConfig]:
+def _pack_and_config(rules_dirs: tuple[Path, ...], no_builtin: bool,
+                     config_path: Path | None) -> tuple[Any, AuditConfig]:
     from auditor.compliance import rule_pack
 
     config = load_config(config_path) if config_path else AuditConfig()

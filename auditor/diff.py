@@ -207,7 +207,8 @@ def diff(state: StateResources, inventory: Inventory, ignore: IgnoreRules | None
             continue
         holders = state.holders.get(res.key, ())
         spec = specs[res.type]
-        obs = observed.get((res.region or "", res.type))
+        obs = (observed.get((res.region or "", res.type)) if not spec.global_service
+               else next((o for (_, t), o in observed.items() if t == res.type), None))
         if obs is None or obs.status != "observed":
             reason = obs.reason if obs else f"{res.type} was not collected in region {res.region}"
             drifts.append(Drift(res.type, res.id, DriftKind.UNKNOWN, res.address, res.region, (), holders,

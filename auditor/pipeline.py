@@ -101,22 +101,15 @@ def run_audit(config: AuditConfig, aws: Aws, progress: Progress | None = None) -
     account_id = live_aws.account_id()
     types = config.types or tuple(registry())
     wanted: dict[str, dict[str, set[str]]] = {}
-    for res in state.resources:
-        wanted.setdefault(res.region or default_region, {}).setdefault(res.type, set()).add(res.id)
-    total = sum(1 if registry()[t].spec.global_service else len(regions) for t in types if t in registry())
-    done = 0
-
-    def tick(region: str, tf_type: str, status: ObservationStatus) -> None:
-        nonlocal done
-        done += 1
-        if progress:
-            progress("inventory", done, total)
-
+    home = default_region if default_region in regions else regions[0]
+    for res in state.resources:  # global types (IAM) carry no region: collected in the home region
+        wanted.setdefault(res.region or home, {}).setdefault(res.type, set()).add(res.id)
     inventory = collect_inventory(
         live_aws, regions, types, account_id,
         {r: {t: frozenset(ids) for t, ids in by_type.items()} for r, by_type in wanted.items()},
         {res.key: res.attributes for res in state.resources},
-        global_region=default_region, workers=config.max_workers, progress=tick,
+        global_region=home, workers=config.max_workers,
+        progress=(lambda done, total: progress("inventory", done, total)) if progress else None,
     )
     doubt = (f"not in any state read, but {len(failures)} state(s) could not be read and may hold it"
              if failures else None)

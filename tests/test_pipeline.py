@@ -103,3 +103,25 @@ def test_a_resource_in_several_states_is_one_resource_naming_both(vpc_state: Pat
     [drift] = run.drifts
     assert sorted(drift.states) == sorted([str(vpc_state), str(other)])
     assert set(run.score.by_state) == {str(vpc_state), str(other)}
+
+
+def test_a_global_iam_role_never_adds_a_region(tmp_path: Path) -> None:
+    """IAM is global: its state resources carry no region and are observed once, in the home region."""
+    with mock_aws():
+        iam = boto3.client("iam", region_name=REGION)
+        trust = json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+        role = iam.create_role(RoleName="app", AssumeRolePolicyDocument=trust)["Role"]
+        state = {"version": 4, "terraform_version": "1.11.4", "serial": 1, "lineage": "7d3c0f3e-aaaa-bbbb-cccc-000000000002",
+                 "outputs": {}, "resources": [{"mode": "managed", "type": "aws_iam_role", "name": "app",
+                                               "provider": 'provider["registry.terraform.io/hashicorp/aws"]',
+                                               "instances": [{"schema_version": 0, "attributes": {
+                                                   "id": "app", "name": "app", "arn": role["Arn"], "path": "/",
+                                                   "assume_role_policy": trust, "max_session_duration": 3600,
+                                                   "description": "", "tags": {}, "tags_all": {}}}]}]}
+        path = tmp_path / "terraform.tfstate"
+        path.write_text(json.dumps(state))
+        run = run_audit(AuditConfig(states=(StateRequest(uri=str(path)),), types=("aws_iam_role",)),
+                        Aws(AwsSettings(region="eu-central-1")))
+    assert run.regions == ("eu-central-1",)
+    assert [(d.type, d.kind) for d in run.drifts] == [("aws_iam_role", DriftKind.IN_SYNC)]

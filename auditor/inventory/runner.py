@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -15,7 +16,8 @@ from auditor.models import Inventory, Observation, ObservationStatus, Resource
 
 log = logging.getLogger(__name__)
 
-ProgressFn = Callable[[str, str, ObservationStatus], None]
+ProgressFn = Callable[[int, int], None]
+"""progress(done, total): called as each (region, type) job finishes."""
 
 
 def collect_inventory(
@@ -45,7 +47,11 @@ def collect_inventory(
     jobs = [(region, t) for region in contexts for t in type_list
             if not collectors[t].spec.global_service or region == home]
 
+    done = 0
+    done_lock = threading.Lock()
+
     def run(job: tuple[str, str]) -> tuple[list[Resource], Observation]:
+        nonlocal done
         region, tf_type = job
         try:
             found = list(collectors[tf_type].collect(contexts[region]))
@@ -59,7 +65,9 @@ def collect_inventory(
             found, obs = [], Observation(tf_type, region, ObservationStatus.UNKNOWN,
                                          reason=f"internal error reading {tf_type}: {type(exc).__name__}: {exc}")
         if progress:
-            progress(region, tf_type, obs.status)
+            with done_lock:
+                done += 1
+                progress(done, len(jobs))
         return found, obs
 
     resources: list[Resource] = []

@@ -58,8 +58,9 @@ def to_resources(states: Sequence[LoadedState], default_region: str) -> StateRes
             tf_type = canonical_type(inst.type)
             spec = spec_for(tf_type)
             import_id = spec.import_id(inst.attributes) if spec else _plain_id(inst)
+            region = None if spec is not None and spec.global_service else region_of(inst, default_region)
             resource = Resource(type=tf_type, id=import_id or "", attributes=inst.attributes,
-                                origin=Origin.STATE, region=region_of(inst, default_region),
+                                origin=Origin.STATE, region=region,
                                 address=inst.address, source=loaded.uri, sensitive=bool(inst.sensitive_paths))
             if not import_id:
                 unmatched.append(resource)
