@@ -112,7 +112,8 @@ def test_a_global_iam_role_never_adds_a_region(tmp_path: Path) -> None:
         trust = json.dumps({"Version": "2012-10-17", "Statement": [
             {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
         role = iam.create_role(RoleName="app", AssumeRolePolicyDocument=trust)["Role"]
-        state = {"version": 4, "terraform_version": "1.11.4", "serial": 1, "lineage": "7d3c0f3e-aaaa-bbbb-cccc-000000000002",
+        state = {"version": 4, "terraform_version": "1.11.4", "serial": 1,
+                 "lineage": "7d3c0f3e-aaaa-bbbb-cccc-000000000002",
                  "outputs": {}, "resources": [{"mode": "managed", "type": "aws_iam_role", "name": "app",
                                                "provider": 'provider["registry.terraform.io/hashicorp/aws"]',
                                                "instances": [{"schema_version": 0, "attributes": {
