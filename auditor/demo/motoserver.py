@@ -1,18 +1,126 @@
-"""A moto server on 127.0.0.1 for the demo and end-to-end tests (never a real AWS host)."""
+"""A moto server on 127.0.0.1 for the demo and end-to-end tests (never a real AWS host).
+
+Plain moto 5.2 cannot host the whole reference stack, so `reference_stack_moto()` adds, while it
+is active (process-wide: moto serves its threads from this process):
+
+- AWS managed IAM policies (`MOTO_IAM_LOAD_MANAGED_POLICIES=true`, read whenever moto builds an
+  IAM backend), so `AmazonECSTaskExecutionRolePolicy` can be attached. It costs about a second
+  per IAM backend (after every reset).
+- ACM issues a DNS-validated certificate at once, as if its validation records were already
+  published (`moto.settings.ACM_VALIDATION_WAIT = 0`; moto's default is 60 s).
+- ECR pull-through cache rules, which moto does not implement: Create, Describe (one page; an
+  unknown prefix is PullThroughCacheRuleNotFoundException) and Delete, kept in memory on moto's ECR
+  backend of the account and region, so a reset forgets them like everything else.
+
+MotoServer applies it for as long as the server runs; in-process tests wrap `mock_aws()` in it.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import urllib.request
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
+
+_MANAGED_POLICIES = "MOTO_IAM_LOAD_MANAGED_POLICIES"
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def _pull_through_cache_actions() -> dict[str, Any]:
+    """ECRResponse methods for the three pull-through cache actions (moto's JSON serializer shapes them)."""
+    from moto.core.exceptions import ServiceException
+    from moto.core.responses import ActionResult
+
+    class EcrError(ServiceException):
+        """Serialized with ECR's error shapes (moto looks a moto.* exception up in its own package)."""
+
+    def rules(self: Any) -> dict[str, dict[str, Any]]:
+        store: dict[str, dict[str, Any]] = self.ecr_backend.__dict__.setdefault("_pull_through_cache_rules", {})
+        return store
+
+    def find(self: Any, prefix: str) -> dict[str, Any]:
+        if prefix not in rules(self):
+            raise EcrError("PullThroughCacheRuleNotFoundException", f"rule {prefix} not found")
+        return rules(self)[prefix]
+
+    def create_pull_through_cache_rule(self: Any) -> Any:
+        prefix = self._get_param("ecrRepositoryPrefix")
+        if prefix in rules(self):
+            raise EcrError("PullThroughCacheRuleAlreadyExistsException", f"rule {prefix} exists")
+        optional = ("credentialArn", "customRoleArn", "upstreamRegistry", "upstreamRepositoryPrefix")
+        rules(self)[prefix] = {"ecrRepositoryPrefix": prefix, "upstreamRegistryUrl": self._get_param(
+            "upstreamRegistryUrl"), "registryId": self.current_account, "createdAt": datetime.now(UTC),
+            **{k: self._get_param(k) for k in optional if self._get_param(k) is not None}}
+        return ActionResult(rules(self)[prefix])
+
+    def describe_pull_through_cache_rules(self: Any) -> Any:
+        prefixes = self._get_param("ecrRepositoryPrefixes")
+        found = [find(self, p) for p in prefixes] if prefixes else list(rules(self).values())
+        return ActionResult({"pullThroughCacheRules": found})
+
+    def delete_pull_through_cache_rule(self: Any) -> Any:
+        prefix = self._get_param("ecrRepositoryPrefix")
+        find(self, prefix)
+        return ActionResult(rules(self).pop(prefix))
+
+    return {fn.__name__: fn for fn in (create_pull_through_cache_rule, describe_pull_through_cache_rules,
+                                       delete_pull_through_cache_rule)}
+
+
+@contextmanager
+def _pull_through_cache_rules() -> Iterator[None]:
+    from moto.ecr.responses import ECRResponse
+
+    added = {name: fn for name, fn in _pull_through_cache_actions().items() if not hasattr(ECRResponse, name)}
+    for name, fn in added.items():
+        setattr(ECRResponse, name, fn)
+    try:
+        yield
+    finally:
+        for name in added:
+            delattr(ECRResponse, name)
+
+
+@contextmanager
+def _instant_acm_validation() -> Iterator[None]:
+    from moto import settings
+
+    before = settings.ACM_VALIDATION_WAIT
+    settings.ACM_VALIDATION_WAIT = 0
+    try:
+        yield
+    finally:
+        settings.ACM_VALIDATION_WAIT = before
+
+
+@contextmanager
+def _managed_policies() -> Iterator[None]:
+    before = os.environ.get(_MANAGED_POLICIES)
+    os.environ[_MANAGED_POLICIES] = "true"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(_MANAGED_POLICIES, None)
+        else:
+            os.environ[_MANAGED_POLICIES] = before
+
+
+@contextmanager
+def reference_stack_moto() -> Iterator[None]:
+    """What moto needs, beyond itself, to host the reference stack (see the module docstring)."""
+    with _managed_policies(), _instant_acm_validation(), _pull_through_cache_rules():
+        yield
 
 
 class MotoServer:
@@ -22,13 +130,19 @@ class MotoServer:
         self.port = port or free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self._server: Any = None
+        self._extensions = ExitStack()
 
     def __enter__(self) -> MotoServer:
         from moto.server import ThreadedMotoServer
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self._extensions.enter_context(reference_stack_moto())
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
-        self._server.start()
+        try:
+            self._server.start()
+        except BaseException:
+            self._extensions.close()
+            raise
         return self
 
     def reset(self) -> None:
@@ -39,5 +153,8 @@ class MotoServer:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        if self._server is not None:
-            self._server.stop()
+        try:
+            if self._server is not None:
+                self._server.stop()
+        finally:
+            self._extensions.close()

@@ -1,24 +1,36 @@
-"""The reference stack's edge and workload: certificate, ALB, blue/green target groups, listeners, ECS.
+"""The reference stack's edge and workload: certificate, ALB and its log bucket, target groups, listeners, ECS.
 
 Runs after seed_network and seed_platform (it reads their subnets, security groups, roles, ECR
 repository and log group). Each resource is created with the arguments Terraform would send for
 the stack's configuration (the provider sends its schema defaults explicitly, e.g. the ALB's idle
 timeout and the health-check thresholds) and recorded in the hashicorp/aws v5 state shape, from what
-was asked and what AWS answered. The certificate's private key is never recorded.
+was asked and what AWS answered. The certificate is requested with DNS validation, like the stack's;
+the embedded AWS issues it at once (see auditor.demo.motoserver), and aws_acm_certificate_validation
+waits for that as the provider does.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime, timedelta
+import time
+from datetime import UTC, datetime
 from typing import Any
 
+from auditor.demo.seed_platform import BucketPlan, ExpiryRule, deny_insecure_transport, seed_bucket
 from auditor.demo.seedkit import SeedContext
+from auditor.inventory.loadbalancing import go_time_string
 
 NAME = "digitallync-core"
 DOMAIN = "app.digitallync.example"
-ALB_LOG_BUCKET = "digitallync-alb-logs"
+ALB_LOG_PREFIX = "digitallync-core"
+ALB_LOG_RETENTION_DAYS = 90
+ELB_ACCOUNTS = {  # data.aws_elb_service_account: the account that writes a region's ALB access logs
+    "us-east-1": "127311923021", "us-east-2": "033677994240", "us-west-1": "027434742980",
+    "us-west-2": "797873946194", "eu-west-1": "156460612806", "eu-central-1": "054676820928",
+    "ap-south-1": "718504428378", "ap-southeast-1": "114774131450", "ap-northeast-1": "582318560864",
+}
+ISSUE_TIMEOUT_SECONDS = 30.0
 CONTAINER = "production-web"
 APP_PORT = 3000
 HTTPS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
@@ -46,11 +58,14 @@ def _flag(value: Any) -> str:
 
 
 def seed_edge(ctx: SeedContext) -> None:
-    """Create and record the certificate, ALB, target groups, listeners, cluster, task definition, service."""
+    """Create and record the certificate and its validation, the ALB's log bucket, the ALB, target groups,
+    listeners, cluster, task definition and service."""
     certificate = _certificate(ctx)
-    lb = _load_balancer(ctx)
+    validation = _certificate_validation(ctx, certificate)
+    logs = _alb_log_bucket(ctx)
+    lb = _load_balancer(ctx, logs)
     blue, green = _target_group(ctx, "blue"), _target_group(ctx, "green")
-    _https_listener(ctx, lb, certificate, blue, green)
+    _https_listener(ctx, lb, validation, blue, green)
     _redirect_listener(ctx, lb)
     cluster = _cluster(ctx)
     task = _task_definition(ctx)
@@ -60,44 +75,51 @@ def seed_edge(ctx: SeedContext) -> None:
 # --- ACM ------------------------------------------------------------------------------------------
 
 
-def _self_signed(domain: str) -> tuple[str, str, datetime, datetime]:
-    """A fresh RSA-2048 self-signed certificate for `domain`: (cert PEM, key PEM, not_before, not_after)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.x509.oid import NameOID
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, domain)])
-    not_before = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
-    not_after = not_before + timedelta(days=365)
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(not_before).not_valid_after(not_after)
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(domain)]), critical=False)
-            .sign(key, hashes.SHA256()))
-    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                                serialization.NoEncryption()).decode()
-    return cert.public_bytes(serialization.Encoding.PEM).decode(), key_pem, not_before, not_after
+def _rfc3339(value: Any) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if isinstance(value, datetime) else ""
 
 
 def _certificate(ctx: SeedContext) -> dict[str, Any]:
-    body, private_key, not_before, not_after = _self_signed(DOMAIN)
+    """aws_acm_certificate.main: requested for DOMAIN with DNS validation, recorded from DescribeCertificate."""
     tags = _tags(DOMAIN)
-    arn = ctx.client("acm").import_certificate(Certificate=body, PrivateKey=private_key,
-                                               Tags=_aws_tags(tags))["CertificateArn"]
-    stamp = "%Y-%m-%dT%H:%M:%SZ"
+    acm = ctx.client("acm")
+    arn = acm.request_certificate(DomainName=DOMAIN, ValidationMethod="DNS", Tags=_aws_tags(tags))["CertificateArn"]
+    detail = acm.describe_certificate(CertificateArn=arn)["Certificate"]  # the provider's read after create
+    records = [v for v in detail.get("DomainValidationOptions") or [] if v.get("ResourceRecord")]
+    preference = (detail.get("Options") or {}).get("CertificateTransparencyLoggingPreference", "ENABLED")
     return ctx.add("aws_acm_certificate", "main", _tagged({
         "arn": arn, "id": arn,
-        "certificate_authority_arn": "", "certificate_body": body, "certificate_chain": None,
-        "domain_name": DOMAIN, "subject_alternative_names": [DOMAIN],
-        "domain_validation_options": [], "early_renewal_duration": "",
-        "key_algorithm": "RSA_2048",
-        "not_after": not_after.strftime(stamp), "not_before": not_before.strftime(stamp),
-        "options": [{"certificate_transparency_logging_preference": "ENABLED"}],
-        "pending_renewal": False, "renewal_eligibility": "INELIGIBLE", "renewal_summary": [],
-        "status": "ISSUED", "type": "IMPORTED",
-        "validation_emails": [], "validation_method": "NONE", "validation_option": [],
+        "certificate_authority_arn": "", "certificate_body": None, "certificate_chain": None,
+        "domain_name": DOMAIN, "subject_alternative_names": sorted(detail.get("SubjectAlternativeNames") or []),
+        "domain_validation_options": sorted(({
+            "domain_name": v["DomainName"], "resource_record_name": v["ResourceRecord"]["Name"],
+            "resource_record_type": v["ResourceRecord"]["Type"], "resource_record_value": v["ResourceRecord"]["Value"],
+        } for v in records), key=lambda v: v["domain_name"]),
+        "early_renewal_duration": "", "key_algorithm": detail.get("KeyAlgorithm", "RSA_2048"),
+        "not_after": _rfc3339(detail.get("NotAfter")), "not_before": _rfc3339(detail.get("NotBefore")),
+        "options": [{"certificate_transparency_logging_preference": preference}],
+        "pending_renewal": False, "renewal_eligibility": detail.get("RenewalEligibility", ""), "renewal_summary": [],
+        "status": detail["Status"], "type": detail["Type"],
+        "validation_emails": [], "validation_method": "DNS", "validation_option": [],
     }, tags), sensitive_paths=(("private_key",),))
+
+
+def _certificate_validation(ctx: SeedContext, certificate: dict[str, Any]) -> dict[str, Any]:
+    """aws_acm_certificate_validation.main: wait until the certificate is ISSUED; its id is the IssuedAt time.
+
+    The id is formatted by the collector module's helper: it is never compared, so nothing is echoed.
+    """
+    acm = ctx.client("acm")
+    deadline = time.monotonic() + ISSUE_TIMEOUT_SECONDS
+    while (detail := acm.describe_certificate(CertificateArn=certificate["arn"])["Certificate"])["Status"] != "ISSUED":
+        if detail["Status"] != "PENDING_VALIDATION" or time.monotonic() > deadline:
+            raise RuntimeError(f"certificate {certificate['arn']} is {detail['Status']}, not ISSUED: is the "
+                               "embedded AWS running with reference_stack_moto()?")
+        time.sleep(0.2)
+    return ctx.add("aws_acm_certificate_validation", "main", {
+        "certificate_arn": detail["CertificateArn"], "id": go_time_string(detail["IssuedAt"]), "timeouts": None,
+        "validation_record_fqdns": None,
+    }, dependencies=("aws_acm_certificate.main",))
 
 
 # --- ELBv2 ----------------------------------------------------------------------------------------
@@ -118,11 +140,26 @@ _LB_SETTINGS: tuple[tuple[str, str, Any], ...] = (
     ("client_keep_alive.seconds", "client_keep_alive", 3600),
     ("zonal_shift.config.enabled", "enable_zonal_shift", False),
 )
-_ACCESS_LOGS = {"bucket": ALB_LOG_BUCKET, "enabled": True, "prefix": "alb"}
 
 
-def _load_balancer(ctx: SeedContext) -> dict[str, Any]:
+def _alb_log_bucket(ctx: SeedContext) -> dict[str, Any]:
+    """aws_s3_bucket.alb_logs and its configurations: SSE-S3, private, writable by the region's ELB account
+    under the log prefix only, TLS-only, objects expiring after ALB_LOG_RETENTION_DAYS."""
+    if ctx.region not in ELB_ACCOUNTS:
+        raise ValueError(f"no Elastic Load Balancing account known for {ctx.region}: add it to ELB_ACCOUNTS")
+    bucket = f"{NAME}-alb-logs-{ctx.account_id}"
+    delivery = {"Sid": "AllowElbAccessLogDelivery", "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{ELB_ACCOUNTS[ctx.region]}:root"}, "Action": "s3:PutObject",
+                "Resource": f"arn:aws:s3:::{bucket}/{ALB_LOG_PREFIX}/AWSLogs/{ctx.account_id}/*"}
+    return seed_bucket(ctx, BucketPlan(
+        name="alb_logs", bucket=bucket, sse_algorithm="AES256",
+        policy_statements=(delivery, deny_insecure_transport(bucket)),
+        expiry=ExpiryRule("expire-access-logs", ALB_LOG_RETENTION_DAYS, abort_multipart_days=7)))
+
+
+def _load_balancer(ctx: SeedContext, logs: dict[str, Any]) -> dict[str, Any]:
     elbv2 = ctx.client("elbv2")
+    access_logs = {"bucket": logs["bucket"], "enabled": True, "prefix": ALB_LOG_PREFIX}
     subnets = [ctx.ref(_SUBNET.format(tier="public", az=z))["id"] for z in _ZONES]
     security_group = ctx.ref("aws_security_group.alb")["id"]
     tags = _tags(NAME)
@@ -131,11 +168,12 @@ def _load_balancer(ctx: SeedContext) -> dict[str, Any]:
                                     Tags=_aws_tags(tags))["LoadBalancers"][0]
     arn = lb["LoadBalancerArn"]
     settings = [(key, value) for key, _, value in _LB_SETTINGS]
-    settings += [(f"access_logs.s3.{k}", v) for k, v in _ACCESS_LOGS.items()]
+    settings += [(f"access_logs.s3.{k}", v) for k, v in access_logs.items()]
     answer = {a["Key"]: a["Value"] for a in elbv2.modify_load_balancer_attributes(
         LoadBalancerArn=arn, Attributes=[{"Key": k, "Value": _flag(v)} for k, v in settings])["Attributes"]}
     zones = lb.get("AvailabilityZones") or []
-    deps = (*(_SUBNET.format(tier="public", az=z) for z in _ZONES), "aws_security_group.alb")
+    deps = (*(_SUBNET.format(tier="public", az=z) for z in _ZONES), "aws_security_group.alb",
+            "aws_s3_bucket.alb_logs", "aws_s3_bucket_policy.alb_logs", "aws_s3_bucket_public_access_block.alb_logs")
     return ctx.add("aws_lb", "main", _tagged({
         "arn": arn, "id": arn, "arn_suffix": arn.split(":loadbalancer/", 1)[1],
         "name": NAME, "name_prefix": "", "internal": False, "load_balancer_type": "application",
@@ -148,7 +186,7 @@ def _load_balancer(ctx: SeedContext) -> dict[str, Any]:
         "enforce_security_group_inbound_rules_on_private_link_traffic": "",
         "enable_cross_zone_load_balancing": answer.get("load_balancing.cross_zone.enabled") == "true",
         **{tf_name: value for _, tf_name, value in _LB_SETTINGS},
-        "access_logs": [dict(_ACCESS_LOGS)],
+        "access_logs": [access_logs],
         "connection_logs": [{"bucket": "", "enabled": False, "prefix": ""}],
         "ipam_pools": [], "minimum_load_balancer_capacity": [], "timeouts": None,
     }, tags), dependencies=deps)
@@ -252,8 +290,9 @@ def _listener(ctx: SeedContext, name: str, lb: dict[str, Any], port: int, protoc
     }, tags), dependencies=("aws_lb.main", *deps))
 
 
-def _https_listener(ctx: SeedContext, lb: dict[str, Any], certificate: dict[str, Any], blue: dict[str, Any],
+def _https_listener(ctx: SeedContext, lb: dict[str, Any], validation: dict[str, Any], blue: dict[str, Any],
                     green: dict[str, Any]) -> dict[str, Any]:
+    """The HTTPS listener; its certificate comes from the validation, so it never serves a pending one."""
     weights = ((blue["arn"], 100), (green["arn"], 0))
     actions = [{"Type": "forward", "ForwardConfig": {
         "TargetGroups": [{"TargetGroupArn": arn, "Weight": weight} for arn, weight in weights],
@@ -263,8 +302,9 @@ def _https_listener(ctx: SeedContext, lb: dict[str, Any], certificate: dict[str,
         "target_group": [{"arn": arn, "weight": weight} for arn, weight in weights],
     }])
     return _listener(ctx, "https", lb, 443, "HTTPS", actions, state_action,
-                     ("aws_acm_certificate.main", "aws_lb_target_group.blue", "aws_lb_target_group.green"),
-                     SslPolicy=HTTPS_POLICY, Certificates=[{"CertificateArn": certificate["arn"]}])
+                     ("aws_acm_certificate.main", "aws_acm_certificate_validation.main",
+                      "aws_lb_target_group.blue", "aws_lb_target_group.green"),
+                     SslPolicy=HTTPS_POLICY, Certificates=[{"CertificateArn": validation["certificate_arn"]}])
 
 
 def _redirect_listener(ctx: SeedContext, lb: dict[str, Any]) -> dict[str, Any]:

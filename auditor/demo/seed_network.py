@@ -13,6 +13,7 @@ import botocore.exceptions
 
 from auditor.aws import error_code
 from auditor.demo.seedkit import SeedContext
+from auditor.inventory.network import ROUTE_FIELDS  # the provider's `route` block fields (schema, no values)
 
 VPC_CIDR = "10.20.0.0/16"
 VPC_TAGS = {"Name": "digitallync-core", "Environment": "production", "Project": "digitallync"}
@@ -28,6 +29,8 @@ SECURITY_GROUPS = {
     "service": (f"{NAME}-service", "ECS service tasks: app port from the load balancer only"),
 }
 VPC_ADDRESS = "aws_vpc.main"
+DEFAULT_TAGS = {"Project": "digitallync", "Environment": "prod", "ManagedBy": "terraform"}
+"""The stack's provider default_tags: in `tags_all` (and live) but not in `tags`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +80,8 @@ def seed_network(ctx: SeedContext) -> None:
     _seed_subnets(ctx, ec2, vpc_id)
     igw_id = _seed_internet_gateway(ctx, ec2, vpc_id)
     _seed_public_routes(ctx, ec2, vpc_id, igw_id)
+    _seed_nat_gateways(ctx, ec2)
+    _seed_private_routes(ctx, ec2, vpc_id)
     _seed_security_groups(ctx, ec2, vpc_id)
 
 
@@ -187,12 +192,7 @@ def _seed_public_routes(ctx: SeedContext, ec2: Any, vpc_id: str, igw_id: str) ->
         "id": table_id,
         "owner_id": table.get("OwnerId", ctx.account_id),
         "propagating_vgws": [],
-        "route": [{
-            "carrier_gateway_id": "", "cidr_block": "0.0.0.0/0", "core_network_arn": "",
-            "destination_prefix_list_id": "", "egress_only_gateway_id": "", "gateway_id": igw_id,
-            "ipv6_cidr_block": "", "local_gateway_id": "", "nat_gateway_id": "", "network_interface_id": "",
-            "transit_gateway_id": "", "vpc_endpoint_id": "", "vpc_peering_connection_id": "",
-        }],
+        "route": [{**dict.fromkeys(ROUTE_FIELDS, ""), "cidr_block": "0.0.0.0/0", "gateway_id": igw_id}],
         "tags": dict(tags),
         "tags_all": dict(tags),
         "timeouts": None,
@@ -211,6 +211,79 @@ def _seed_public_routes(ctx: SeedContext, ec2: Any, vpc_id: str, igw_id: str) ->
             "timeouts": None,
         }, index_key=key, dependencies=("aws_internet_gateway.main", "aws_route_table.public",
                                         "aws_subnet.public", VPC_ADDRESS))
+
+
+def _with_default_tags(tags: dict[str, str]) -> dict[str, Any]:
+    """`tags` and `tags_all` of a resource tagged `tags` under the stack's provider default_tags."""
+    return {"tags": dict(tags), "tags_all": {**DEFAULT_TAGS, **tags}}
+
+
+def _zones(tier: str) -> list[str]:
+    return [key for t, key, _ in SUBNETS if t == tier]
+
+
+def _seed_nat_gateways(ctx: SeedContext, ec2: Any) -> None:
+    """One elastic IP and one NAT gateway in each public subnet (`for_each = aws_subnet.public`)."""
+    for key in _zones("public"):
+        subnet = f'aws_subnet.public["{key}"]'
+        eip_tags = {"Name": f"{NAME}-nat-{key}"}
+        address = ec2.allocate_address(Domain="vpc", TagSpecifications=_tag_specs(
+            "elastic-ip", {**DEFAULT_TAGS, **eip_tags}))
+        allocation = address["AllocationId"]
+        # Recorded as the provider reads it right after AllocateAddress: the NAT gateway associates it later.
+        ctx.add("aws_eip", "nat", {
+            "address": None, "allocation_id": allocation, "arn": _arn(ctx, f"elastic-ip/{allocation}"),
+            "associate_with_private_ip": None, "association_id": "", "carrier_ip": "",
+            "customer_owned_ip": "", "customer_owned_ipv4_pool": address.get("CustomerOwnedIpv4Pool", ""),
+            "domain": address["Domain"], "id": allocation, "instance": "", "ipam_pool_id": None,
+            "network_border_group": address.get("NetworkBorderGroup", ctx.region), "network_interface": "",
+            "private_dns": None, "private_ip": "", "ptr_record": "",
+            "public_dns": f"ec2-{address['PublicIp'].replace('.', '-')}.{ctx.region}.compute.amazonaws.com",
+            "public_ip": address["PublicIp"], "public_ipv4_pool": address.get("PublicIpv4Pool", "amazon"),
+            "timeouts": None, "vpc": address["Domain"] == "vpc", **_with_default_tags(eip_tags),
+        }, index_key=key, dependencies=("aws_internet_gateway.main", subnet, VPC_ADDRESS))
+        nat_tags = {"Name": f"{NAME}-{key}"}
+        subnet_id = ctx.ref(subnet)["id"]
+        gateway = ec2.create_nat_gateway(AllocationId=allocation, SubnetId=subnet_id, ConnectivityType="public",
+                                         TagSpecifications=_tag_specs("natgateway", {**DEFAULT_TAGS, **nat_tags}))
+        gateway = gateway["NatGateway"]
+        [primary] = gateway["NatGatewayAddresses"]
+        ctx.add("aws_nat_gateway", "main", {
+            "allocation_id": allocation, "association_id": primary.get("AssociationId", ""),
+            "connectivity_type": gateway.get("ConnectivityType", "public"), "id": gateway["NatGatewayId"],
+            "network_interface_id": primary.get("NetworkInterfaceId", ""), "private_ip": primary["PrivateIp"],
+            "public_ip": primary.get("PublicIp", address["PublicIp"]), "secondary_allocation_ids": [],
+            "secondary_private_ip_address_count": 0, "secondary_private_ip_addresses": [],
+            "subnet_id": subnet_id, "timeouts": None, **_with_default_tags(nat_tags),
+        }, index_key=key, dependencies=(f'aws_eip.nat["{key}"]', "aws_internet_gateway.main", subnet,
+                                        VPC_ADDRESS))
+
+
+def _seed_private_routes(ctx: SeedContext, ec2: Any, vpc_id: str) -> None:
+    """A route table per zone whose default route is that zone's NAT gateway, and its association."""
+    for key in _zones("private"):
+        nat = f'aws_nat_gateway.main["{key}"]'
+        nat_id = ctx.ref(nat)["id"]
+        tags = {"Name": f"{NAME}-private-{key}"}
+        table = ec2.create_route_table(VpcId=vpc_id, TagSpecifications=_tag_specs(
+            "route-table", {**DEFAULT_TAGS, **tags}))["RouteTable"]
+        table_id = table["RouteTableId"]
+        ec2.create_route(RouteTableId=table_id, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=nat_id)
+        nat_deps = (f'aws_eip.nat["{key}"]', "aws_internet_gateway.main", nat, f'aws_subnet.public["{key}"]',
+                    VPC_ADDRESS)
+        ctx.add("aws_route_table", "private", {
+            "arn": _arn(ctx, f"route-table/{table_id}"), "id": table_id,
+            "owner_id": table.get("OwnerId", ctx.account_id), "propagating_vgws": [],
+            "route": [{**dict.fromkeys(ROUTE_FIELDS, ""), "cidr_block": "0.0.0.0/0", "nat_gateway_id": nat_id}],
+            "timeouts": None, "vpc_id": vpc_id, **_with_default_tags(tags),
+        }, index_key=key, dependencies=nat_deps)
+        subnet = f'aws_subnet.private["{key}"]'
+        subnet_id = ctx.ref(subnet)["id"]
+        association = ec2.associate_route_table(RouteTableId=table_id, SubnetId=subnet_id)
+        ctx.add("aws_route_table_association", "private", {
+            "gateway_id": "", "id": association["AssociationId"], "route_table_id": table_id,
+            "subnet_id": subnet_id, "timeouts": None,
+        }, index_key=key, dependencies=(*nat_deps, f'aws_route_table.private["{key}"]', subnet))
 
 
 def _revoke_default_egress(ec2: Any, group_id: str) -> None:

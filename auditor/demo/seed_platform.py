@@ -1,14 +1,19 @@
 """Demo seeding of the platform layer: the state backend, IAM roles, ECR, logs, SNS and the ALB alarms.
 
+It also holds what the other seeders share: KMS keys (`seed_kms_key`) and private buckets with their
+split configuration resources (`seed_bucket`), used for the state bucket and the ALB's log bucket.
+
 Every recorded attribute is built from what was asked of AWS and what AWS answered, in the shape
 the hashicorp/aws provider (v5) writes to state.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from auditor.demo.seedkit import SeedContext
@@ -42,10 +47,34 @@ def _tag_attributes() -> dict[str, dict[str, str]]:
     return {"tags": dict(TAGS), "tags_all": dict(TAGS)}
 
 
-def _kms_key(ctx: SeedContext, description: str) -> str:
-    """A customer-managed KMS key (aws_kms_key is not audited: only its ARN is referenced)."""
-    return str(ctx.client("kms").create_key(Description=description, Tags=[
-        {"TagKey": k, "TagValue": v} for k, v in TAGS.items()])["KeyMetadata"]["Arn"])
+_ROTATION_PERIOD_DAYS = 365  # what AWS answers for a key whose rotation was enabled without a period
+
+
+def seed_kms_key(ctx: SeedContext, name: str, description: str) -> dict[str, Any]:
+    """An aws_kms_key with rotation on and a 30-day deletion window, as both configurations declare it."""
+    kms = ctx.client("kms")
+    meta = kms.create_key(Description=description, KeyUsage="ENCRYPT_DECRYPT", KeySpec="SYMMETRIC_DEFAULT",
+                          Tags=[{"TagKey": k, "TagValue": v} for k, v in TAGS.items()])["KeyMetadata"]
+    key_id = meta["KeyId"]
+    kms.enable_key_rotation(KeyId=key_id)
+    policy = kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"]  # the provider's read
+    return ctx.add("aws_kms_key", name, {
+        "id": key_id, "key_id": key_id, "arn": meta["Arn"], "description": description,
+        "key_usage": meta["KeyUsage"], "customer_master_key_spec": meta["KeySpec"],
+        "is_enabled": meta["Enabled"], "enable_key_rotation": True,
+        "rotation_period_in_days": _ROTATION_PERIOD_DAYS, "multi_region": bool(meta.get("MultiRegion", False)),
+        "custom_key_store_id": "", "xks_key_id": "", "policy": policy, "deletion_window_in_days": 30,
+        "bypass_policy_lockout_safety_check": False, "timeouts": None, **_tag_attributes(),
+    })
+
+
+_UNIQUE_COUNTER = itertools.count(1)
+
+
+def terraform_unique_id(prefix: str) -> str:
+    """An id like the provider's PrefixedUniqueId: prefix, UTC time to 1/10000 s, an 8-hex counter."""
+    now = datetime.now(UTC)
+    return f"{prefix}{now:%Y%m%d%H%M%S}{now.microsecond // 100:04d}{next(_UNIQUE_COUNTER):08x}"
 
 
 # --- backend --------------------------------------------------------------------------------
@@ -83,64 +112,150 @@ def moto_honours_tls_only_policies() -> None:
     IAMPolicyStatement.is_action_permitted = is_action_permitted  # type: ignore[method-assign]
 
 
+def deny_insecure_transport(bucket: str) -> dict[str, Any]:
+    """The bucket-policy statement both configurations use to refuse requests made without TLS."""
+    return {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+            "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+            "Condition": _TLS_ONLY_CONDITION}
 
-def _tls_only_policy(bucket: str) -> str:
-    return _json({"Version": "2012-10-17", "Statement": [{
-        "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
-        "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
-        "Condition": _TLS_ONLY_CONDITION}]})
+
+def policy_document(*statements: dict[str, Any]) -> str:
+    """A policy as `jsonencode({Version = "2012-10-17", Statement = [...]})` writes it."""
+    return _json({"Version": "2012-10-17", "Statement": list(statements)})
 
 
-def seed_backend(ctx: SeedContext) -> None:
-    """The bootstrap state: a versioned, KMS-encrypted, private, TLS-only bucket and the lock table."""
-    s3, region = ctx.client("s3"), ctx.region
-    bucket = state_bucket_name(ctx.account_id)
-    key_arn = _kms_key(ctx, "Terraform state encryption")
+def bucket_attributes(bucket: str, region: str, *, policy: str, sse_rule: dict[str, Any], versioned: bool,
+                      lifecycle_rule: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """aws_s3_bucket state: the bucket, and the provider's read of its configuration into the legacy
+    inline attributes (which the split aws_s3_bucket_* resources manage)."""
+    return {
+        "id": bucket, "bucket": bucket, "arn": f"arn:aws:s3:::{bucket}", "region": region,
+        "bucket_domain_name": f"{bucket}.s3.amazonaws.com",
+        "bucket_regional_domain_name": f"{bucket}.s3.{region}.amazonaws.com",
+        "hosted_zone_id": S3_HOSTED_ZONES.get(region, ""),
+        "bucket_prefix": "", "force_destroy": False, "object_lock_enabled": False,
+        "acceleration_status": "", "acl": None, "request_payer": "BucketOwner", "grant": [],
+        "cors_rule": [], "lifecycle_rule": lifecycle_rule or [], "logging": [], "object_lock_configuration": [],
+        "replication_configuration": [], "website": [], "website_domain": None, "website_endpoint": None,
+        "versioning": [{"enabled": versioned, "mfa_delete": False}],
+        "server_side_encryption_configuration": [{"rule": [sse_rule]}],
+        "policy": policy, "timeouts": None, **_tag_attributes(),
+    }
+
+
+S3_HOSTED_ZONES = {"ap-south-1": "Z11RGJOFQNVJUP", "us-east-1": "Z3AQBSTGFYJSTF"}
+"""Route 53 zone of the S3 website endpoints of a region (the provider's hosted_zone_id)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExpiryRule:
+    """One lifecycle rule expiring every object after `days` (and stale multipart uploads)."""
+
+    id: str
+    days: int
+    abort_multipart_days: int
+
+    def request(self) -> dict[str, Any]:
+        return {"ID": self.id, "Status": "Enabled", "Filter": {}, "Expiration": {"Days": self.days},
+                "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": self.abort_multipart_days}}
+
+    def state(self) -> dict[str, Any]:
+        """As aws_s3_bucket_lifecycle_configuration (hashicorp/aws 5.100) stores `rule` for `filter {}`."""
+        return {
+            "id": self.id, "status": "Enabled", "prefix": "",
+            "filter": [{"and": [], "object_size_greater_than": None, "object_size_less_than": None,
+                        "prefix": "", "tag": []}],
+            "expiration": [{"date": None, "days": self.days, "expired_object_delete_marker": False}],
+            "abort_incomplete_multipart_upload": [{"days_after_initiation": self.abort_multipart_days}],
+            "noncurrent_version_expiration": [], "noncurrent_version_transition": [], "transition": [],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class BucketPlan:
+    """A private, encrypted bucket with its split configuration resources, all named `name` in Terraform."""
+
+    name: str
+    bucket: str
+    sse_algorithm: str  # AES256 | aws:kms
+    policy_statements: tuple[dict[str, Any], ...]
+    kms_key_arn: str = ""
+    bucket_key: bool = False
+    versioned: bool = False
+    expiry: ExpiryRule | None = None
+    dependencies: tuple[str, ...] = ()  # what the encryption configuration refers to (its KMS key)
+
+
+_TRANSITION_MINIMUM = "all_storage_classes_128K"  # the provider's default for new lifecycle configurations
+
+
+def seed_bucket(ctx: SeedContext, plan: BucketPlan) -> dict[str, Any]:
+    """Create the bucket and its configurations like the split resources do, and record each of them."""
+    s3, region, bucket = ctx.client("s3"), ctx.region, plan.bucket
     create: dict[str, Any] = {"Bucket": bucket}
     if region != "us-east-1":
         create["CreateBucketConfiguration"] = {"LocationConstraint": region}
     s3.create_bucket(**create)
     s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": _aws_tags()})
-    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-    sse_default = {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn}
+    if plan.versioned:
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    sse_default = {"SSEAlgorithm": plan.sse_algorithm, **({"KMSMasterKeyID": plan.kms_key_arn}
+                                                           if plan.kms_key_arn else {})}
     s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={
-        "Rules": [{"ApplyServerSideEncryptionByDefault": sse_default, "BucketKeyEnabled": True}]})
+        "Rules": [{"ApplyServerSideEncryptionByDefault": sse_default, "BucketKeyEnabled": plan.bucket_key}]})
     s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
         "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
         "RestrictPublicBuckets": True})
-    policy = _tls_only_policy(bucket)
+    policy = policy_document(*plan.policy_statements)
     moto_honours_tls_only_policies()
     s3.put_bucket_policy(Bucket=bucket, Policy=policy)
+    if plan.expiry:
+        s3.put_bucket_lifecycle_configuration(
+            Bucket=bucket, TransitionDefaultMinimumObjectSize=_TRANSITION_MINIMUM,
+            LifecycleConfiguration={"Rules": [plan.expiry.request()]})
 
-    sse_rule = {"apply_server_side_encryption_by_default": [{"kms_master_key_id": key_arn,
-                                                              "sse_algorithm": "aws:kms"}],
-                "bucket_key_enabled": True}
-    bucket_address = "aws_s3_bucket.tfstate"
-    ctx.add("aws_s3_bucket", "tfstate", {
-        "id": bucket, "bucket": bucket, "arn": f"arn:aws:s3:::{bucket}", "region": region,
-        "bucket_domain_name": f"{bucket}.s3.amazonaws.com",
-        "bucket_regional_domain_name": f"{bucket}.s3.{region}.amazonaws.com",
-        "bucket_prefix": "", "force_destroy": False, "object_lock_enabled": False,
-        "acceleration_status": "", "acl": None, "request_payer": "BucketOwner", "grant": [],
-        "cors_rule": [], "lifecycle_rule": [], "logging": [], "object_lock_configuration": [],
-        "replication_configuration": [], "website": [], "website_domain": None, "website_endpoint": None,
-        "versioning": [{"enabled": True, "mfa_delete": False}],
-        "server_side_encryption_configuration": [{"rule": [sse_rule]}],
-        "policy": policy, "timeouts": None, **_tag_attributes(),
-    })
-    split = {"id": bucket, "bucket": bucket}
-    ctx.add("aws_s3_bucket_versioning", "tfstate", {
-        **split, "expected_bucket_owner": "", "mfa": None,
-        "versioning_configuration": [{"status": "Enabled", "mfa_delete": ""}],
-    }, dependencies=(bucket_address,))
-    ctx.add("aws_s3_bucket_server_side_encryption_configuration", "tfstate", {
+    sse_rule = {"apply_server_side_encryption_by_default": [{"kms_master_key_id": plan.kms_key_arn,
+                                                              "sse_algorithm": plan.sse_algorithm}],
+                "bucket_key_enabled": plan.bucket_key}
+    legacy_lifecycle = [] if plan.expiry is None else [{
+        "id": plan.expiry.id, "enabled": True, "prefix": "", "tags": {},
+        "abort_incomplete_multipart_upload_days": plan.expiry.abort_multipart_days,
+        "expiration": [{"date": "", "days": plan.expiry.days, "expired_object_delete_marker": False}],
+        "noncurrent_version_expiration": [], "noncurrent_version_transition": [], "transition": []}]
+    attrs = ctx.add("aws_s3_bucket", plan.name, bucket_attributes(
+        bucket, region, policy=policy, sse_rule=sse_rule, versioned=plan.versioned,
+        lifecycle_rule=legacy_lifecycle))
+    split, deps = {"id": bucket, "bucket": bucket}, (f"aws_s3_bucket.{plan.name}",)
+    if plan.versioned:
+        ctx.add("aws_s3_bucket_versioning", plan.name, {
+            **split, "expected_bucket_owner": "", "mfa": None,
+            "versioning_configuration": [{"status": "Enabled", "mfa_delete": ""}],
+        }, dependencies=deps)
+    ctx.add("aws_s3_bucket_server_side_encryption_configuration", plan.name, {
         **split, "expected_bucket_owner": "", "rule": [sse_rule],
-    }, dependencies=(bucket_address,))
-    ctx.add("aws_s3_bucket_public_access_block", "tfstate", {
+    }, dependencies=(*deps, *plan.dependencies))
+    ctx.add("aws_s3_bucket_public_access_block", plan.name, {
         **split, "block_public_acls": True, "block_public_policy": True, "ignore_public_acls": True,
         "restrict_public_buckets": True,
-    }, dependencies=(bucket_address,))
-    ctx.add("aws_s3_bucket_policy", "tfstate", {**split, "policy": policy}, dependencies=(bucket_address,))
+    }, dependencies=deps)
+    ctx.add("aws_s3_bucket_policy", plan.name, {**split, "policy": policy},
+            dependencies=(*deps, f"aws_s3_bucket_public_access_block.{plan.name}"))
+    if plan.expiry:
+        ctx.add("aws_s3_bucket_lifecycle_configuration", plan.name, {
+            **split, "expected_bucket_owner": "", "rule": [plan.expiry.state()],
+            "transition_default_minimum_object_size": _TRANSITION_MINIMUM, "timeouts": None,
+        }, schema_version=1, dependencies=deps)
+    return attrs
+
+
+def seed_backend(ctx: SeedContext) -> None:
+    """The bootstrap state: its KMS key, a versioned, KMS-encrypted, private, TLS-only bucket, the lock table."""
+    bucket = state_bucket_name(ctx.account_id)
+    key_arn = seed_kms_key(ctx, "tfstate", "Terraform state of digitallync (S3 bucket and DynamoDB lock table)")["arn"]
+    seed_bucket(ctx, BucketPlan(
+        name="tfstate", bucket=bucket, sse_algorithm="aws:kms", kms_key_arn=key_arn, bucket_key=True,
+        versioned=True, policy_statements=(deny_insecure_transport(bucket),),
+        dependencies=("aws_kms_key.tfstate",)))
     _seed_lock_table(ctx, key_arn)
 
 
@@ -169,7 +284,7 @@ def _seed_lock_table(ctx: SeedContext, key_arn: str) -> None:
         "deletion_protection_enabled": False, "table_class": "STANDARD",
         "restore_date_time": None, "restore_source_name": None, "restore_source_table_arn": None,
         "restore_to_latest_time": None, "timeouts": None, **_tag_attributes(),
-    }, schema_version=1)
+    }, schema_version=1, dependencies=("aws_kms_key.tfstate",))
 
 
 # --- platform -------------------------------------------------------------------------------
@@ -191,7 +306,7 @@ def _seed_role(ctx: SeedContext, name: str, role_name: str, description: str) ->
 
 def _seed_repository(ctx: SeedContext) -> None:
     ecr = ctx.client("ecr")
-    key_arn = _kms_key(ctx, "ECR image encryption")
+    key_arn = seed_kms_key(ctx, "ecr", f"{CORE} ECR repository encryption")["arn"]
     repo = ecr.create_repository(
         repositoryName=CORE, imageTagMutability="IMMUTABLE",
         imageScanningConfiguration={"scanOnPush": True},
@@ -204,7 +319,7 @@ def _seed_repository(ctx: SeedContext) -> None:
         "encryption_configuration": [{"encryption_type": encryption["encryptionType"],
                                       "kms_key": encryption.get("kmsKey", "")}],
         "force_delete": None, "timeouts": None, **_tag_attributes(),
-    })
+    }, dependencies=("aws_kms_key.ecr",))
     policy = _json({"rules": [{
         "rulePriority": 1, "description": f"keep the last {IMAGES_KEPT} images",
         "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": IMAGES_KEPT},
@@ -212,7 +327,36 @@ def _seed_repository(ctx: SeedContext) -> None:
     answer = ecr.put_lifecycle_policy(repositoryName=CORE, lifecyclePolicyText=policy)
     ctx.add("aws_ecr_lifecycle_policy", "app", {
         "id": CORE, "repository": CORE, "registry_id": answer["registryId"], "policy": policy,
-    }, dependencies=("aws_ecr_repository.app",))
+    }, dependencies=("aws_ecr_repository.app", "aws_kms_key.ecr"))
+
+
+DOCKER_HUB = "registry-1.docker.io"
+
+
+def _seed_pull_through_cache(ctx: SeedContext) -> None:
+    """Docker Hub through ECR, with the Secrets Manager credentials ECR requires (a stack input, not in state)."""
+    secret = ctx.client("secretsmanager").create_secret(
+        Name="ecr-pullthroughcache/docker-hub", Description="Docker Hub credentials for the ECR pull-through cache",
+        SecretString=_json({"username": "digitallync-demo", "accessToken": "demo-only"}))
+    rule = ctx.client("ecr").create_pull_through_cache_rule(
+        ecrRepositoryPrefix="docker-hub", upstreamRegistryUrl=DOCKER_HUB, credentialArn=secret["ARN"])
+    ctx.add("aws_ecr_pull_through_cache_rule", "docker_hub", {
+        "id": rule["ecrRepositoryPrefix"], "ecr_repository_prefix": rule["ecrRepositoryPrefix"],
+        "upstream_registry_url": DOCKER_HUB, "credential_arn": secret["ARN"], "custom_role_arn": "",
+        "upstream_repository_prefix": "", "registry_id": rule["registryId"],
+    })
+
+
+EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+
+
+def _attach_execution_policy(ctx: SeedContext) -> None:
+    """AWS's managed execution policy on the execution role (moto needs MOTO_IAM_LOAD_MANAGED_POLICIES)."""
+    role = ctx.ref("aws_iam_role.ecs_execution_role")["name"]
+    ctx.client("iam").attach_role_policy(RoleName=role, PolicyArn=EXECUTION_POLICY)
+    ctx.add("aws_iam_role_policy_attachment", "ecs_execution", {
+        "id": terraform_unique_id(f"{role}-"), "role": role, "policy_arn": EXECUTION_POLICY,
+    }, dependencies=("aws_iam_role.ecs_execution_role",))
 
 
 def _seed_log_group(ctx: SeedContext) -> None:
@@ -254,11 +398,14 @@ def _seed_topic(ctx: SeedContext) -> None:
 
 
 def seed_platform(ctx: SeedContext) -> None:
-    """The ECS task roles, the image repository and its lifecycle policy, the log group, the alarm topic."""
+    """The ECS task roles and the execution policy, the image repository with its KMS key, lifecycle policy
+    and pull-through cache rule, the log group, the alarm topic."""
     _seed_role(ctx, "ecs_execution_role", f"{CORE}-ecs-execution",
                "Lets ECS pull images from ECR and write container logs")
+    _attach_execution_policy(ctx)
     _seed_role(ctx, "ecs_task_role", f"{CORE}-ecs-task", "The application's own AWS permissions")
     _seed_repository(ctx)
+    _seed_pull_through_cache(ctx)
     _seed_log_group(ctx)
     _seed_topic(ctx)
 
@@ -268,7 +415,7 @@ def seed_platform(ctx: SeedContext) -> None:
 
 @dataclass(frozen=True, slots=True)
 class AlarmPlan:
-    """One ALB alarm of the reference stack."""
+    """One ALB alarm of the reference stack; a per-target-group one exists once per colour."""
 
     name: str
     metric: str
@@ -276,45 +423,59 @@ class AlarmPlan:
     evaluation_periods: int
     threshold: int
     per_target_group: bool
-    description: str
+    description: str  # `{colour}` is replaced by the target group's colour
 
 
 ALARMS: tuple[AlarmPlan, ...] = (
     AlarmPlan("elb_5xx", "HTTPCode_ELB_5XX_Count", "Sum", 5, 10, False,
               "The load balancer itself answers 5xx"),
     AlarmPlan("target_5xx", "HTTPCode_Target_5XX_Count", "Sum", 5, 5, True,
-              "The service answers 5xx through the load balancer"),
+              "The {colour} target group's tasks answer 5xx through the load balancer"),
     AlarmPlan("unhealthy_hosts", "UnHealthyHostCount", "Maximum", 3, 1, True,
-              "Some service tasks fail their health checks"),
+              "Some tasks behind the {colour} target group fail their health checks"),
 )
+COLOURS = ("blue", "green")
+
+
+def _alarm_instances(plan: AlarmPlan) -> list[tuple[str, str, str | None]]:
+    """(Terraform name, alarm name, target group colour) of each alarm a plan stands for.
+
+    The blue alarms keep the plan's name (`target_5xx`), the green ones add `_green`, as in the stack.
+    """
+    if not plan.per_target_group:
+        return [(plan.name, f"{CORE}-{plan.name.replace('_', '-')}", None)]
+    return [(plan.name if colour == "blue" else f"{plan.name}_{colour}",
+             f"{CORE}-{plan.name.replace('_', '-')}-{colour}", colour) for colour in COLOURS]
 
 
 def seed_alarms(ctx: SeedContext) -> None:
-    """The 5xx and unhealthy-host alarms on the ALB and its blue target group, notifying the SNS topic."""
+    """The 5xx and unhealthy-host alarms on the ALB and on each target group, notifying the SNS topic."""
     cloudwatch = ctx.client("cloudwatch")
     topic = ctx.ref("aws_sns_topic.alarms")["arn"]
     dims_lb = {"LoadBalancer": ctx.ref("aws_lb.main")["arn_suffix"]}
-    dims_tg = {**dims_lb, "TargetGroup": ctx.ref("aws_lb_target_group.blue")["arn_suffix"]}
     for plan in ALARMS:
-        alarm_name = f"{CORE}-{plan.name.replace('_', '-')}"
-        dims = dims_tg if plan.per_target_group else dims_lb
-        cloudwatch.put_metric_alarm(
-            AlarmName=alarm_name, AlarmDescription=plan.description, ActionsEnabled=True,
-            AlarmActions=[topic], OKActions=[topic], Namespace="AWS/ApplicationELB", MetricName=plan.metric,
-            Statistic=plan.statistic, Dimensions=[{"Name": k, "Value": v} for k, v in dims.items()],
-            Period=60, EvaluationPeriods=plan.evaluation_periods, Threshold=float(plan.threshold),
-            ComparisonOperator="GreaterThanOrEqualToThreshold", TreatMissingData="notBreaching",
-            Tags=_aws_tags())
-        ctx.add("aws_cloudwatch_metric_alarm", plan.name, {
-            "id": alarm_name, "alarm_name": alarm_name,
-            "arn": f"arn:aws:cloudwatch:{ctx.region}:{ctx.account_id}:alarm:{alarm_name}",
-            "alarm_description": plan.description, "actions_enabled": True,
-            "alarm_actions": [topic], "ok_actions": [topic], "insufficient_data_actions": [],
-            "namespace": "AWS/ApplicationELB", "metric_name": plan.metric, "dimensions": dict(dims),
-            "statistic": plan.statistic, "extended_statistic": "", "period": 60,
-            "evaluation_periods": plan.evaluation_periods, "datapoints_to_alarm": 0,
-            "threshold": plan.threshold, "threshold_metric_id": "",
-            "comparison_operator": "GreaterThanOrEqualToThreshold", "treat_missing_data": "notBreaching",
-            "evaluate_low_sample_count_percentiles": "", "unit": "", "metric_query": [],
-            **_tag_attributes(),
-        }, schema_version=1, dependencies=("aws_lb.main", "aws_lb_target_group.blue", "aws_sns_topic.alarms"))
+        for tf_name, alarm_name, colour in _alarm_instances(plan):
+            target_group = f"aws_lb_target_group.{colour}" if colour else None
+            dims = {**dims_lb, "TargetGroup": ctx.ref(target_group)["arn_suffix"]} if target_group else dims_lb
+            description = plan.description.format(colour=colour)
+            cloudwatch.put_metric_alarm(
+                AlarmName=alarm_name, AlarmDescription=description, ActionsEnabled=True,
+                AlarmActions=[topic], OKActions=[topic], Namespace="AWS/ApplicationELB", MetricName=plan.metric,
+                Statistic=plan.statistic, Dimensions=[{"Name": k, "Value": v} for k, v in dims.items()],
+                Period=60, EvaluationPeriods=plan.evaluation_periods, Threshold=float(plan.threshold),
+                ComparisonOperator="GreaterThanOrEqualToThreshold", TreatMissingData="notBreaching",
+                Tags=_aws_tags())
+            ctx.add("aws_cloudwatch_metric_alarm", tf_name, {
+                "id": alarm_name, "alarm_name": alarm_name,
+                "arn": f"arn:aws:cloudwatch:{ctx.region}:{ctx.account_id}:alarm:{alarm_name}",
+                "alarm_description": description, "actions_enabled": True,
+                "alarm_actions": [topic], "ok_actions": [topic], "insufficient_data_actions": [],
+                "namespace": "AWS/ApplicationELB", "metric_name": plan.metric, "dimensions": dict(dims),
+                "statistic": plan.statistic, "extended_statistic": "", "period": 60,
+                "evaluation_periods": plan.evaluation_periods, "datapoints_to_alarm": 0,
+                "threshold": plan.threshold, "threshold_metric_id": "",
+                "comparison_operator": "GreaterThanOrEqualToThreshold", "treat_missing_data": "notBreaching",
+                "evaluate_low_sample_count_percentiles": "", "unit": "", "metric_query": [],
+                **_tag_attributes(),
+            }, schema_version=1, dependencies=tuple(sorted(
+                {"aws_lb.main", "aws_sns_topic.alarms"} | ({target_group} if target_group else set()))))

@@ -12,6 +12,7 @@ COLLECTOR_MODULES = (
     "auditor.inventory.monitoring",
     "auditor.inventory.storage",
     "auditor.inventory.iam",
+    "auditor.inventory.kms",
 )
 
 _loaded = False

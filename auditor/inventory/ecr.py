@@ -1,4 +1,4 @@
-"""ECR: repositories and their lifecycle policies."""
+"""ECR: repositories, their lifecycle policies, and the registry's pull-through cache rules."""
 
 from __future__ import annotations
 
@@ -107,3 +107,43 @@ def collect_lifecycle_policies(ctx: CollectContext) -> Iterator[Resource]:
             "registry_id": answer.get("registryId", ""),
             "policy": answer.get("lifecyclePolicyText", ""),
         })
+
+
+# --- aws_ecr_pull_through_cache_rule ------------------------------------------------------------
+
+
+def _upstream_prefix(value: Any) -> Any:
+    """AWS reports ROOT, its default (match any upstream repository), for a rule created without one."""
+    return None if value in (None, "", "ROOT") else value
+
+
+PULL_THROUGH_CACHE_RULE = TypeSpec(
+    type="aws_ecr_pull_through_cache_rule",
+    service="ecr",
+    compared=("ecr_repository_prefix", "upstream_registry_url", "credential_arn", "custom_role_arn",
+              "upstream_repository_prefix"),
+    normalizers={"upstream_repository_prefix": _upstream_prefix},
+    ignored={"id": "the repository prefix", "registry_id": "the account id"},
+    notes="DescribePullThroughCacheRules (paginated) once per region. moto does not implement it (the demo's "
+          "embedded server adds it, see auditor.demo.motoserver); against plain moto the type is unknown.",
+)
+
+
+def pull_through_cache_rule_attributes(rule: Mapping[str, Any]) -> dict[str, Any]:
+    """A DescribePullThroughCacheRules item in aws_ecr_pull_through_cache_rule state shape."""
+    return {
+        "id": rule["ecrRepositoryPrefix"],
+        "ecr_repository_prefix": rule["ecrRepositoryPrefix"],
+        "upstream_registry_url": rule.get("upstreamRegistryUrl", ""),
+        "credential_arn": rule.get("credentialArn", ""),
+        "custom_role_arn": rule.get("customRoleArn", ""),
+        "upstream_repository_prefix": rule.get("upstreamRepositoryPrefix", ""),
+        "registry_id": rule.get("registryId", ""),
+    }
+
+
+@collector(PULL_THROUGH_CACHE_RULE)
+def collect_pull_through_cache_rules(ctx: CollectContext) -> Iterator[Resource]:
+    for rule in paginate(ctx.client("ecr"), "describe_pull_through_cache_rules", "pullThroughCacheRules"):
+        attrs = pull_through_cache_rule_attributes(rule)
+        yield ctx.resource(PULL_THROUGH_CACHE_RULE, attrs["id"], attrs)

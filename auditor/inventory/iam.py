@@ -1,4 +1,4 @@
-"""IAM roles (a global service: listed from whichever region asks)."""
+"""IAM roles and their managed-policy attachments (a global service: listed from whichever region asks)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ import urllib.parse
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+import botocore.exceptions
+
+from auditor.aws import error_code
 from auditor.inventory.base import CollectContext, TypeSpec, collector, paginate, tags_dict
 from auditor.models import Resource
 
@@ -75,3 +78,46 @@ def collect_roles(ctx: CollectContext) -> Iterator[Resource]:
         name = role["RoleName"]
         detail = iam.get_role(RoleName=name)["Role"] if name in wanted else None
         yield ctx.resource(ROLE, name, role_attributes(role, detail))
+
+
+# --- aws_iam_role_policy_attachment -------------------------------------------------------------
+
+
+def attachment_import_id(attributes: Mapping[str, Any]) -> str | None:
+    """`<role name>/<policy ARN>`: the id `terraform import` takes (the provider's own id is made up)."""
+    role, policy = attributes.get("role"), attributes.get("policy_arn")
+    return f"{role}/{policy}" if role and policy else None
+
+
+ROLE_POLICY_ATTACHMENT = TypeSpec(
+    type="aws_iam_role_policy_attachment",
+    service="iam",
+    global_service=True,
+    compared=("role", "policy_arn"),
+    state_id=attachment_import_id,
+    ignored={"id": "a unique id the provider makes up (`<role>-<timestamp><counter>`); matched on the "
+                   "import id <role>/<policy_arn> instead"},
+    report_unmanaged=False,
+    notes="ListAttachedRolePolicies (paginated) once per role that a state attachment names; every policy "
+          "attached to those roles is listed. A role that no longer exists has no attachments (they are "
+          "missing). Attachments of other roles are not read, so none is reported unmanaged.",
+)
+
+_NO_SUCH_ENTITY = "NoSuchEntity"
+
+
+@collector(ROLE_POLICY_ATTACHMENT)
+def collect_role_policy_attachments(ctx: CollectContext) -> Iterator[Resource]:
+    wanted = ctx.wanted.get(ROLE_POLICY_ATTACHMENT.type, frozenset())
+    iam = ctx.client("iam")
+    for role in sorted({import_id.split("/", 1)[0] for import_id in wanted if "/" in import_id}):
+        try:
+            attached = list(paginate(iam, "list_attached_role_policies", "AttachedPolicies", RoleName=role))
+        except botocore.exceptions.ClientError as exc:
+            if error_code(exc) == _NO_SUCH_ENTITY:
+                continue
+            raise
+        for policy in attached:
+            attrs = {"role": role, "policy_arn": policy["PolicyArn"]}
+            import_id = attachment_import_id(attrs) or ""
+            yield ctx.resource(ROLE_POLICY_ATTACHMENT, import_id, {"id": import_id, **attrs})

@@ -5,7 +5,8 @@ balancer (no batch form; live rules read these attributes on unmanaged load bala
 DescribeListeners (paginated) per load balancer; DescribeTargetGroups (paginated) once;
 DescribeTargetGroupAttributes only for target groups a state holds; DescribeTags once per 20 ARNs
 of all three kinds together (one shared pass). ACM: ListCertificates (paginated, every key type)
-once, then DescribeCertificate + ListTagsForCertificate only for certificates a state holds.
+once, then DescribeCertificate + ListTagsForCertificate only for certificates a state holds (the
+DescribeCertificate answer is shared with aws_acm_certificate_validation).
 
 Attributes read from DescribeLoadBalancerAttributes / DescribeTargetGroupAttributes follow the
 provider's read: a key AWS leaves out of its answer (moto answers only what was set) sets nothing,
@@ -582,17 +583,77 @@ def certificate_summary_attributes(summary: Mapping[str, Any]) -> dict[str, Any]
     return attrs
 
 
+def _certificate_summaries(ctx: CollectContext) -> list[dict[str, Any]]:
+    """Every certificate of the region (one paginated ListCertificates, shared by both ACM types)."""
+    acm = ctx.client("acm")
+    return ctx.shared("acm.list_certificates", lambda: list(paginate(
+        acm, "list_certificates", "CertificateSummaryList", Includes={"keyTypes": _key_types(acm)})))
+
+
+def _certificate_detail(ctx: CollectContext, arn: str) -> dict[str, Any]:
+    """DescribeCertificate of one certificate, called once per region whichever ACM type asks first."""
+    detail: dict[str, Any] = ctx.shared(f"acm.describe_certificate:{arn}", lambda: ctx.client(
+        "acm").describe_certificate(CertificateArn=arn)["Certificate"])
+    return detail
+
+
 @collector(CERTIFICATE)
 def collect_certificates(ctx: CollectContext) -> Iterator[Resource]:
     acm = ctx.client("acm")
     wanted = ctx.wanted.get(CERTIFICATE.type, frozenset())
-    for summary in paginate(acm, "list_certificates", "CertificateSummaryList",
-                            Includes={"keyTypes": _key_types(acm)}):
+    for summary in _certificate_summaries(ctx):
         arn = summary["CertificateArn"]
         if arn in wanted:
-            detail = acm.describe_certificate(CertificateArn=arn)["Certificate"]
             tags = tags_dict(acm.list_tags_for_certificate(CertificateArn=arn).get("Tags"))
-            attrs = certificate_attributes(detail, tags)
+            attrs = certificate_attributes(_certificate_detail(ctx, arn), tags)
         else:
             attrs = certificate_summary_attributes(summary)
         yield ctx.resource(CERTIFICATE, arn, attrs)
+
+
+# --- aws_acm_certificate_validation ---------------------------------------------------------------
+
+
+def go_time_string(value: datetime) -> str:
+    """A time as Go's time.Time.String() prints it in UTC: `2024-05-01 10:11:12.345 +0000 UTC`."""
+    moment = value.astimezone(UTC)
+    fraction = f"{moment.microsecond:06d}".rstrip("0")
+    return moment.strftime("%Y-%m-%d %H:%M:%S") + (f".{fraction}" if fraction else "") + " +0000 UTC"
+
+
+CERTIFICATE_VALIDATION = TypeSpec(
+    type="aws_acm_certificate_validation",
+    service="acm",
+    compared=("certificate_arn",),
+    state_id=lambda a: str(a.get("certificate_arn") or "") or None,
+    ignored={
+        "id": "the provider's id is the certificate's IssuedAt time (Go time format), not an AWS id; "
+              "matched on certificate_arn, the ARN `terraform import` would need",
+        "validation_record_fqdns": "create-time input, checked against the certificate once and never read back",
+        "timeouts": "provider-only",
+    },
+    report_unmanaged=False,
+    notes="No AWS object of its own: its live form is the certificate being ISSUED, read as the provider "
+          "reads it (DescribeCertificate, shared with aws_acm_certificate). One resource per certificate "
+          "a state validation names, present while that certificate exists and is ISSUED; a certificate "
+          "gone, expired, revoked or back to pending makes the validation missing (the provider drops it "
+          "from state and would wait for validation again). The state holds no region for it, so it is "
+          "looked up in the audit's default region.",
+)
+
+
+@collector(CERTIFICATE_VALIDATION)
+def collect_certificate_validations(ctx: CollectContext) -> Iterator[Resource]:
+    wanted = ctx.wanted.get(CERTIFICATE_VALIDATION.type, frozenset())
+    if not wanted:
+        return
+    existing = {s["CertificateArn"] for s in _certificate_summaries(ctx)}
+    for arn in sorted(wanted & existing):
+        detail = _certificate_detail(ctx, arn)
+        if detail.get("Status") != "ISSUED":
+            continue
+        issued = detail.get("IssuedAt")
+        yield ctx.resource(CERTIFICATE_VALIDATION, arn, {
+            "id": go_time_string(issued) if isinstance(issued, datetime) else str(issued or ""),
+            "certificate_arn": detail.get("CertificateArn", arn),
+        })

@@ -1,9 +1,9 @@
-"""VPC networking: VPCs, subnets, gateways, route tables, security groups and their rules.
+"""VPC networking: VPCs, subnets, gateways, elastic IPs, route tables, security groups and their rules.
 
 One paginated describe call per API, shared by every type it feeds (CollectContext.shared), so a
-whole region's network costs six calls: DescribeVpcs, DescribeSubnets, DescribeInternetGateways,
-DescribeRouteTables, DescribeSecurityGroups and DescribeSecurityGroupRules (plus two
-DescribeVpcAttribute calls per VPC that a state holds).
+whole region's network costs eight calls: DescribeVpcs, DescribeSubnets, DescribeInternetGateways,
+DescribeAddresses, DescribeNatGateways, DescribeRouteTables, DescribeSecurityGroups and
+DescribeSecurityGroupRules (plus two DescribeVpcAttribute calls per VPC that a state holds).
 
 Security-group rules come in three Terraform shapes over one AWS object (a rule with one source):
 
@@ -302,6 +302,132 @@ def collect_route_table_associations(ctx: CollectContext) -> Iterator[Resource]:
                 "gateway_id": assoc.get("GatewayId", ""),
             }
             yield ctx.resource(ROUTE_TABLE_ASSOCIATION, assoc_id, attrs)
+
+
+# --- aws_eip ------------------------------------------------------------------------------------
+
+_EIP_ASSOCIATION = ("instance", "network_interface")
+
+
+def _eip_associated_elsewhere(res: Resource, _: StateView) -> frozenset[str]:
+    """`mirrored` for aws_eip: an association the state does not hold belongs to another resource.
+
+    An EIP that a NAT gateway (or an aws_eip_association) uses has an empty `instance` and
+    `network_interface` in its own state; the association is that other resource's business.
+    """
+    return frozenset(a for a in _EIP_ASSOCIATION if not res.attributes.get(a))
+
+
+EIP = TypeSpec(
+    type="aws_eip",
+    service="ec2",
+    compared=("domain", "public_ip", "public_ipv4_pool", "network_border_group", "customer_owned_ipv4_pool",
+              *_EIP_ASSOCIATION),
+    tags=True,
+    optional_live=("public_ipv4_pool", "network_border_group"),
+    mirrored=_eip_associated_elsewhere,
+    ignored={
+        "id": "the allocation id",
+        "allocation_id": "equal to the id",
+        "arn": "derived from the id",
+        "vpc": "deprecated mirror of domain",
+        "association_id": "computed; follows whatever the address is associated with",
+        "private_ip": "computed from the association", "private_dns": "computed from the association",
+        "public_dns": "computed by the provider from public_ip",
+        "carrier_ip": "computed", "customer_owned_ip": "computed",
+        "ptr_record": "needs DescribeAddressesAttribute per address; not compared",
+        "address": "create-time option (BYOIP address to allocate)",
+        "associate_with_private_ip": "association-time input, not read back",
+        "ipam_pool_id": "create-time option",
+        "timeouts": _TIMEOUTS,
+    },
+    notes="DescribeAddresses once (it does not paginate). `instance` and `network_interface` are compared "
+          "only when the state sets them (see `mirrored`): an address used by a NAT gateway is associated "
+          "by the gateway, not by aws_eip. moto leaves out PublicIpv4Pool and NetworkBorderGroup "
+          "(optional_live).",
+)
+
+
+def eip_attributes(ctx: CollectContext, address: Mapping[str, Any]) -> dict[str, Any]:
+    """A DescribeAddresses item in aws_eip state shape."""
+    allocation = str(address.get("AllocationId") or address.get("PublicIp", ""))
+    attrs: dict[str, Any] = {
+        "id": allocation,
+        "allocation_id": allocation,
+        "arn": _arn(ctx, None, f"elastic-ip/{allocation}"),
+        "domain": address.get("Domain", ""),
+        "vpc": address.get("Domain") == "vpc",
+        "public_ip": address.get("PublicIp", ""),
+        "customer_owned_ipv4_pool": address.get("CustomerOwnedIpv4Pool", ""),
+        "customer_owned_ip": address.get("CustomerOwnedIp", ""),
+        "carrier_ip": address.get("CarrierIp", ""),
+        "association_id": address.get("AssociationId", ""),
+        "instance": address.get("InstanceId", ""),
+        "network_interface": address.get("NetworkInterfaceId", ""),
+        "private_ip": address.get("PrivateIpAddress", ""),
+    }
+    for key, attr in (("PublicIpv4Pool", "public_ipv4_pool"), ("NetworkBorderGroup", "network_border_group")):
+        if key in address:
+            attrs[attr] = address[key]
+    return _tagged(attrs, tags_dict(address.get("Tags")))
+
+
+@collector(EIP)
+def collect_eips(ctx: CollectContext) -> Iterator[Resource]:
+    for address in ctx.client("ec2").describe_addresses().get("Addresses") or []:
+        attrs = eip_attributes(ctx, address)
+        yield ctx.resource(EIP, attrs["id"], attrs)
+
+
+# --- aws_nat_gateway ----------------------------------------------------------------------------
+
+NAT_GATEWAY = TypeSpec(
+    type="aws_nat_gateway",
+    service="ec2",
+    compared=("subnet_id", "connectivity_type", "allocation_id", "private_ip", "secondary_allocation_ids",
+              "secondary_private_ip_addresses", "secondary_private_ip_address_count"),
+    set_paths=("secondary_allocation_ids", "secondary_private_ip_addresses"),
+    tags=True,
+    optional_live=("connectivity_type",),
+    ignored={
+        "association_id": "computed (the EIP association the gateway made)",
+        "network_interface_id": "computed (the gateway's own interface)",
+        "public_ip": "derived from allocation_id",
+        "timeouts": _TIMEOUTS,
+    },
+    notes="DescribeNatGateways (paginated) once. As the provider reads it: the primary address "
+          "(IsPrimary; the first one when AWS does not say, as moto does not) gives allocation_id and "
+          "private_ip, the others the secondary_* sets; deleted gateways are gone.",
+)
+
+
+def nat_gateway_attributes(gateway: Mapping[str, Any]) -> dict[str, Any]:
+    """A DescribeNatGateways item in aws_nat_gateway state shape."""
+    addresses = list(gateway.get("NatGatewayAddresses") or [])
+    primary = next((a for a in addresses if a.get("IsPrimary")), addresses[0] if addresses else {})
+    secondary = [a for a in addresses if a is not primary]
+    attrs: dict[str, Any] = {
+        "id": gateway["NatGatewayId"],
+        "subnet_id": gateway.get("SubnetId", ""),
+        "allocation_id": primary.get("AllocationId", ""),
+        "association_id": primary.get("AssociationId", ""),
+        "network_interface_id": primary.get("NetworkInterfaceId", ""),
+        "private_ip": primary.get("PrivateIp", ""),
+        "public_ip": primary.get("PublicIp", ""),
+        "secondary_allocation_ids": [str(a["AllocationId"]) for a in secondary if a.get("AllocationId")],
+        "secondary_private_ip_addresses": [str(a["PrivateIp"]) for a in secondary if a.get("PrivateIp")],
+        "secondary_private_ip_address_count": sum(1 for a in secondary if a.get("PrivateIp")),
+    }
+    if gateway.get("ConnectivityType"):
+        attrs["connectivity_type"] = gateway["ConnectivityType"]
+    return _tagged(attrs, tags_dict(gateway.get("Tags")))
+
+
+@collector(NAT_GATEWAY)
+def collect_nat_gateways(ctx: CollectContext) -> Iterator[Resource]:
+    for gateway in _described(ctx, "describe_nat_gateways", "NatGateways"):
+        if gateway.get("State") != "deleted":
+            yield ctx.resource(NAT_GATEWAY, gateway["NatGatewayId"], nat_gateway_attributes(gateway))
 
 
 # --- security-group rule model ------------------------------------------------------------------

@@ -68,6 +68,38 @@ PUBLIC_ACCESS_BLOCK = _split_spec("aws_s3_bucket_public_access_block",
                                    "restrict_public_buckets"))
 BUCKET_POLICY = _split_spec("aws_s3_bucket_policy", ("policy",), json_attributes=("policy",))
 
+_UNSET_WHEN_ZERO = {
+    # (block, attribute): values the provider stores for "not set" (0/false), which AWS leaves out
+    ("expiration", "days"), ("expiration", "expired_object_delete_marker"),
+    ("filter", "object_size_greater_than"), ("filter", "object_size_less_than"),
+    ("and", "object_size_greater_than"), ("and", "object_size_less_than"),
+    ("noncurrent_version_expiration", "newer_noncurrent_versions"),
+    ("noncurrent_version_transition", "newer_noncurrent_versions"),
+}
+
+
+def _without_unset(value: Any, block: str = "") -> Any:
+    """Lifecycle rules with the provider's legacy 0/false placeholders dropped (idempotent)."""
+    if isinstance(value, Mapping):
+        return {k: None if (block, k) in _UNSET_WHEN_ZERO and v in (0, False) else _without_unset(v, k)
+                for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_without_unset(v, block) for v in value]
+    return value
+
+
+LIFECYCLE = TypeSpec(
+    type="aws_s3_bucket_lifecycle_configuration", service="s3", state_id=_bucket_id, report_unmanaged=False,
+    compared=("bucket", "rule", "transition_default_minimum_object_size"),
+    set_paths=("rule.*.transition", "rule.*.noncurrent_version_transition"),
+    optional_live=("transition_default_minimum_object_size",),
+    normalizers={"rule": _without_unset},
+    ignored={"id": "the bucket name", **_OWNER, "timeouts": "provider-only"},
+    notes="GetBucketLifecycleConfiguration only for buckets whose lifecycle a state holds. Expiration days, "
+          "object-size filters and newer_noncurrent_versions of 0 and expired_object_delete_marker false "
+          "are the provider's placeholders for unset values (AWS leaves them out): compared as unset.",
+)
+
 # The "not configured" answers: the configuration is absent. Any other error propagates.
 _ABSENT = {
     "get_bucket_versioning": None,
@@ -75,6 +107,7 @@ _ABSENT = {
     "get_public_access_block": "NoSuchPublicAccessBlockConfiguration",
     "get_bucket_policy": "NoSuchBucketPolicy",
     "get_bucket_tagging": "NoSuchTagSet",
+    "get_bucket_lifecycle_configuration": "NoSuchLifecycleConfiguration",
 }
 
 
@@ -170,6 +203,67 @@ def policy_attributes(bucket: str, answer: Mapping[str, Any]) -> dict[str, Any]:
     return {"id": bucket, "bucket": bucket, "policy": answer.get("Policy", "")}
 
 
+def _rfc3339_date(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if hasattr(value, "strftime") else str(value)
+
+
+def _block(answer: Mapping[str, Any] | None, fields: Mapping[str, str]) -> list[dict[str, Any]]:
+    """An optional AWS structure as a one-element provider block (`fields`: AWS key -> attribute), or []."""
+    if answer is None:
+        return []
+    return [{attr: answer.get(key) for key, attr in fields.items()}]
+
+
+def _lifecycle_filter(answer: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    if answer is None:
+        return []
+    sizes = {"ObjectSizeGreaterThan": "object_size_greater_than", "ObjectSizeLessThan": "object_size_less_than"}
+    block: dict[str, Any] = {attr: answer.get(key) for key, attr in sizes.items()}
+    block["prefix"] = answer.get("Prefix", "")
+    tag = answer.get("Tag")
+    block["tag"] = [{"key": tag["Key"], "value": tag["Value"]}] if tag else []
+    both = answer.get("And")
+    block["and"] = [] if both is None else [{
+        **{attr: both.get(key) for key, attr in sizes.items()}, "prefix": both.get("Prefix", ""),
+        "tags": tags_dict(both.get("Tags"))}]
+    return [block]
+
+
+def _lifecycle_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
+    expiration = rule.get("Expiration")
+    transitions = [{"date": _rfc3339_date(t.get("Date")), "days": t.get("Days"),
+                    "storage_class": t.get("StorageClass", "")} for t in rule.get("Transitions") or []]
+    noncurrent = [{"newer_noncurrent_versions": t.get("NewerNoncurrentVersions"),
+                   "noncurrent_days": t.get("NoncurrentDays"), "storage_class": t.get("StorageClass", "")}
+                  for t in rule.get("NoncurrentVersionTransitions") or []]
+    return {
+        "id": rule.get("ID", ""),
+        "status": rule.get("Status", ""),
+        "prefix": rule.get("Prefix", ""),
+        "filter": _lifecycle_filter(rule.get("Filter")),
+        "expiration": [] if expiration is None else [{
+            "date": _rfc3339_date(expiration.get("Date")), "days": expiration.get("Days"),
+            "expired_object_delete_marker": bool(expiration.get("ExpiredObjectDeleteMarker", False))}],
+        "abort_incomplete_multipart_upload": _block(rule.get("AbortIncompleteMultipartUpload"),
+                                                    {"DaysAfterInitiation": "days_after_initiation"}),
+        "noncurrent_version_expiration": _block(rule.get("NoncurrentVersionExpiration"), {
+            "NewerNoncurrentVersions": "newer_noncurrent_versions", "NoncurrentDays": "noncurrent_days"}),
+        "noncurrent_version_transition": noncurrent,
+        "transition": transitions,
+    }
+
+
+def lifecycle_attributes(bucket: str, answer: Mapping[str, Any]) -> dict[str, Any]:
+    """GetBucketLifecycleConfiguration -> aws_s3_bucket_lifecycle_configuration."""
+    attrs: dict[str, Any] = {"id": bucket, "bucket": bucket, "expected_bucket_owner": "",
+                             "rule": [_lifecycle_rule(r) for r in answer.get("Rules") or []]}
+    if answer.get("TransitionDefaultMinimumObjectSize"):
+        attrs["transition_default_minimum_object_size"] = answer["TransitionDefaultMinimumObjectSize"]
+    return attrs
+
+
 def _split_collector(spec: TypeSpec, operation: str,
                      convert: Callable[[str, Mapping[str, Any]], dict[str, Any]]) -> CollectFn:
     """Register the collector of one split type: its Get* call for each wanted bucket that exists.
@@ -196,6 +290,8 @@ collect_encryption = _split_collector(ENCRYPTION, "get_bucket_encryption", encry
 collect_public_access_blocks = _split_collector(PUBLIC_ACCESS_BLOCK, "get_public_access_block",
                                                 public_access_block_attributes)
 collect_bucket_policies = _split_collector(BUCKET_POLICY, "get_bucket_policy", policy_attributes)
+collect_lifecycle_configurations = _split_collector(LIFECYCLE, "get_bucket_lifecycle_configuration",
+                                                    lifecycle_attributes)
 
 # --- DynamoDB -------------------------------------------------------------------------------
 

@@ -84,6 +84,8 @@ PROVIDER_ATTRIBUTES: dict[str, str] = {
         "domain_validation_options early_renewal_duration id key_algorithm not_after not_before options "
         "pending_renewal private_key renewal_eligibility renewal_summary status subject_alternative_names "
         "tags tags_all type validation_emails validation_method validation_option"),
+    "aws_acm_certificate_validation": (
+        "certificate_arn id timeouts validation_record_fqdns"),
     "aws_ecs_cluster": (
         "arn configuration id name service_connect_defaults setting tags tags_all"),
     "aws_ecs_service": (

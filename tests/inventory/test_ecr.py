@@ -1,4 +1,4 @@
-"""ECR repository and lifecycle-policy collectors, against moto in-process and botocore stubs."""
+"""ECR repository, lifecycle-policy and pull-through-cache collectors, against moto in-process and stubs."""
 
 from __future__ import annotations
 
@@ -162,3 +162,78 @@ def test_calls_for_a_few_repositories(aws: Aws) -> None:
     spent = spent_since(aws, before)
     assert (len(repos), len(policies)) == (5, 1)
     assert spent == {"ecr.DescribeRepositories": 1, "ecr.ListTagsForResource": 2, "ecr.GetLifecyclePolicy": 1}
+
+
+# --- aws_ecr_pull_through_cache_rule ------------------------------------------------------------
+
+RULE = ecr.PULL_THROUGH_CACHE_RULE
+CREDENTIAL = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:ecr-pullthroughcache/docker-hub-AbCdEf"
+# aws_ecr_pull_through_cache_rule.docker_hub as the provider writes it (hand-written from its schema)
+RULE_STATE = {"id": "docker-hub", "ecr_repository_prefix": "docker-hub",
+              "upstream_registry_url": "registry-1.docker.io", "credential_arn": CREDENTIAL, "custom_role_arn": "",
+              "upstream_repository_prefix": "", "registry_id": ACCOUNT}
+
+
+def test_pull_through_cache_rule_in_provider_shape() -> None:
+    answer = {"ecrRepositoryPrefix": "docker-hub", "upstreamRegistryUrl": "registry-1.docker.io",
+              "registryId": ACCOUNT, "credentialArn": CREDENTIAL, "upstreamRegistry": "docker-hub",
+              "upstreamRepositoryPrefix": "ROOT"}
+    live = ecr.pull_through_cache_rule_attributes(answer)
+    assert live == {**RULE_STATE, "upstream_repository_prefix": "ROOT"}
+    assert attribute_changes(RULE, RULE_STATE, live) == []  # ROOT is AWS's "no prefix"
+    assert [c.path for c in attribute_changes(RULE, {**RULE_STATE, "upstream_repository_prefix": "library"},
+                                              live)] == ["upstream_repository_prefix"]
+
+
+def test_pull_through_cache_rules_round_trip_on_the_extended_moto(aws: Aws) -> None:
+    from auditor.demo.motoserver import reference_stack_moto
+
+    with reference_stack_moto():
+        aws.client("ecr", REGION).create_pull_through_cache_rule(
+            ecrRepositoryPrefix="docker-hub", upstreamRegistryUrl="registry-1.docker.io", credentialArn=CREDENTIAL)
+        found = collect(ecr.collect_pull_through_cache_rules, context(aws), RULE)
+    assert found["docker-hub"].attributes == RULE_STATE
+    changed = {**RULE_STATE, "credential_arn": CREDENTIAL.replace("AbCdEf", "XyZxYz")}
+    assert [c.path for c in attribute_changes(RULE, changed, found["docker-hub"].attributes)] == ["credential_arn"]
+
+
+def test_pull_through_cache_rules_follow_every_page() -> None:
+    pages = [[{"ecrRepositoryPrefix": p, "upstreamRegistryUrl": "registry-1.docker.io", "registryId": ACCOUNT}]
+             for p in ("docker-hub", "quay")]
+    found = paged(new_aws(), "ecr", "describe_pull_through_cache_rules", "pullThroughCacheRules", pages,
+                  ecr.collect_pull_through_cache_rules, token="nextToken")
+    assert [r.id for r in found] == ["docker-hub", "quay"]
+
+
+def test_a_failed_rule_listing_propagates() -> None:
+    aws = new_aws()
+    with Stubber(aws.client("ecr", REGION)) as stub:
+        stub.add_client_error("describe_pull_through_cache_rules", "AccessDeniedException", "no")
+        with pytest.raises(botocore.exceptions.ClientError, match="AccessDeniedException"):
+            list(ecr.collect_pull_through_cache_rules(context(aws)))
+
+
+def test_the_embedded_aws_extension_behaves_like_ecr_and_is_undone_on_exit(aws: Aws) -> None:
+    import os
+
+    from moto import settings
+    from moto.ecr.responses import ECRResponse
+
+    from auditor.demo.motoserver import reference_stack_moto
+
+    before = (hasattr(ECRResponse, "describe_pull_through_cache_rules"), settings.ACM_VALIDATION_WAIT,
+              os.environ.get("MOTO_IAM_LOAD_MANAGED_POLICIES"))
+    client = aws.client("ecr", REGION)
+    with reference_stack_moto():
+        assert (settings.ACM_VALIDATION_WAIT, os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"]) == (0, "true")
+        client.create_pull_through_cache_rule(ecrRepositoryPrefix="quay", upstreamRegistryUrl="quay.io")
+        for call, code in ((lambda: client.create_pull_through_cache_rule(
+                ecrRepositoryPrefix="quay", upstreamRegistryUrl="quay.io"), "PullThroughCacheRuleAlreadyExists"),
+                           (lambda: client.describe_pull_through_cache_rules(ecrRepositoryPrefixes=["nope"]),
+                            "PullThroughCacheRuleNotFound")):
+            with pytest.raises(botocore.exceptions.ClientError, match=code):
+                call()
+        assert client.delete_pull_through_cache_rule(ecrRepositoryPrefix="quay")["upstreamRegistryUrl"] == "quay.io"
+        assert client.describe_pull_through_cache_rules()["pullThroughCacheRules"] == []
+    assert (hasattr(ECRResponse, "describe_pull_through_cache_rules"), settings.ACM_VALIDATION_WAIT,
+            os.environ.get("MOTO_IAM_LOAD_MANAGED_POLICIES")) == before

@@ -1,4 +1,4 @@
-"""IAM role collector, against moto in-process and botocore stubs."""
+"""IAM role and role-policy-attachment collectors, against moto in-process and botocore stubs."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import urllib.parse
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
+import botocore.exceptions
 import pytest
+from botocore.stub import Stubber
 from moto import mock_aws
 
 from auditor.aws import Aws
@@ -133,3 +135,83 @@ def test_calls_for_a_few_roles(aws: Aws) -> None:
     spent = spent_since(aws, before)
     assert len(found) == 6
     assert spent == {"iam.ListRoles": 1, "iam.GetRole": 2}
+
+
+# --- aws_iam_role_policy_attachment -------------------------------------------------------------
+
+ATTACHMENT = iam.ROLE_POLICY_ATTACHMENT
+
+
+def _policy(aws: Aws, name: str) -> str:
+    document = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "logs:*", "Resource": "*"}]}
+    return str(aws.client("iam", REGION).create_policy(PolicyName=name, PolicyDocument=json.dumps(document))[
+        "Policy"]["Arn"])
+
+
+def test_attachment_import_id_is_role_slash_policy_arn() -> None:
+    state = {"id": "app-20240501100000000000000001", "role": "app",
+             "policy_arn": "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"}
+    assert ATTACHMENT.import_id(state) == (
+        "app/arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy")
+    assert ATTACHMENT.import_id({"id": "app-2024", "role": "app"}) is None
+
+
+def test_attachments_of_wanted_roles_in_provider_shape(aws: Aws) -> None:
+    _role(aws, "app")
+    _role(aws, "other")
+    logs, extra = _policy(aws, "logs"), _policy(aws, "extra")
+    client = aws.client("iam", REGION)
+    for role, policy in (("app", logs), ("app", extra), ("other", logs)):
+        client.attach_role_policy(RoleName=role, PolicyArn=policy)
+    before = aws.counter.snapshot()
+
+    found = collect(iam.collect_role_policy_attachments, context(aws, {ATTACHMENT.type: [f"app/{logs}"]}),
+                    ATTACHMENT)
+
+    assert found[f"app/{logs}"].attributes == {"id": f"app/{logs}", "role": "app", "policy_arn": logs}
+    assert set(found) == {f"app/{logs}", f"app/{extra}"}  # every policy of a role a state names
+    assert spent_since(aws, before) == {"iam.ListAttachedRolePolicies": 1}  # the other role is not read
+    state = {"id": "app-20240501100000000000000001", "role": "app", "policy_arn": logs}
+    assert attribute_changes(ATTACHMENT, state, found[f"app/{logs}"].attributes) == []
+
+
+def test_a_detached_policy_or_a_gone_role_leaves_the_attachment_missing(aws: Aws) -> None:
+    _role(aws, "app")
+    logs = _policy(aws, "logs")
+    wanted = {ATTACHMENT.type: [f"app/{logs}", f"gone/{logs}"]}
+    assert set(collect(iam.collect_role_policy_attachments, context(aws, wanted), ATTACHMENT)) == set()
+    aws.client("iam", REGION).attach_role_policy(RoleName="app", PolicyArn=logs)
+    assert set(collect(iam.collect_role_policy_attachments, context(aws, wanted), ATTACHMENT)) == {f"app/{logs}"}
+
+
+def test_no_attachment_in_state_costs_no_call(aws: Aws) -> None:
+    _role(aws, "app")
+    before = aws.counter.snapshot()
+    assert list(iam.collect_role_policy_attachments(context(aws))) == []
+    assert spent_since(aws, before) == {}
+
+
+def test_attached_policies_follow_every_page() -> None:
+    pages = [[{"PolicyName": f"p{n}", "PolicyArn": f"arn:aws:iam::{ACCOUNT}:policy/p{n}"}] for n in (1, 2)]
+    aws = new_aws()
+    with Stubber(aws.client("iam", REGION)) as stub:
+        for number, page in enumerate(pages):
+            answer: dict[str, object] = {"AttachedPolicies": page}
+            expected: dict[str, object] = {"RoleName": "app"}
+            if number == 0:
+                answer.update({"IsTruncated": True, "Marker": "page-2"})
+            else:
+                expected["Marker"] = "page-2"
+            stub.add_response("list_attached_role_policies", answer, expected)
+        found = list(iam.collect_role_policy_attachments(
+            context(aws, {ATTACHMENT.type: [f"app/arn:aws:iam::{ACCOUNT}:policy/p2"]})))
+        stub.assert_no_pending_responses()
+    assert [r.id for r in found] == [f"app/arn:aws:iam::{ACCOUNT}:policy/p{n}" for n in (1, 2)]
+
+
+def test_other_errors_reading_attachments_propagate() -> None:
+    aws = new_aws()
+    with Stubber(aws.client("iam", REGION)) as stub:
+        stub.add_client_error("list_attached_role_policies", "AccessDenied", "not allowed")
+        with pytest.raises(botocore.exceptions.ClientError, match="AccessDenied"):
+            list(iam.collect_role_policy_attachments(context(aws, {ATTACHMENT.type: ["app/arn:x"]})))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -78,10 +78,12 @@ def _pem_certificate(domain: str, *, ec: bool = False) -> tuple[str, str]:
 # --- specs ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("spec", [lbmod.LOAD_BALANCER, lbmod.LISTENER, lbmod.TARGET_GROUP, lbmod.CERTIFICATE],
-                         ids=lambda s: s.type)
+@pytest.mark.parametrize("spec", [lbmod.LOAD_BALANCER, lbmod.LISTENER, lbmod.TARGET_GROUP, lbmod.CERTIFICATE,
+                                  lbmod.CERTIFICATE_VALIDATION], ids=lambda s: s.type)
 def test_spec_accounts_for_every_provider_attribute(spec: Any) -> None:
-    assert covered_names(spec) == set(PROVIDER_ATTRIBUTES[spec.type].split())
+    names, tag_names = set(PROVIDER_ATTRIBUTES[spec.type].split()), {"tags", "tags_all"}
+    assert covered_names(spec) - tag_names == names - tag_names
+    assert spec.tags == (tag_names <= names)
     assert not set(spec.compared) & set(spec.ignored)
     assert set(spec.optional_live) <= set(spec.compared)
     assert {p.split(".")[0] for p in spec.set_paths} <= set(spec.compared)
@@ -334,6 +336,74 @@ def test_list_certificates_asks_for_every_key_type() -> None:
         assert collect(aws, lbmod.collect_certificates) == {}
         stub.assert_no_pending_responses()
     assert {"RSA_2048", "RSA_4096", "EC_prime256v1", "EC_secp384r1"} <= set(lbmod._key_types(acm))
+
+
+# --- aws_acm_certificate_validation -----------------------------------------------------------------
+
+VALIDATION = lbmod.CERTIFICATE_VALIDATION
+
+
+def _requested(aws: Aws, domain: str = "app.digitallync.example") -> str:
+    return str(aws.client("acm", REGION).request_certificate(DomainName=domain, ValidationMethod="DNS")[
+        "CertificateArn"])
+
+
+def test_go_time_string_prints_like_the_providers_go_runtime() -> None:
+    assert lbmod.go_time_string(datetime(2024, 5, 1, 10, 11, 12, 345000, tzinfo=UTC)) == (
+        "2024-05-01 10:11:12.345 +0000 UTC")
+    assert lbmod.go_time_string(datetime(2024, 5, 1, 12, 11, 12, tzinfo=timezone(timedelta(hours=2)))) == (
+        "2024-05-01 10:11:12 +0000 UTC")
+
+
+def test_validation_of_an_issued_certificate_is_matched_on_its_arn(aws: Aws) -> None:
+    from auditor.demo.motoserver import reference_stack_moto
+
+    with reference_stack_moto():  # the embedded AWS issues DNS-validated certificates at once
+        arn = _requested(aws)
+        found = collect(aws, lbmod.collect_certificate_validations, {VALIDATION.type: [arn]})
+    issued = aws.client("acm", REGION).describe_certificate(CertificateArn=arn)["Certificate"]["IssuedAt"]
+    assert found[arn].attributes == {"id": lbmod.go_time_string(issued), "certificate_arn": arn}
+    # as the provider writes it: id = IssuedAt, validation_record_fqdns unset
+    state = {"id": "2024-05-01 10:11:12.345 +0000 UTC", "certificate_arn": arn, "timeouts": None,
+             "validation_record_fqdns": None}
+    assert VALIDATION.import_id(state) == arn
+    assert changes(VALIDATION, state, found[arn].attributes) == []
+
+
+def test_a_pending_or_gone_certificate_leaves_its_validation_missing(aws: Aws,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto import settings
+
+    monkeypatch.setattr(settings, "ACM_VALIDATION_WAIT", 3600)  # DNS records never published
+    pending, gone = _requested(aws, "pending.example"), _requested(aws, "gone.example")
+    aws.client("acm", REGION).delete_certificate(CertificateArn=gone)
+    before = aws.counter.snapshot()
+
+    assert collect(aws, lbmod.collect_certificate_validations, {VALIDATION.type: [pending, gone]}) == {}
+    spent = {op: n - before.get(op, 0) for op, n in aws.counter.snapshot().items() if n != before.get(op, 0)}
+    assert spent == {"acm.ListCertificates": 1, "acm.DescribeCertificate": 1}  # the gone one is not described
+
+
+def test_no_validation_in_state_costs_no_call(aws: Aws) -> None:
+    _requested(aws)
+    before = aws.counter.snapshot()
+    assert collect(aws, lbmod.collect_certificate_validations) == {}
+    assert aws.counter.snapshot() == before
+
+
+def test_certificate_and_validation_share_one_describe(aws: Aws) -> None:
+    from auditor.demo.motoserver import reference_stack_moto
+
+    with reference_stack_moto():
+        arn = _requested(aws)
+        before = aws.counter.snapshot()
+        inventory = collect_inventory(aws, [REGION], [lbmod.CERTIFICATE.type, VALIDATION.type], ACCOUNT,
+                                      {REGION: {lbmod.CERTIFICATE.type: frozenset({arn}),
+                                                VALIDATION.type: frozenset({arn})}})
+    assert sorted(r.type for r in inventory.resources) == [lbmod.CERTIFICATE.type, VALIDATION.type]
+    after = aws.counter.snapshot()
+    assert {op: n - before.get(op, 0) for op, n in after.items() if n != before.get(op, 0)} == {
+        "acm.ListCertificates": 1, "acm.DescribeCertificate": 1, "acm.ListTagsForCertificate": 1}
 
 
 # --- paging and call counts -------------------------------------------------------------------------

@@ -11,10 +11,11 @@ import pytest
 from moto import mock_aws
 
 from auditor.demo.drift import scenario
+from auditor.demo.motoserver import reference_stack_moto
 from auditor.demo.seed_platform import LOCK_TABLE, seed_alarms, seed_backend, seed_platform, state_bucket_name
 from auditor.demo.seedkit import SeedContext, Seeded
 from auditor.diff import attribute_changes
-from auditor.inventory import ecr, iam, monitoring, storage
+from auditor.inventory import ecr, iam, kms, monitoring, storage
 from auditor.inventory.base import TypeSpec
 from auditor.models import Resource
 from tests.inventory._platform import ACCOUNT, REGION, CollectFn, context, new_aws
@@ -22,6 +23,9 @@ from tests.inventory._platform import ACCOUNT, REGION, CollectFn, context, new_a
 COLLECTORS: dict[str, tuple[TypeSpec, CollectFn]] = {spec.type: (spec, fn) for spec, fn in (
     (ecr.REPOSITORY, ecr.collect_repositories),
     (ecr.LIFECYCLE_POLICY, ecr.collect_lifecycle_policies),
+    (ecr.PULL_THROUGH_CACHE_RULE, ecr.collect_pull_through_cache_rules),
+    (kms.KEY, kms.collect_keys),
+    (iam.ROLE_POLICY_ATTACHMENT, iam.collect_role_policy_attachments),
     (monitoring.METRIC_ALARM, monitoring.collect_metric_alarms),
     (monitoring.LOG_GROUP, monitoring.collect_log_groups),
     (monitoring.TOPIC, monitoring.collect_topics),
@@ -31,6 +35,7 @@ COLLECTORS: dict[str, tuple[TypeSpec, CollectFn]] = {spec.type: (spec, fn) for s
     (storage.ENCRYPTION, storage.collect_encryption),
     (storage.PUBLIC_ACCESS_BLOCK, storage.collect_public_access_blocks),
     (storage.BUCKET_POLICY, storage.collect_bucket_policies),
+    (storage.LIFECYCLE, storage.collect_lifecycle_configurations),
     (storage.TABLE, storage.collect_tables),
 )}
 
@@ -42,6 +47,18 @@ PROVIDER_ATTRIBUTES = {t: frozenset(names.split()) for t, names in {
     ),
     "aws_ecr_lifecycle_policy": (
         "id policy registry_id repository"
+    ),
+    "aws_ecr_pull_through_cache_rule": (
+        "credential_arn custom_role_arn ecr_repository_prefix id registry_id upstream_registry_url "
+        "upstream_repository_prefix"
+    ),
+    "aws_kms_key": (
+        "arn bypass_policy_lockout_safety_check custom_key_store_id customer_master_key_spec "
+        "deletion_window_in_days description enable_key_rotation id is_enabled key_id key_usage multi_region "
+        "policy rotation_period_in_days tags tags_all timeouts xks_key_id"
+    ),
+    "aws_iam_role_policy_attachment": (
+        "id policy_arn role"
     ),
     "aws_cloudwatch_metric_alarm": (
         "actions_enabled alarm_actions alarm_description alarm_name arn comparison_operator "
@@ -88,6 +105,9 @@ PROVIDER_ATTRIBUTES = {t: frozenset(names.split()) for t, names in {
     "aws_s3_bucket_policy": (
         "bucket id policy"
     ),
+    "aws_s3_bucket_lifecycle_configuration": (
+        "bucket expected_bucket_owner id rule timeouts transition_default_minimum_object_size"
+    ),
     "aws_dynamodb_table": (
         "arn attribute billing_mode deletion_protection_enabled global_secondary_index hash_key id "
         "import_table local_secondary_index name on_demand_throughput point_in_time_recovery range_key "
@@ -112,16 +132,18 @@ class SeededPlatform:
 
 @pytest.fixture
 def seeded() -> Iterator[SeededPlatform]:
-    with mock_aws():
+    with mock_aws(), reference_stack_moto():
         aws = new_aws()
         account = aws.account_id()
         boot, stack = SeedContext(aws, REGION, account), SeedContext(aws, REGION, account)
         seed_backend(boot)
         seed_platform(stack)
-        # what seed_edge records for the load balancer and the blue target group
+        # what seed_edge records for the load balancer and the target groups
         stack.add("aws_lb", "main", {"arn_suffix": "app/digitallync-core/50dc6c495c0c9188"})
         stack.add("aws_lb_target_group", "blue",
                   {"arn_suffix": "targetgroup/digitallync-blue/73e2d6bc24d8a067"})
+        stack.add("aws_lb_target_group", "green",
+                  {"arn_suffix": "targetgroup/digitallync-green/1e0e2a5fcbe0b5b1"})
         seed_alarms(stack)
         yield SeededPlatform(boot, stack)
 
@@ -149,13 +171,16 @@ def test_seeded_platform_is_in_sync_with_the_live_collectors(seeded: SeededPlatf
     live = _live(seeded)
 
     assert sorted(i.address for i in seeded.items) == sorted([
-        "aws_s3_bucket.tfstate", "aws_s3_bucket_versioning.tfstate",
+        "aws_kms_key.tfstate", "aws_s3_bucket.tfstate", "aws_s3_bucket_versioning.tfstate",
         "aws_s3_bucket_server_side_encryption_configuration.tfstate",
         "aws_s3_bucket_public_access_block.tfstate",
         "aws_s3_bucket_policy.tfstate", "aws_dynamodb_table.locks", "aws_iam_role.ecs_execution_role",
-        "aws_iam_role.ecs_task_role", "aws_ecr_repository.app", "aws_ecr_lifecycle_policy.app",
+        "aws_iam_role_policy_attachment.ecs_execution",
+        "aws_iam_role.ecs_task_role", "aws_kms_key.ecr", "aws_ecr_repository.app", "aws_ecr_lifecycle_policy.app",
+        "aws_ecr_pull_through_cache_rule.docker_hub",
         "aws_cloudwatch_log_group.app", "aws_sns_topic.alarms", "aws_cloudwatch_metric_alarm.elb_5xx",
-        "aws_cloudwatch_metric_alarm.target_5xx", "aws_cloudwatch_metric_alarm.unhealthy_hosts"])
+        "aws_cloudwatch_metric_alarm.target_5xx", "aws_cloudwatch_metric_alarm.unhealthy_hosts",
+        "aws_cloudwatch_metric_alarm.target_5xx_green", "aws_cloudwatch_metric_alarm.unhealthy_hosts_green"])
     for item in seeded.items:
         spec = COLLECTORS[item.type][0]
         assert _item_key(item) in live, f"{item.address} not found live"
@@ -177,6 +202,32 @@ def test_seeded_attributes_use_provider_names_and_hold_every_compared_one(seeded
     assert alarm["dimensions"] == {"LoadBalancer": "app/digitallync-core/50dc6c495c0c9188",
                                    "TargetGroup": "targetgroup/digitallync-blue/73e2d6bc24d8a067"}
     assert alarm["alarm_actions"] == alarm["ok_actions"] == [seeded.stack.ref("aws_sns_topic.alarms")["arn"]]
+    green = seeded.stack.ref("aws_cloudwatch_metric_alarm.unhealthy_hosts_green")
+    assert green["alarm_name"] == "digitallync-core-unhealthy-hosts-green"
+    assert green["dimensions"]["TargetGroup"] == "targetgroup/digitallync-green/1e0e2a5fcbe0b5b1"
+
+
+def test_keys_encrypt_what_the_configurations_say(seeded: SeededPlatform) -> None:
+    state_key, ecr_key = seeded.boot.ref("aws_kms_key.tfstate"), seeded.stack.ref("aws_kms_key.ecr")
+    assert state_key["enable_key_rotation"] and state_key["deletion_window_in_days"] == 30
+    assert seeded.boot.ref("aws_dynamodb_table.locks")["server_side_encryption"] == [
+        {"enabled": True, "kms_key_arn": state_key["arn"]}]
+    [rule] = seeded.boot.ref("aws_s3_bucket_server_side_encryption_configuration.tfstate")["rule"]
+    assert rule["apply_server_side_encryption_by_default"][0]["kms_master_key_id"] == state_key["arn"]
+    assert seeded.stack.ref("aws_ecr_repository.app")["encryption_configuration"] == [
+        {"encryption_type": "KMS", "kms_key": ecr_key["arn"]}]
+    assert ecr_key["description"] == "digitallync-core ECR repository encryption"
+
+
+def test_execution_role_has_the_aws_managed_execution_policy(seeded: SeededPlatform) -> None:
+    attachment = seeded.stack.ref("aws_iam_role_policy_attachment.ecs_execution")
+    assert attachment["role"] == seeded.stack.ref("aws_iam_role.ecs_execution_role")["name"]
+    assert attachment["policy_arn"] == "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+    assert attachment["id"].startswith(f"{attachment['role']}-") and len(attachment["id"]) == len(
+        attachment["role"]) + 1 + 26  # the provider's PrefixedUniqueId suffix
+    rule = seeded.stack.ref("aws_ecr_pull_through_cache_rule.docker_hub")
+    assert (rule["ecr_repository_prefix"], rule["upstream_registry_url"]) == ("docker-hub", "registry-1.docker.io")
+    assert ":secret:ecr-pullthroughcache/docker-hub" in rule["credential_arn"]
 
 
 @pytest.mark.parametrize("spec", [spec for spec, _ in COLLECTORS.values()], ids=lambda s: s.type)

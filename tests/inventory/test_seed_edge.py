@@ -10,6 +10,7 @@ from moto import mock_aws
 
 from auditor.aws import Aws, AwsSettings
 from auditor.demo.drift import scenario
+from auditor.demo.motoserver import reference_stack_moto
 from auditor.demo.seed_edge import seed_edge
 from auditor.demo.seed_network import seed_network
 from auditor.demo.seed_platform import seed_platform
@@ -18,15 +19,23 @@ from auditor.demo.statefile import build_state
 from auditor.diff import diff
 from auditor.inventory import ecs as ecsmod
 from auditor.inventory import loadbalancing as lbmod
+from auditor.inventory import storage
 from auditor.inventory.base import CollectFn, TypeSpec
 from auditor.inventory.runner import collect_inventory
 from auditor.models import DriftKind, Origin, Resource
 from auditor.state.resources import StateResources
 from tests.inventory._edge import ACCOUNT, PROVIDER_ATTRIBUTES, REGION, changes, collect
+from tests.inventory.test_platform_seed import PROVIDER_ATTRIBUTES as PLATFORM_ATTRIBUTES
 
 COLLECTORS: dict[str, tuple[TypeSpec, CollectFn]] = {
     spec.type: (spec, fn) for spec, fn in (
         (lbmod.CERTIFICATE, lbmod.collect_certificates),
+        (lbmod.CERTIFICATE_VALIDATION, lbmod.collect_certificate_validations),
+        (storage.BUCKET, storage.collect_buckets),
+        (storage.ENCRYPTION, storage.collect_encryption),
+        (storage.PUBLIC_ACCESS_BLOCK, storage.collect_public_access_blocks),
+        (storage.BUCKET_POLICY, storage.collect_bucket_policies),
+        (storage.LIFECYCLE, storage.collect_lifecycle_configurations),
         (lbmod.LOAD_BALANCER, lbmod.collect_load_balancers),
         (lbmod.LISTENER, lbmod.collect_listeners),
         (lbmod.TARGET_GROUP, lbmod.collect_target_groups),
@@ -36,16 +45,19 @@ COLLECTORS: dict[str, tuple[TypeSpec, CollectFn]] = {
     )
 }
 SEEDED_ADDRESSES = [
-    "aws_acm_certificate.main", "aws_lb.main", "aws_lb_target_group.blue", "aws_lb_target_group.green",
-    "aws_lb_listener.https", "aws_lb_listener.http_redirect", "aws_ecs_cluster.main",
-    "aws_ecs_task_definition.web_app", "aws_ecs_service.web_app",
+    "aws_acm_certificate.main", "aws_acm_certificate_validation.main", "aws_s3_bucket.alb_logs",
+    "aws_s3_bucket_server_side_encryption_configuration.alb_logs", "aws_s3_bucket_public_access_block.alb_logs",
+    "aws_s3_bucket_policy.alb_logs", "aws_s3_bucket_lifecycle_configuration.alb_logs",
+    "aws_lb.main", "aws_lb_target_group.blue", "aws_lb_target_group.green", "aws_lb_listener.https",
+    "aws_lb_listener.http_redirect", "aws_ecs_cluster.main", "aws_ecs_task_definition.web_app",
+    "aws_ecs_service.web_app",
 ]
 
 
 @pytest.fixture
 def seeded() -> Iterator[tuple[Aws, SeedContext]]:
     """The network and platform parts of the reference stack, then the edge, in ap-south-1."""
-    with mock_aws():
+    with mock_aws(), reference_stack_moto():
         aws = Aws(AwsSettings(region=REGION))
         ctx = SeedContext(aws, REGION, ACCOUNT)
         seed_network(ctx)
@@ -76,7 +88,9 @@ def test_seeded_edge_reads_back_in_sync(seeded: tuple[Aws, SeedContext]) -> None
         assert changes(spec, item.attributes, twin.attributes) == [], item.address
         assert [a for a in spec.compared if a not in twin.attributes and a not in spec.optional_live] == []
         # Recorded like a real state: every attribute of the provider schema (the private key aside).
-        assert set(item.attributes) == set(PROVIDER_ATTRIBUTES[item.type].split()) - {"private_key"}
+        schema = (set(PROVIDER_ATTRIBUTES[item.type].split()) if item.type in PROVIDER_ATTRIBUTES
+                  else set(PLATFORM_ATTRIBUTES[item.type]))
+        assert set(item.attributes) == schema - {"private_key"}, item.address
 
 
 def test_seeded_stack_shape(seeded: tuple[Aws, SeedContext]) -> None:
@@ -104,13 +118,37 @@ def test_seeded_stack_shape(seeded: tuple[Aws, SeedContext]) -> None:
     assert service["task_definition"] == ctx.ref("aws_ecs_task_definition.web_app")["arn"]
 
 
-def test_the_private_key_is_never_recorded(seeded: tuple[Aws, SeedContext]) -> None:
+def test_the_certificate_is_dns_validated_and_no_private_key_is_recorded(seeded: tuple[Aws, SeedContext]) -> None:
     _, ctx = seeded
     [cert] = [i for i in ctx.items if i.type == "aws_acm_certificate"]
     assert "private_key" not in cert.attributes
     assert cert.sensitive_paths == (("private_key",),)
-    state = json.dumps(build_state(ctx.items))
-    assert "PRIVATE KEY" not in state and "BEGIN CERTIFICATE" in state
+    assert (cert.attributes["type"], cert.attributes["validation_method"]) == ("AMAZON_ISSUED", "DNS")
+    [record] = cert.attributes["domain_validation_options"]
+    assert (record["domain_name"], record["resource_record_type"]) == ("app.digitallync.example", "CNAME")
+    assert "PRIVATE KEY" not in json.dumps(build_state(ctx.items))
+    validation = ctx.ref("aws_acm_certificate_validation.main")
+    assert validation["certificate_arn"] == cert.attributes["arn"]
+    assert validation["id"].endswith(" +0000 UTC")  # the provider's id: IssuedAt as Go prints it
+    assert ctx.ref("aws_lb_listener.https")["certificate_arn"] == validation["certificate_arn"]
+
+
+def test_the_load_balancer_logs_to_its_private_bucket(seeded: tuple[Aws, SeedContext]) -> None:
+    _, ctx = seeded
+    bucket = ctx.ref("aws_s3_bucket.alb_logs")["bucket"]
+    assert bucket == f"digitallync-core-alb-logs-{ACCOUNT}"
+    assert ctx.ref("aws_lb.main")["access_logs"] == [{"bucket": bucket, "enabled": True,
+                                                      "prefix": "digitallync-core"}]
+    [rule] = ctx.ref("aws_s3_bucket_server_side_encryption_configuration.alb_logs")["rule"]
+    assert rule["apply_server_side_encryption_by_default"][0]["sse_algorithm"] == "AES256"
+    statements = json.loads(ctx.ref("aws_s3_bucket_policy.alb_logs")["policy"])["Statement"]
+    assert statements[0]["Principal"] == {"AWS": "arn:aws:iam::718504428378:root"}  # ap-south-1's ELB account
+    assert statements[0]["Resource"] == f"arn:aws:s3:::{bucket}/digitallync-core/AWSLogs/{ACCOUNT}/*"
+    assert statements[1]["Sid"] == "DenyInsecureTransport"
+    [expiry] = ctx.ref("aws_s3_bucket_lifecycle_configuration.alb_logs")["rule"]
+    assert expiry["expiration"][0]["days"] == 90
+    assert {"aws_s3_bucket_policy.alb_logs", "aws_s3_bucket.alb_logs"} <= set(
+        next(i for i in ctx.items if i.address == "aws_lb.main").dependencies)
 
 
 @pytest.mark.parametrize("name", ["tls-policy", "listener-action", "lb-tag", "lb-attribute", "health-check",

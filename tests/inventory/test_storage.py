@@ -34,6 +34,7 @@ SPLIT: dict[str, tuple[TypeSpec, CollectFn, str]] = {
         (st.ENCRYPTION, st.collect_encryption, "get_bucket_encryption"),
         (st.PUBLIC_ACCESS_BLOCK, st.collect_public_access_blocks, "get_public_access_block"),
         (st.BUCKET_POLICY, st.collect_bucket_policies, "get_bucket_policy"),
+        (st.LIFECYCLE, st.collect_lifecycle_configurations, "get_bucket_lifecycle_configuration"),
     )
 }
 
@@ -143,26 +144,92 @@ def test_default_encryption_rule_without_bucket_key() -> None:
         "bucket_key_enabled": False}]
 
 
+EXPIRY_RULE = {"ID": "expire-access-logs", "Status": "Enabled", "Filter": {}, "Expiration": {"Days": 90},
+               "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7}}
+# aws_s3_bucket_lifecycle_configuration.rule as hashicorp/aws 5.100 stores it for that rule with `filter {}`
+EXPIRY_STATE = {
+    "id": "expire-access-logs", "status": "Enabled", "prefix": "",
+    "filter": [{"and": [], "object_size_greater_than": None, "object_size_less_than": None, "prefix": "",
+                "tag": []}],
+    "expiration": [{"date": None, "days": 90, "expired_object_delete_marker": False}],
+    "abort_incomplete_multipart_upload": [{"days_after_initiation": 7}],
+    "noncurrent_version_expiration": [], "noncurrent_version_transition": [], "transition": [],
+}
+
+
+def test_lifecycle_configuration_in_provider_shape(aws: Aws) -> None:
+    s3 = _bucket(aws)
+    s3.put_bucket_lifecycle_configuration(Bucket=BUCKET, LifecycleConfiguration={"Rules": [EXPIRY_RULE]},
+                                          TransitionDefaultMinimumObjectSize="all_storage_classes_128K")
+    live = _split(context(aws, {st.LIFECYCLE.type: [BUCKET]}), st.LIFECYCLE.type)[BUCKET]
+    state = {"id": BUCKET, "bucket": BUCKET, "expected_bucket_owner": "", "rule": [EXPIRY_STATE],
+             "transition_default_minimum_object_size": "all_storage_classes_128K", "timeouts": None}
+    assert live == {k: v for k, v in state.items() if k != "timeouts"}
+    assert attribute_changes(st.LIFECYCLE, state, live) == []
+
+    shorter = {**EXPIRY_RULE, "Expiration": {"Days": 7}}
+    s3.put_bucket_lifecycle_configuration(Bucket=BUCKET, LifecycleConfiguration={"Rules": [shorter]})
+    live = _split(context(aws, {st.LIFECYCLE.type: [BUCKET]}), st.LIFECYCLE.type)[BUCKET]
+    assert [(c.path, c.state, c.live) for c in attribute_changes(st.LIFECYCLE, state, live)] == [
+        ("rule[0].expiration[0].days", 90, 7)]
+
+
+def test_lifecycle_rule_with_every_block_converts_like_the_provider_reads_it() -> None:
+    from datetime import UTC, datetime
+
+    answer = {"Rules": [{
+        "ID": "archive", "Status": "Disabled",
+        "Filter": {"And": {"Prefix": "logs/", "ObjectSizeGreaterThan": 1024,
+                           "Tags": [{"Key": "tier", "Value": "cold"}]}},
+        "Expiration": {"Date": datetime(2030, 1, 1, tzinfo=UTC)},
+        "Transitions": [{"Days": 30, "StorageClass": "STANDARD_IA"}, {"Days": 90, "StorageClass": "GLACIER"}],
+        "NoncurrentVersionTransitions": [{"NoncurrentDays": 30, "StorageClass": "GLACIER"}],
+        "NoncurrentVersionExpiration": {"NoncurrentDays": 365, "NewerNoncurrentVersions": 3}}]}
+    [rule] = st.lifecycle_attributes("b", answer)["rule"]
+    assert rule == {
+        "id": "archive", "status": "Disabled", "prefix": "",
+        "filter": [{"object_size_greater_than": None, "object_size_less_than": None, "prefix": "", "tag": [],
+                    "and": [{"object_size_greater_than": 1024, "object_size_less_than": None, "prefix": "logs/",
+                             "tags": {"tier": "cold"}}]}],
+        "expiration": [{"date": "2030-01-01T00:00:00Z", "days": None, "expired_object_delete_marker": False}],
+        "abort_incomplete_multipart_upload": [],
+        "noncurrent_version_expiration": [{"newer_noncurrent_versions": 3, "noncurrent_days": 365}],
+        "noncurrent_version_transition": [{"newer_noncurrent_versions": None, "noncurrent_days": 30,
+                                           "storage_class": "GLACIER"}],
+        "transition": [{"date": None, "days": 30, "storage_class": "STANDARD_IA"},
+                       {"date": None, "days": 90, "storage_class": "GLACIER"}],
+    }
+    # the provider's 0 placeholder for an unset `days`, and the transition set in another order
+    state = {"bucket": "b", "rule": [{**rule, "expiration": [{**rule["expiration"][0], "days": 0}],
+                                      "transition": list(reversed(rule["transition"]))}]}
+    assert attribute_changes(st.LIFECYCLE, state, st.lifecycle_attributes("b", answer)) == []
+    assert st.LIFECYCLE.normalizers["rule"](st.LIFECYCLE.normalizers["rule"](state["rule"])) == \
+        st.LIFECYCLE.normalizers["rule"](state["rule"])
+
+
 def test_removed_configurations_and_gone_buckets_are_not_yielded(aws: Aws) -> None:
     s3 = _bucket(aws)
     s3.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps({"Version": "2012-10-17", "Statement": []}))
     s3.put_public_access_block(Bucket=BUCKET, PublicAccessBlockConfiguration={"BlockPublicAcls": True})
     s3.put_bucket_encryption(Bucket=BUCKET, ServerSideEncryptionConfiguration={"Rules": [
         {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
+    s3.put_bucket_lifecycle_configuration(Bucket=BUCKET, LifecycleConfiguration={"Rules": [EXPIRY_RULE]})
     s3.delete_bucket_policy(Bucket=BUCKET)
     s3.delete_public_access_block(Bucket=BUCKET)
     s3.delete_bucket_encryption(Bucket=BUCKET)
+    s3.delete_bucket_lifecycle(Bucket=BUCKET)
     ctx = context(aws, _all_split_wanted(BUCKET, "digitallync-deleted"))
 
     found = {t: _split(ctx, t) for t in SPLIT}
 
     assert found == {"aws_s3_bucket_versioning": {BUCKET: found["aws_s3_bucket_versioning"][BUCKET]},
                      "aws_s3_bucket_server_side_encryption_configuration": {},
-                     "aws_s3_bucket_public_access_block": {}, "aws_s3_bucket_policy": {}}
+                     "aws_s3_bucket_public_access_block": {}, "aws_s3_bucket_policy": {},
+                     "aws_s3_bucket_lifecycle_configuration": {}}
     # the deleted bucket is known gone from ListBuckets: only the existing bucket is asked about
     assert {k: v for k, v in calls(aws, "s3").items() if k.startswith("s3.Get")} == {
         "s3.GetBucketLocation": 1, "s3.GetBucketVersioning": 1, "s3.GetBucketEncryption": 1,
-        "s3.GetPublicAccessBlock": 1, "s3.GetBucketPolicy": 1}
+        "s3.GetPublicAccessBlock": 1, "s3.GetBucketPolicy": 1, "s3.GetBucketLifecycleConfiguration": 1}
 
 
 def test_split_resources_of_a_bucket_in_another_region_are_read_there(aws: Aws) -> None:
@@ -221,7 +288,7 @@ def test_list_buckets_follows_every_page() -> None:
     assert [r.id for r in found] == ["bucket-1", "bucket-2"]
 
 
-def test_calls_for_a_few_buckets_each_once_across_the_five_types(aws: Aws) -> None:
+def test_calls_for_a_few_buckets_each_once_across_the_six_types(aws: Aws) -> None:
     for n in range(4):
         _bucket(aws, f"digitallync-bucket-{n}")
     before = aws.counter.snapshot()
@@ -236,7 +303,7 @@ def test_calls_for_a_few_buckets_each_once_across_the_five_types(aws: Aws) -> No
     # moto leaves BucketRegion out of ListBuckets, so each bucket's location is asked once
     assert spent == {"s3.ListBuckets": 1, "s3.GetBucketLocation": 4, "s3.GetBucketTagging": 1,
                      "s3.GetBucketVersioning": 1, "s3.GetBucketEncryption": 1, "s3.GetPublicAccessBlock": 1,
-                     "s3.GetBucketPolicy": 1}
+                     "s3.GetBucketPolicy": 1, "s3.GetBucketLifecycleConfiguration": 1}
 
 
 # --- DynamoDB -------------------------------------------------------------------------------

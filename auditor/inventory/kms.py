@@ -1,0 +1,94 @@
+"""KMS customer-managed keys.
+
+Calls per region: ListKeys (paginated) once; ListAliases (paginated) once when some key is not
+held by a state, to tell AWS-managed keys (`alias/aws/...`) apart; DescribeKey,
+GetKeyRotationStatus and ListResourceTags only for keys a state holds. Unmanaged keys therefore
+carry only their id and ARN.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from auditor.inventory.base import CollectContext, TypeSpec, collector, paginate, tags_dict
+from auditor.models import Resource
+
+_AWS_ALIAS_PREFIX = "alias/aws/"
+
+KEY = TypeSpec(
+    type="aws_kms_key",
+    service="kms",
+    compared=("description", "key_usage", "customer_master_key_spec", "is_enabled", "enable_key_rotation",
+              "rotation_period_in_days", "multi_region", "custom_key_store_id", "xks_key_id"),
+    tags=True,
+    optional_live=("rotation_period_in_days",),
+    ignored={
+        "id": "the key id",
+        "key_id": "equal to the id",
+        "arn": "derived from the id",
+        "policy": "needs GetKeyPolicy per key; not compared",
+        "deletion_window_in_days": "delete-time option",
+        "bypass_policy_lockout_safety_check": "provider-only flag",
+        "timeouts": "provider-only",
+    },
+    aws_owned=lambda r: bool(r.attributes.get("_aws_managed")),
+    notes="Keys with an alias/aws/... alias (or KeyManager AWS) are AWS-managed and never unmanaged. A key "
+          "pending deletion is gone, as the provider reads it. The rotation status is read only for "
+          "symmetric keys with KMS key material (AWS has none for the others); moto does not return "
+          "RotationPeriodInDays (optional_live).",
+)
+
+
+def _rotates(meta: Mapping[str, Any]) -> bool:
+    """Whether AWS keeps a rotation status for the key (symmetric, KMS-generated material)."""
+    return meta.get("KeySpec", "SYMMETRIC_DEFAULT") == "SYMMETRIC_DEFAULT" and meta.get("Origin") == "AWS_KMS"
+
+
+def key_attributes(meta: Mapping[str, Any], rotation: Mapping[str, Any] | None,
+                   tags: Mapping[str, str]) -> dict[str, Any]:
+    """DescribeKey's KeyMetadata (+ GetKeyRotationStatus when it applies, + tags) -> aws_kms_key attributes."""
+    attrs: dict[str, Any] = {
+        "id": meta["KeyId"],
+        "key_id": meta["KeyId"],
+        "arn": meta.get("Arn", ""),
+        "description": meta.get("Description", ""),
+        "key_usage": meta.get("KeyUsage", ""),
+        "customer_master_key_spec": meta.get("KeySpec") or meta.get("CustomerMasterKeySpec", ""),
+        "is_enabled": bool(meta.get("Enabled", False)),
+        "enable_key_rotation": bool((rotation or {}).get("KeyRotationEnabled", False)),
+        "multi_region": bool(meta.get("MultiRegion", False)),
+        "custom_key_store_id": meta.get("CustomKeyStoreId", ""),
+        "xks_key_id": (meta.get("XksKeyConfiguration") or {}).get("Id", ""),
+        "tags": dict(tags),
+        "tags_all": dict(tags),
+        "_aws_managed": meta.get("KeyManager") == "AWS",
+    }
+    if rotation and "RotationPeriodInDays" in rotation:
+        attrs["rotation_period_in_days"] = int(rotation["RotationPeriodInDays"])
+    return attrs
+
+
+def _aws_managed_key_ids(kms: Any) -> frozenset[str]:
+    return frozenset(str(a["TargetKeyId"]) for a in paginate(kms, "list_aliases", "Aliases")
+                     if str(a.get("AliasName", "")).startswith(_AWS_ALIAS_PREFIX) and a.get("TargetKeyId"))
+
+
+@collector(KEY)
+def collect_keys(ctx: CollectContext) -> Iterator[Resource]:
+    kms = ctx.client("kms")
+    wanted = ctx.wanted.get(KEY.type, frozenset())
+    keys = list(paginate(kms, "list_keys", "Keys"))
+    aws_managed = _aws_managed_key_ids(kms) if any(k["KeyId"] not in wanted for k in keys) else frozenset()
+    for key in keys:
+        key_id = key["KeyId"]
+        if key_id not in wanted:
+            yield ctx.resource(KEY, key_id, {"id": key_id, "key_id": key_id, "arn": key.get("KeyArn", ""),
+                                             "_aws_managed": key_id in aws_managed})
+            continue
+        meta = kms.describe_key(KeyId=key_id)["KeyMetadata"]
+        if meta.get("KeyState") == "PendingDeletion":
+            continue
+        rotation = kms.get_key_rotation_status(KeyId=key_id) if _rotates(meta) else None
+        tags = tags_dict(paginate(kms, "list_resource_tags", "Tags", KeyId=key_id), "TagKey", "TagValue")
+        yield ctx.resource(KEY, key_id, key_attributes(meta, rotation, tags))
