@@ -29,8 +29,8 @@ _ECS_TASKS = "ecs-tasks.amazonaws.com"
 
 
 def state_bucket_name(account_id: str) -> str:
-    """The bootstrap state bucket of an account."""
-    return f"{PROJECT}-tfstate-{account_id}"
+    """The bootstrap state bucket: the name terraform/stack's backend block and terraform/bootstrap use."""
+    return f"{PROJECT}-tfstate"
 
 
 def _json(document: Any) -> str:
