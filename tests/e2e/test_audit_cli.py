@@ -178,3 +178,14 @@ def test_plan_json_matches_terraforms_resource_drift_shape(moto_server: str, sta
     assert (service["change"]["before"]["desired_count"], service["change"]["after"]["desired_count"]) == (2, 4)
     alarm = entries["aws_cloudwatch_metric_alarm.unhealthy_hosts"]["change"]
     assert alarm["actions"] == ["delete"] and alarm["after"] is None
+
+
+def test_code_versus_state_on_the_reference_stack(moto_server: str, stack: SeededStack) -> None:
+    """The demo's state holds exactly what terraform/stack declares: no code-vs-state difference."""
+    from tests.conftest import REPO
+
+    code, result = audit_json(moto_server, stack, "--code", str(REPO / "terraform" / "stack"))
+    [comparison] = result["code"]
+    assert comparison["state"] == f"s3://{stack.bucket}/{STACK_KEY}"
+    assert comparison["drifts"] == [] and comparison["unexpanded"] == []
+    assert code == 0
