@@ -121,7 +121,8 @@ def emit(run: AuditRun, fmt: str, output: Path | None, html: Path | None, json_o
 @click.option("--state-region", metavar="REGION", help="Region of the state bucket (default: the SDK's).")
 @click.option("--backend-dir", "backend_dirs", multiple=True, type=click.Path(path_type=Path),
               help='Read the state settings from a `backend "s3" {}` block in DIR/*.tf. Repeatable.')
-@click.option("--config", "config_path", type=click.Path(path_type=Path), help="audit.toml settings file.")
+@click.option("--config", "config_path", type=click.Path(path_type=Path),
+              help="audit.toml settings file (default: ./audit.toml when present).")
 @click.option("--region", "regions", multiple=True, metavar="REGION",
               help="Region(s) to inventory (repeatable). Default: the regions the states' resources are in.")
 @click.option("--profile", help="AWS profile (default: the SDK's: AWS_PROFILE, then default).")
@@ -151,7 +152,7 @@ def run_cmd(states: tuple[str, ...], workspaces: tuple[str, ...], lock_table: st
     """Audit Terraform state against live AWS: drift, and the compliance rules on live and state resources."""
     from auditor.state.discover import requests_from_backend_dir
 
-    config = load_config(config_path) if config_path else AuditConfig()
+    config = _load_config(config_path)
     requests = list(config.states) + list(_state_requests(states, workspaces, lock_table, state_role_arn,
                                                           state_region))
     for directory in backend_dirs:
@@ -203,18 +204,28 @@ def _rule_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                      help="An extra rule pack folder (repeatable), loaded like the built-in one."),
         click.option("--no-builtin-rules", is_flag=True, help="Do not load the built-in rule pack."),
         click.option("--config", "config_path", type=click.Path(path_type=Path),
-                     help="audit.toml with [rules] thresholds and [[suppressions]]."),
+                     help="audit.toml with [rules] thresholds and [[suppressions]] (default: ./audit.toml)."),
     ]
     for option in reversed(options):
         fn = option(fn)
     return fn
 
 
+DEFAULT_CONFIG = Path("audit.toml")
+
+
+def _load_config(config_path: Path | None) -> AuditConfig:
+    """--config FILE, else ./audit.toml when there is one, else the defaults."""
+    if config_path is None and DEFAULT_CONFIG.is_file():
+        config_path = DEFAULT_CONFIG
+    return load_config(config_path) if config_path else AuditConfig()
+
+
 def _pack_and_config(rules_dirs: tuple[Path, ...], no_builtin: bool,
                      config_path: Path | None) -> tuple[Any, AuditConfig]:
     from auditor.compliance import rule_pack
 
-    config = load_config(config_path) if config_path else AuditConfig()
+    config = _load_config(config_path)
     return rule_pack([*config.rules_dirs, *rules_dirs], builtin=not no_builtin), config
 
 

@@ -15,6 +15,7 @@ from auditor.models import Inventory, Origin, Resource
 from auditor.rules.engine import BUILTIN_PACK, RulePack, Suppressions, evaluate, load_pack
 from auditor.rules.lib import BACKEND_TYPE, backend_resource, live_read_from
 from auditor.rules.model import Finding, RuleSettings, Status
+from auditor.rules.secrets import source_resources
 from auditor.state.model import LoadedState, LockMechanism
 
 
@@ -71,8 +72,8 @@ def root_modules(root: Path) -> list[Path]:
 def scan(root: Path, pack: RulePack, settings: RuleSettings, suppressions: Suppressions) -> ComplianceResult:
     """Judge the Terraform code of every root module under `root` (each on its own), backend included.
 
-    Findings of a root module in a subfolder are named `folder/address`, and their file is made
-    relative to `root`, so SARIF points at the right file.
+    Findings of a root module in a subfolder are named `folder/address` (suppressions match that
+    name), and their file is made relative to `root`, so SARIF points at the right file.
     """
     findings: list[Finding] = []
     notes: list[str] = []
@@ -81,9 +82,12 @@ def scan(root: Path, pack: RulePack, settings: RuleSettings, suppressions: Suppr
         rel = folder.relative_to(root).as_posix() if folder != root else ""
         prefix = f"{rel}/" if rel else ""
         backend = backend_resource(module.backend, origin=Origin.CODE, source=str(folder))
-        for f in evaluate(pack, [*module.resources, backend], settings, suppressions):
-            findings.append(replace(f, address=f"{prefix}{f.address}" if f.address else f.address,
-                                    file=f"{prefix}{f.file}" if f.file else f.file))
+        for f in evaluate(pack, [*module.resources, backend, *source_resources(folder)], settings):
+            address = f"{prefix}{f.address}" if f.address else f.address
+            suppressed = (suppressions.match(f.rule_id, (f"{f.resource_type}.{f.resource_id}", address or ""))
+                          if f.status is Status.FAIL else None)
+            findings.append(replace(f, address=address, file=f"{prefix}{f.file}" if f.file else f.file,
+                                    suppressed_by=suppressed))
         notes += [f"{prefix}{u.address}: not expanded: {u.reason}" for u in module.unexpanded]
         notes += [f"{prefix}{p}" for p in module.problems]
     expired = tuple(f"{s.rule_id} on {s.target} expired {s.expires}" for s in suppressions.expired())

@@ -13,6 +13,7 @@ from typing import Any
 
 from auditor.models import Origin, Resource
 from auditor.rules.engine import rule
+from auditor.code.values import Template
 from auditor.rules.lib import (
     BACKEND_TYPE,
     Tri,
@@ -39,6 +40,7 @@ from auditor.rules.lib import (
     statements,
     t_all,
     t_any,
+    template_excludes,
     unknown,
     unobserved,
     unresolved,
@@ -239,6 +241,8 @@ def _state_bucket(res: Resource, ctx: RuleContext) -> Verdict | None:
     if named:  # the backends say which buckets hold state
         if isinstance(name, str):
             return None if name in named else not_applicable(f"not a state bucket: no backend names {name}")
+        if isinstance(name, Template) and all(template_excludes(name, n) for n in named):
+            return not_applicable(f"not a state bucket: {name.display} can be none of {', '.join(named)}")
         return unresolved("whether this is the backends' state bucket (bucket name)", name)
     if isinstance(name, str) and any(hint in name.lower() for hint in _STATE_NAME_HINTS):
         return None

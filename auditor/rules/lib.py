@@ -338,7 +338,7 @@ def refers_to(value: Any, target: Resource, keys: Sequence[str], others: frozens
     if isinstance(value, Unresolved):
         if isinstance(value, Template):
             known = [n for n in names if isinstance(n, str)]
-            if known and all(_template_excludes(value, n) for n in known):
+            if known and all(template_excludes(value, n) for n in known):
                 return False
         return None
     if isinstance(value, str):
@@ -348,7 +348,7 @@ def refers_to(value: Any, target: Resource, keys: Sequence[str], others: frozens
     return False
 
 
-def _template_excludes(template: Template, text: str) -> bool:
+def template_excludes(template: Template, text: str) -> bool:
     """True when no value of the unknown parts can make `template` equal `text`."""
     return not text.startswith(template.literal_prefix) or not text.endswith(template.literal_suffix)
 
