@@ -24,7 +24,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check auditor tests bench
+	$(BIN)/ruff check auditor rules tests bench
 	$(BIN)/mypy auditor
 
 bench: $(STAMP)

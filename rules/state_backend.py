@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from auditor.code.values import Template
 from auditor.models import Origin, Resource
 from auditor.rules.engine import rule
-from auditor.code.values import Template
 from auditor.rules.lib import (
     BACKEND_TYPE,
     Tri,

@@ -41,10 +41,12 @@ def _state(vpc_id: str, dhcp: str) -> dict[str, Any]:
         "tags_all": {"Name": "main", "Owner": SECRETS["sensitive_attributes index step"]},
     }
     sensitive = [[{"type": "get_attr", "value": "description_note"}],
-                 [{"type": "get_attr", "value": "tags"}, {"type": "index", "value": {"value": "Owner", "type": "string"}}],
+                 [{"type": "get_attr", "value": "tags"},
+                  {"type": "index", "value": {"value": "Owner", "type": "string"}}],
                  [{"type": "get_attr", "value": "tags_all"},
                   {"type": "index", "value": {"value": "Owner", "type": "string"}}]]
-    return {"version": 4, "terraform_version": "1.11.4", "serial": 1, "lineage": "1b7e3c2a-0000-4000-8000-000000000001",
+    return {"version": 4, "terraform_version": "1.11.4", "serial": 1,
+            "lineage": "1b7e3c2a-0000-4000-8000-000000000001",
             "outputs": {"db_password": {"value": SECRETS["sensitive output"], "type": "string", "sensitive": True}},
             "resources": [{"mode": "managed", "type": "aws_vpc", "name": "main",
                            "provider": 'provider["registry.terraform.io/hashicorp/aws"]',
@@ -80,8 +82,9 @@ def test_plan_json_after_never_carries_a_live_secret(tmp_path: Path) -> None:
     """A tag changes beside a redacted one: `after.tags` is built from masked live values."""
     with mock_aws():
         ec2 = boto3.client("ec2", region_name=REGION)
-        vpc = ec2.create_vpc(CidrBlock="10.99.0.0/16", TagSpecifications=[{"ResourceType": "vpc", "Tags": [
-            {"Key": "Name", "Value": "renamed"}, {"Key": "Owner", "Value": SECRETS["live value under a redacted path"]}]}])
+        tags = [{"Key": "Name", "Value": "renamed"},
+                {"Key": "Owner", "Value": SECRETS["live value under a redacted path"]}]
+        vpc = ec2.create_vpc(CidrBlock="10.99.0.0/16", TagSpecifications=[{"ResourceType": "vpc", "Tags": tags}])
         path = tmp_path / "terraform.tfstate"
         path.write_text(json.dumps(_state(vpc["Vpc"]["VpcId"], vpc["Vpc"]["DhcpOptionsId"])))
         run = run_audit(AuditConfig(states=(StateRequest(uri=str(path)),), regions=(REGION,), types=("aws_vpc",)),

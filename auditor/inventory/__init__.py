@@ -24,9 +24,5 @@ def load_collectors() -> None:
     if _loaded:
         return
     for name in COLLECTOR_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
+        importlib.import_module(name)
     _loaded = True

@@ -66,8 +66,8 @@ def print_summary(run: AuditRun, console: Console, max_rows: int = 200) -> None:
     for obs in run.observation_errors:
         console.print(f"[cyan]not observed:[/cyan] {obs.type} in {obs.region}: {obs.reason}")
     for comparison in run.code:
-        for d in comparison.drifts:
-            console.print(f"[yellow]{d.kind.value.replace('_', ' ')}:[/yellow] {d.address} "
+        for code_drift in comparison.drifts:
+            console.print(f"[yellow]{code_drift.kind.value.replace('_', ' ')}:[/yellow] {code_drift.address} "
                           f"({comparison.code_dir} vs {comparison.state})")
         for note in comparison.unexpanded:
             console.print(f"[cyan]not expanded statically:[/cyan] {note}")
