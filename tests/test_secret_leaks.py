@@ -94,3 +94,32 @@ def test_plan_json_after_never_carries_a_live_secret(tmp_path: Path) -> None:
     rendered = plan_json.render(run) + json_report.render(run) + repr(run.drifts)
     assert SECRETS["live value under a redacted path"] not in rendered
     assert json.loads(plan_json.render(run))["resource_drift"][0]["change"]["after"]["tags"]["Name"] == "renamed"
+
+
+def test_plaintext_environment_secret_in_a_task_definition_never_travels(tmp_path: Path) -> None:
+    """state and live both carry DB_PASSWORD in plain text: both are redacted where read, alike."""
+    secret = "S3cret-db-password-in-env"
+    containers = [{"name": "web", "image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/web@sha256:" + "a" * 64,
+                   "essential": True, "memory": 512,
+                   "environment": [{"name": "DB_PASSWORD", "value": secret}, {"name": "PORT", "value": "3000"}]}]
+    with mock_aws():
+        ecs = boto3.client("ecs", region_name=REGION)
+        task = ecs.register_task_definition(family="web", containerDefinitions=containers)["taskDefinition"]
+        attrs = {"id": "web", "family": "web", "arn": task["taskDefinitionArn"], "revision": task["revision"],
+                 "container_definitions": json.dumps(containers)}
+        state = {"version": 4, "terraform_version": "1.11.4", "serial": 1,
+                 "lineage": "2b7e3c2a-0000-4000-8000-000000000002", "outputs": {},
+                 "resources": [{"mode": "managed", "type": "aws_ecs_task_definition", "name": "web",
+                                "provider": 'provider["registry.terraform.io/hashicorp/aws"]',
+                                "instances": [{"schema_version": 1, "attributes": attrs}]}]}
+        path = tmp_path / "terraform.tfstate"
+        path.write_text(json.dumps(state))
+        run = run_audit(AuditConfig(states=(StateRequest(uri=str(path)),), regions=(REGION,),
+                                    types=("aws_ecs_task_definition",)), Aws(AwsSettings(region=REGION)))
+    [drift] = run.drifts
+    assert drift.kind.value == "in_sync", drift.changes
+    console = Console(record=True, width=200)
+    print_summary(run, console)
+    for text in (json_report.render(run), plan_json.render(run), html.render(run), console.export_text(),
+                 repr(run.drifts), repr(run.inventory)):
+        assert secret not in text

@@ -23,6 +23,7 @@ from typing import Any
 
 from auditor.inventory.base import CollectContext, TypeSpec, chunks, collector, paginate, tags_dict
 from auditor.models import Resource
+from auditor.state.redact import redact_container_environment
 
 _ECS_INCLUDE_CLUSTER = ["SETTINGS", "TAGS", "CONFIGURATIONS"]
 
@@ -341,7 +342,9 @@ def task_definition_attributes(task: Mapping[str, Any], tags: Mapping[str, str])
         "arn": arn,
         "arn_without_revision": arn.rsplit(":", 1)[0],
         "revision": task.get("revision"),
-        "container_definitions": container_definitions_json(task.get("containerDefinitions") or []),
+        # redacted where read, exactly as the state side is: plaintext environment secrets never travel
+        "container_definitions": redact_container_environment(
+            container_definitions_json(task.get("containerDefinitions") or [])),
         "cpu": task.get("cpu", ""),
         "memory": task.get("memory", ""),
         "network_mode": task.get("networkMode", ""),

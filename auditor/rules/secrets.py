@@ -8,7 +8,7 @@ never leaves this module.
 Pseudo-resources (`source_resources(root)`, Origin.CODE, one set per root module and the local
 modules it calls; addresses under the calling module, e.g. `module.db.var.password`):
 
-* `terraform_file` — one per `.tf`, `.tf.json`, `.tfvars`, `.tfvars.json` file; address
+* `terraform_file` — one per `.tf`, `.tf.json` file (and `.tfvars`, `.tfvars.json` of the root); address
   `terraform_file.<file name as an identifier>` (`main.tf` -> `terraform_file.main_tf`). Attributes:
   `path` (relative to the root module, as `_location.file`) and `secrets`: a list of
   `{"line", "kind", "where", "masked", "aws"}` (`aws` True for AWS credentials, SEC-01; the other

@@ -45,7 +45,7 @@ from auditor.state.address import (
     parse_resource_address,
 )
 from auditor.state.model import REDACTED, PathStep, StateDocument, StateInstance, StateOutput
-from auditor.state.redact import NestingError, SecretNames, redact_path, scrub
+from auditor.state.redact import NestingError, SecretNames, redact_container_environment, redact_path, scrub
 from auditor.state.redact import secret_names as matcher_for
 from auditor.state.upgrade import UpgradeError, unflatten, upgrade_v3
 
@@ -500,6 +500,9 @@ class _Reader:
         if provider is None:
             raise _Invalid(f"{where} has no provider (neither on the resource nor on the instance)")
         attributes = self._attributes(raw, where)
+        if type_ == "aws_ecs_task_definition" and "container_definitions" in attributes:
+            attributes["container_definitions"] = redact_container_environment(
+                attributes["container_definitions"], self.names)
         sensitive = self._sensitive_paths(raw.get("sensitive_attributes"), where)
         found = self._walk(attributes, self.names, where)
         for path in sensitive:

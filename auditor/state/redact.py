@@ -22,6 +22,7 @@ pays for the three checks.
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections.abc import Iterable
@@ -307,3 +308,30 @@ def _step(node: Any, step: PathStep) -> Any:
     if isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node):
         return node[step]
     return None
+
+
+def redact_container_environment(text: Any, names: SecretNames | None = None) -> Any:
+    """`container_definitions` JSON with every secret-named `environment` value replaced by REDACTED.
+
+    A task definition keeps its environment inside one JSON string, where no attribute name marks
+    a secret: `{"name": "DB_PASSWORD", "value": "..."}`. State and live values are both passed
+    through this where they are read, so neither reaches a report and both compare alike. Anything
+    that is not such a JSON string is returned unchanged.
+    """
+    if not isinstance(text, str) or '"environment"' not in text:
+        return text
+    try:
+        containers = json.loads(text)
+    except ValueError:
+        return text
+    if not isinstance(containers, list):
+        return text
+    matcher = names or secret_names()
+    changed = False
+    for container in containers:
+        for entry in (container.get("environment") or []) if isinstance(container, dict) else []:
+            if (isinstance(entry, dict) and isinstance(entry.get("name"), str) and entry.get("value")
+                    and entry["value"] != REDACTED and matcher.is_secret(entry["name"])):
+                entry["value"] = REDACTED
+                changed = True
+    return json.dumps(containers, separators=(",", ":")) if changed else text

@@ -14,6 +14,7 @@ from auditor.models import Origin, Resource
 from auditor.rules.engine import BUILTIN_PACK, RulePack, evaluate, load_pack
 from auditor.rules.lib import backend_resource
 from auditor.rules.model import Finding, Status
+from auditor.rules.secrets import source_resources
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 EXPECTED_KEYS: Mapping[str, Status] = {
@@ -34,7 +35,8 @@ def code_resources(root: Path, backend: Mapping[str, Any] | None = None) -> list
     folder's backend block, or `backend` when given)."""
     module = load_code(root)
     settings = backend if backend is not None else module.backend
-    return [*module.resources, backend_resource(settings, origin=Origin.CODE, source=str(root))]
+    return [*module.resources, backend_resource(settings, origin=Origin.CODE, source=str(root)),
+            *source_resources(root)]
 
 
 def fixture_roots(folder: Path) -> list[tuple[str, Path]]:
