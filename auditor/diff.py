@@ -2,7 +2,7 @@
 
 Only the attributes a type's converter really produces are compared (TypeSpec.compared, tags,
 json_attributes). Both sides are normalized first so Terraform's own noise is not drift:
-null, "", [] and {} are the same absence; Terraform sets are sorted; JSON documents are compared
+null, "", false, [] and {} are the same absence; Terraform sets are sorted; JSON documents are compared
 as data. Equal normalized values short-circuit, so DeepDiff runs only on real differences.
 """
 
@@ -27,7 +27,13 @@ Path = tuple[str | int, ...]
 
 
 def normalize(value: Any) -> Any:
-    """Drop absences recursively: None, "", [] and {} all become None; keys with None vanish."""
+    """Drop absences recursively: None, "", false, [] and {} all become None; keys with None vanish.
+
+    An optional flag the configuration leaves unset is null in state and AWS reads it back as its
+    default, false: the same value spelled twice, which Terraform does not call drift either.
+    """
+    if value is False:
+        return None
     if isinstance(value, Mapping):
         out = {str(k): v for k, v in ((k, normalize(v)) for k, v in value.items()) if v is not None}
         return out or None

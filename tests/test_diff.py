@@ -24,7 +24,14 @@ SPEC = TypeSpec(
 
 def test_normalize_treats_null_empty_and_missing_alike() -> None:
     assert normalize({"a": None, "b": "", "c": [], "d": {}, "e": [{"x": None}]}) is None
-    assert normalize({"a": 0, "b": False}) == {"a": 0, "b": False}
+    assert normalize({"a": 0, "b": False, "c": True}) == {"a": 0, "c": True}
+
+
+def test_an_unset_flag_read_back_as_false_is_not_drift_but_true_is() -> None:
+    state = {"health_check": [{"path": "/", "enabled": None}]}
+    assert attribute_changes(SPEC, state, {"health_check": [{"path": "/", "enabled": False}]}) == []
+    [change] = attribute_changes(SPEC, state, {"health_check": [{"path": "/", "enabled": True}]})
+    assert (change.path, change.state, change.live) == ("health_check[0].enabled", None, True)
 
 
 def test_sets_are_order_free_but_lists_are_not() -> None:
