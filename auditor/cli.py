@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -21,12 +21,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from auditor import __version__
-from auditor.aws import Aws, AwsSettings
 from auditor.config import AuditConfig, load_config, merge, parse_duration
 from auditor.errors import AuditError, ConfigError, ExitCode
-from auditor.pipeline import AuditRun, run_audit
 from auditor.report import write_atomic
 from auditor.state.sources import StateRequest
+
+if TYPE_CHECKING:  # the audit pipeline (boto3, deepdiff) loads only for the commands that run it
+    from auditor.pipeline import AuditRun
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -163,6 +164,9 @@ def run_cmd(states: tuple[str, ...], workspaces: tuple[str, ...], lock_table: st
                    types=types, ignore_file=ignore_file, rules_dirs=(*config.rules_dirs, *rules_dirs),
                    check_rules=False if no_rules else None, code_dirs=(*config.code_dirs, *code_dirs),
                    wait_for_lock=parse_duration(wait_for_lock, "--wait-for-lock") if wait_for_lock else None)
+    from auditor.aws import Aws, AwsSettings
+    from auditor.pipeline import run_audit
+
     aws = Aws(AwsSettings(profile=config.profile, region=config.regions[0] if config.regions else None))
     show_progress = sys.stderr.isatty() if progress is None else progress
     with _progress(show_progress) as update:
@@ -318,6 +322,7 @@ def state_group() -> None:
 
 
 def _load_one(source: str, workspace: str, lock_table: str | None) -> Any:
+    from auditor.aws import Aws, AwsSettings
     from auditor.state.backend import load_states
 
     aws = Aws(AwsSettings())

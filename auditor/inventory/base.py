@@ -10,10 +10,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from auditor.aws import Aws
 from auditor.models import Origin, Resource
+
+if TYPE_CHECKING:
+    from auditor.aws import Aws
 
 StateView = Mapping[str, Sequence[Resource]]
 """State resources by canonical type, as the diff hands them to `mirrored` and `covered`."""
