@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -34,13 +33,6 @@ def test_checkov_fixture_loads_every_asserted_address(folder: Path) -> None:
     assert all(r.attributes["_location"]["file"] == "main.tf" for r in module.resources)
 
 
-@pytest.mark.skipif(not CHECKOV_DIRS, reason="shared checkov fixtures are not present")
-def test_checkov_fixtures_load_fast() -> None:
-    load_code(CHECKOV_DIRS[0])  # the parser tables are built once per process
-    started = time.perf_counter()
-    for folder in CHECKOV_DIRS:
-        load_code(folder)
-    assert time.perf_counter() - started < 1.0
 
 
 @pytest.mark.skipif(not CHECKOV_DIRS, reason="shared checkov fixtures are not present")
