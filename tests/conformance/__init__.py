@@ -1,0 +1,1 @@
+"""Conformance of the auditor with real Terraform (`terraform plan -refresh-only`) on moto."""
