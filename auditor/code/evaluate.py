@@ -8,6 +8,7 @@ attribute access through `Namespace.attr`.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -26,11 +27,12 @@ from auditor.code.values import (
 )
 
 
-class Namespace:
+class Namespace(ABC):
     """Anything that answers `.name` in an expression: `var`, `aws_lb`, an instance, a module."""
 
+    @abstractmethod
     def attr(self, name: str) -> Any:
-        raise NotImplementedError
+        """The value of `self.name`."""
 
     def export(self) -> Any:
         """What this object becomes when stored in a resource attribute."""
