@@ -170,6 +170,8 @@ disable_checkpoint = true
 
 
 def _offline_env(extra: Mapping[str, str]) -> dict[str, str]:
+    """This process's environment without AWS/Terraform settings or proxies, plus fake credentials, a
+    closed loopback proxy for anything not on 127.0.0.1, and `extra`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TF_"))
            and k.lower() not in ("http_proxy", "https_proxy", "no_proxy", "all_proxy")}
     for name in ("HTTP_PROXY", "HTTPS_PROXY"):
@@ -195,10 +197,11 @@ class Timed:
 
 
 def run_timed(argv: list[str], *, cwd: Path | None, env: Mapping[str, str], timeout: float,
-              ok: tuple[int, ...] = (0,), stdin: str | None = None) -> Timed:
+              ok: tuple[int, ...] = (0,)) -> Timed:
+    """Run a command to completion; an exit code outside `ok` is CommandFailed with its output's tail."""
     started = time.monotonic()
     result = subprocess.run(argv, cwd=cwd, env=dict(env), capture_output=True, text=True, timeout=timeout,
-                            input=stdin, check=False)
+                            check=False)
     seconds = time.monotonic() - started
     if result.returncode not in ok:
         tail = (result.stderr or result.stdout)[-3000:]
