@@ -152,6 +152,18 @@ def _lookup(value: Any, path: Path) -> Any:
     return value
 
 
+def _shown(normalized: Any, raw: Mapping[str, Any], path: Path, spec: TypeSpec) -> Any:
+    """The value to report at `path`: the normalized one, or what the side really holds where
+    normalization made it an absence (a false flag is reported as false, not null)."""
+    value = _lookup(normalized, path)
+    if value is not None or not path or not isinstance(path[0], str):
+        return value
+    top = raw.get(path[0])
+    if path[0] in spec.json_attributes:
+        top = _parse_json_document(top)
+    return _lookup(top, path[1:])
+
+
 def attribute_changes(spec: TypeSpec, state: Mapping[str, Any], live: Mapping[str, Any],
                       skip: Iterable[str] = (), *, redacted: bool = False) -> list[AttributeChange]:
     """Every compared attribute path whose normalized state and live values differ.
@@ -178,7 +190,8 @@ def attribute_changes(spec: TypeSpec, state: Mapping[str, Any], live: Mapping[st
                 if path in seen:
                     continue
                 seen.add(path)
-                changes.append(AttributeChange(render_path(path), _lookup(left, path), _lookup(right, path)))
+                changes.append(AttributeChange(render_path(path), _shown(left, state, path, spec),
+                                               _shown(right, live, path, spec)))
     if spec.tags and "tags" not in skipped:
         state_tags, live_tags = _tags(state, state=True), _tags(live, state=False)
         live_tags = {k: REDACTED if state_tags.get(k) == REDACTED else v for k, v in live_tags.items()}
