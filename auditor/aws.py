@@ -180,6 +180,6 @@ def describe_error(exc: BaseException) -> str:
         return "no AWS credentials found (set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)"
     if isinstance(exc, botocore.exceptions.EndpointConnectionError):
         return f"cannot reach the AWS endpoint: {exc}"
-    if isinstance(exc, NotImplementedError):
+    if isinstance(exc, NotImplementedError):  # an emulator (moto) that lacks the call, not a stub of ours
         return f"call not supported by this endpoint: {exc}"
     return f"{type(exc).__name__}: {exc}"

@@ -56,6 +56,7 @@ def collect_inventory(
         try:
             found = list(collectors[tf_type].collect(contexts[region]))
             obs = Observation(tf_type, region, ObservationStatus.OBSERVED, len(found))
+        # NotImplementedError: what an endpoint that lacks the call (in-process moto) raises; unknown, not empty
         except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError,
                 NotImplementedError) as exc:
             found, obs = [], Observation(tf_type, region, ObservationStatus.UNKNOWN,
