@@ -24,7 +24,7 @@ from auditor import __version__
 from auditor.config import AuditConfig, load_config, merge, parse_duration
 from auditor.errors import AuditError, ConfigError, ExitCode
 from auditor.report import write_atomic
-from auditor.state.sources import StateRequest
+from auditor.state.model import StateRequest
 
 if TYPE_CHECKING:  # the audit pipeline (boto3, deepdiff) loads only for the commands that run it
     from auditor.pipeline import AuditRun

@@ -7,9 +7,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import hcl2
-
 from auditor.code import load_code
+from auditor.code.syntax import Literal, parse_text
 from auditor.errors import ConfigError
 from auditor.models import Inventory, Origin, Resource
 from auditor.rules.engine import BUILTIN_PACK, RulePack, Suppressions, evaluate, load_pack
@@ -58,14 +57,14 @@ def root_modules(root: Path) -> list[Path]:
             if "source" not in text or "module" not in text:
                 continue
             try:
-                parsed = hcl2.loads(text)
-            except Exception:  # malformed files are reported by load_code with their line
+                body = parse_text(text, tf.name)
+            except ConfigError:  # malformed files are reported by load_code with their line
                 continue
-            for block in parsed.get("module", []):
-                for body in block.values():
-                    source = str(body.get("source", "")).strip('"')
-                    if source.startswith(("./", "../")):
-                        called.add((folder / source).resolve())
+            for block in body.blocks_of("module"):
+                source = block.body.attribute("source")
+                value = source.expr.value if source is not None and isinstance(source.expr, Literal) else None
+                if isinstance(value, str) and value.startswith(("./", "../")):
+                    called.add((folder / value).resolve())
     return [f for f in folders if f.resolve() not in called]
 
 

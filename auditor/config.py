@@ -48,7 +48,7 @@ from typing import Any
 from auditor.errors import ConfigError
 from auditor.rules.model import RuleSettings, Severity, Suppression
 from auditor.score import Weights
-from auditor.state.sources import StateRequest
+from auditor.state.model import StateRequest
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _TOP_KEYS = {"regions", "profile", "role_arn", "wait_for_lock", "ignore_file", "backend_dirs", "states",

@@ -17,7 +17,7 @@ from auditor.config import AuditConfig
 from auditor.errors import AuditError, ExitCode
 from auditor.models import DriftKind
 from auditor.pipeline import run_audit
-from auditor.state.sources import StateRequest
+from auditor.state.model import StateRequest
 
 REGION = "eu-west-1"
 

@@ -17,7 +17,7 @@ from auditor.config import AuditConfig
 from auditor.pipeline import run_audit
 from auditor.report import html, json_report, plan_json
 from auditor.report.console import print_summary
-from auditor.state.sources import StateRequest
+from auditor.state.model import StateRequest
 
 REGION = "eu-west-1"
 SECRETS = {

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -197,13 +198,20 @@ def _parse_tree(text: str, display: str, line_offset: int) -> Tree:
         raise ConfigError(f"python-hcl2 {getattr(hcl2, '__version__', '?')} is installed; reading .tf files "
                           "needs python-hcl2 >= 8", "pip install 'python-hcl2>=8,<9'")
     try:
-        return hcl2.parses_to_tree(text)
+        return _lark_tree(text)
     except UnexpectedInput as exc:
         raise ConfigError(f"{display}:{exc.line + line_offset}: malformed HCL: {_describe(exc)}",
                           "fix the file (terraform validate shows the error)") from None
     except LarkError as exc:
         raise ConfigError(f"{display}: malformed HCL: {_one_line(str(exc))}",
                           "fix the file (terraform validate shows the error)") from None
+
+
+@lru_cache(maxsize=1024)
+def _lark_tree(text: str) -> Tree:
+    """The Lark tree of `text`, parsed once per process: the code loader, the secret scan and the
+    root-module search read the same files (the trees are only read, never changed)."""
+    return hcl2.parses_to_tree(text)
 
 
 def _describe(exc: UnexpectedInput) -> str:

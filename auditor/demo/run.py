@@ -21,7 +21,7 @@ from auditor.demo.seedkit import SeedContext
 from auditor.demo.statefile import build_state, publish_state
 from auditor.errors import ExitCode
 from auditor.pipeline import run_audit
-from auditor.state.sources import StateRequest
+from auditor.state.model import StateRequest
 
 REGION = "ap-south-1"
 BOOTSTRAP_KEY = "bootstrap/terraform.tfstate"

@@ -34,9 +34,10 @@ from auditor.state.model import (
     LockStatus,
     StateDocument,
     StateFailure,
+    StateRequest,
 )
 from auditor.state.parse import parse_state
-from auditor.state.sources import LOCKFILE_SUFFIX, ResolvedState, StateRequest, one_line, resolve, s3_error
+from auditor.state.sources import LOCKFILE_SUFFIX, ResolvedState, one_line, resolve, s3_error
 
 CHUNK_SIZE = 1024 * 1024
 LOCK_POLL_INTERVAL = 2.0

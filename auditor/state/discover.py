@@ -17,7 +17,7 @@ from typing import Any
 import hcl2
 
 from auditor.errors import ConfigError
-from auditor.state.sources import StateRequest
+from auditor.state.model import StateRequest
 
 _INTERPOLATION = re.compile(r"(?<!\$)\$\{|(?<!%)%\{")
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}

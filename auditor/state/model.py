@@ -14,6 +14,35 @@ REDACTED = "(sensitive value)"
 """What every redacted value is replaced with, wherever it was read."""
 
 
+DEFAULT_WORKSPACE = "default"
+ALL_WORKSPACES = "*"
+
+
+@dataclass(frozen=True, slots=True)
+class StateRequest:
+    """One `--state` (or `[[states]]` entry, or backend block): what to read and how.
+
+    uri:        `s3://bucket/key` (key may hold `*` within a path segment and `**` for any depth),
+                a local path, or `file://path`.
+    workspaces: names to read; `*` means every workspace, listed the way Terraform lists them.
+    use_lockfile: also look for the S3-native `<key>.tflock` lock object.
+    profile:    the backend block's `profile`, reported only (the audit uses its own credentials).
+    """
+
+    uri: str
+    workspaces: tuple[str, ...] = (DEFAULT_WORKSPACE,)
+    workspace_key_prefix: str = "env:"
+    lock_table: str | None = None
+    region: str | None = None
+    role_arn: str | None = None
+    use_lockfile: bool = True
+    profile: str | None = None
+
+    @property
+    def is_s3(self) -> bool:
+        return self.uri.startswith("s3://")
+
+
 @dataclass(frozen=True, slots=True)
 class StateInstance:
     """One resource instance object (current or deposed) of a state, attributes already redacted.

@@ -18,9 +18,8 @@ import botocore.exceptions
 
 from auditor.aws import Aws, describe_error, error_code, is_access_denied
 from auditor.errors import StateError
+from auditor.state.model import ALL_WORKSPACES, DEFAULT_WORKSPACE, StateRequest
 
-DEFAULT_WORKSPACE = "default"
-ALL_WORKSPACES = "*"
 LOCKFILE_SUFFIX = ".tflock"
 LOCAL_WORKSPACE_DIR = "terraform.tfstate.d"
 """Terraform's local backend keeps non-default workspaces in <dir>/<workspace>/terraform.tfstate."""
@@ -31,31 +30,6 @@ _REGION_CODES = frozenset(
      "IllegalLocationConstraintException", "301", "307"}
 )
 _MISSING_KEY_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
-
-
-@dataclass(frozen=True, slots=True)
-class StateRequest:
-    """One `--state` (or `[[states]]` entry, or backend block): what to read and how.
-
-    uri:        `s3://bucket/key` (key may hold `*` within a path segment and `**` for any depth),
-                a local path, or `file://path`.
-    workspaces: names to read; `*` means every workspace, listed the way Terraform lists them.
-    use_lockfile: also look for the S3-native `<key>.tflock` lock object.
-    profile:    the backend block's `profile`, reported only (the audit uses its own credentials).
-    """
-
-    uri: str
-    workspaces: tuple[str, ...] = (DEFAULT_WORKSPACE,)
-    workspace_key_prefix: str = "env:"
-    lock_table: str | None = None
-    region: str | None = None
-    role_arn: str | None = None
-    use_lockfile: bool = True
-    profile: str | None = None
-
-    @property
-    def is_s3(self) -> bool:
-        return self.uri.startswith("s3://")
 
 
 @dataclass(frozen=True, slots=True)

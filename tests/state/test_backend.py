@@ -13,8 +13,8 @@ from moto import mock_aws
 from auditor.aws import Aws, AwsSettings
 from auditor.errors import DigestMismatchError, StateLockedError
 from auditor.state.backend import ReadOptions, collect_hashed, load_states, parse_lock_info, read_s3
-from auditor.state.model import DigestStatus, LoadedState, LockMechanism, StateFailure
-from auditor.state.sources import ResolvedState, StateRequest
+from auditor.state.model import DigestStatus, LoadedState, LockMechanism, StateFailure, StateRequest
+from auditor.state.sources import ResolvedState
 from tests.state.awsfakes import (
     BUCKET,
     TABLE,

@@ -8,7 +8,7 @@ import pytest
 
 from auditor.errors import ConfigError
 from auditor.state.discover import requests_from_backend_dir
-from auditor.state.sources import StateRequest
+from auditor.state.model import StateRequest
 
 FULL = """
 terraform {

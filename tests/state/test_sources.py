@@ -10,9 +10,9 @@ from botocore.stub import Stubber
 
 from auditor.aws import Aws, AwsSettings
 from auditor.errors import StateError
+from auditor.state.model import StateRequest
 from auditor.state.sources import (
     ResolvedState,
-    StateRequest,
     glob_regex,
     resolve,
     split_workspace_key,
