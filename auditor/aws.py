@@ -112,7 +112,10 @@ class Aws:
         """A cached, call-counted client for `service` in `region` (default region if None)."""
         region = region or self.default_region
         key = (service, region)
-        with self._lock:
+        client = self._clients.get(key)  # a made client is handed out without waiting on one being made
+        if client is not None:
+            return client
+        with self._lock:  # a boto3 session makes one client at a time
             client = self._clients.get(key)
             if client is None:
                 client = self._session.client(service, region_name=region, config=self._config)  # type: ignore[call-overload]

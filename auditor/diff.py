@@ -12,8 +12,6 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from deepdiff import DeepDiff
-
 from auditor.ignore import IgnoreRules
 from auditor.inventory.base import TypeSpec, registry
 from auditor.models import AttributeChange, Drift, DriftKind, Inventory, Resource
@@ -182,6 +180,8 @@ def attribute_changes(spec: TypeSpec, state: Mapping[str, Any], live: Mapping[st
     if left != right:
         set_patterns = sorted((p.split(".") for p in spec.set_paths), key=len)
         seen: set[Path] = set()
+        from deepdiff import DeepDiff  # imported on the first real difference: a clean audit never needs it
+
         tree = DeepDiff(left, right, verbose_level=2, view="tree")
         for report in tree.values():
             for level in report:

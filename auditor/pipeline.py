@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from auditor import __version__
 from auditor.aws import Aws
-from auditor.codedrift import CodeComparison, compare_code
 from auditor.compliance import ComplianceResult, judge_audit, live_backends, rule_pack
 from auditor.config import AuditConfig
 from auditor.diff import diff
@@ -22,6 +22,9 @@ from auditor.score import Score, score
 from auditor.state.backend import load_states
 from auditor.state.model import LoadedState, StateFailure
 from auditor.state.resources import StateResources, to_resources
+
+if TYPE_CHECKING:
+    from auditor.codedrift import CodeComparison
 
 Progress = Callable[[str, int, int], None]
 """progress(stage, done, total): called as the inventory advances."""
@@ -133,5 +136,14 @@ def run_audit(config: AuditConfig, aws: Aws, progress: Progress | None = None) -
         score=score(drifts, config.weights),
         ignore_file=ignore.source,
         compliance=compliance,
-        code=compare_code(config.code_dirs, loaded) if config.code_dirs else (),
+        code=_compare_code(config, loaded),
     )
+
+
+def _compare_code(config: AuditConfig, loaded: list[LoadedState]) -> tuple[CodeComparison, ...]:
+    """The code drift of `--code-dir` folders (the HCL reader is imported only when asked for)."""
+    if not config.code_dirs:
+        return ()
+    from auditor.codedrift import compare_code
+
+    return compare_code(config.code_dirs, loaded)

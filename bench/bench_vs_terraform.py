@@ -166,7 +166,13 @@ def measure(lab: Lab, label: str, resources: int, root: TerraformRoot, state_uri
         return None
 
     def audit(rules: bool) -> Callable[[], int]:
-        return lambda: int(lab.audit(states=(state_uri,), rules=rules).document["api_calls"]["total"])
+        def action() -> int:
+            calls = lab.audit(states=(state_uri,), rules=rules).document["api_calls"]
+            top = sorted(calls["by_operation"].items(), key=lambda kv: -kv[1])[:6]
+            print(f"  audit on {label} ({'with' if rules else 'without'} rules): {calls['total']} calls; most: "
+                  + ", ".join(f"{op} {n}" for op, n in top), flush=True)
+            return int(calls["total"])
+        return action
 
     runs = (("terraform plan -refresh-only", TERRAFORM_CALLERS, plan),
             ("audit run --no-rules", AUDITOR_CALLERS, audit(False)),

@@ -126,3 +126,15 @@ def test_a_global_iam_role_never_adds_a_region(tmp_path: Path) -> None:
                         Aws(AwsSettings(region="eu-central-1")))
     assert run.regions == ("eu-central-1",)
     assert [(d.type, d.kind) for d in run.drifts] == [("aws_iam_role", DriftKind.IN_SYNC)]
+
+
+def test_the_audit_pipeline_imports_no_code_reader_and_no_differ_up_front() -> None:
+    """python-hcl2/lark (code drift) and deepdiff (a real difference) cost 0.15 s to import: a clean
+    audit without --code-dir needs neither, so neither is imported with the pipeline."""
+    import subprocess
+    import sys
+
+    probe = ("import sys, auditor.pipeline, auditor.report.json_report; "
+             "print(sorted(m for m in ('hcl2', 'lark', 'deepdiff', 'detect_secrets') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -8,8 +8,24 @@ Values that cannot be known statically are `Unresolved` (see `auditor.code.value
 `Template` and `Encoded`, the unknowns that still carry what is known).
 """
 
-from auditor.code.loader import CodeModule, Unexpandable, declared_addresses, load_code
+from typing import TYPE_CHECKING, Any
+
 from auditor.code.values import Encoded, EvalError, Ref, Template, Unresolved, decoded
+
+if TYPE_CHECKING:
+    from auditor.code.loader import CodeModule, Unexpandable, declared_addresses, load_code
+
+_LOADER_NAMES = frozenset({"CodeModule", "Unexpandable", "declared_addresses", "load_code"})
+
+
+def __getattr__(name: str) -> Any:
+    """The loader's names, imported on first use: the rules need only the values module, and the
+    loader brings python-hcl2 and lark (0.1 s to import)."""
+    if name in _LOADER_NAMES:
+        from auditor.code import loader
+
+        return getattr(loader, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "CodeModule",

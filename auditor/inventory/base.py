@@ -9,13 +9,20 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from auditor.models import Origin, Resource
 
 if TYPE_CHECKING:
     from auditor.aws import Aws
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+DETAIL_WORKERS = 8
+"""Per-resource detail calls of one collector in flight at once (see CollectContext.each)."""
 
 StateView = Mapping[str, Sequence[Resource]]
 """State resources by canonical type, as the diff hands them to `mirrored` and `covered`."""
@@ -103,7 +110,20 @@ class CollectContext:
 
     def state_attribute(self, tf_type: str, import_id: str, name: str) -> Any:
         """An attribute of the state object with this import id (e.g. the task-definition revision ARN)."""
-        return self._state_attributes.get((tf_type, import_id), {}).get(name)
+        return self.state_attributes(tf_type, import_id).get(name)
+
+    def state_attributes(self, tf_type: str, import_id: str) -> Mapping[str, Any]:
+        """Everything the state says of the object with this import id (empty when it holds none)."""
+        return self._state_attributes.get((tf_type, import_id), {})
+
+    def each(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+        """`[fn(item) for item in items]`, up to DETAIL_WORKERS calls at a time: for the per-resource
+        calls AWS has no batch form of (attributes of each target group). The first error raises."""
+        if len(items) < 2:
+            return [fn(item) for item in items]
+        with ThreadPoolExecutor(max_workers=min(DETAIL_WORKERS, len(items)),
+                                thread_name_prefix=f"detail-{self.region}") as pool:
+            return list(pool.map(fn, items))
 
     def shared(self, key: str, fn: Callable[[], Any]) -> Any:
         with self._guard:

@@ -2,8 +2,10 @@
 
 Calls per region: ListClusters (paginated) once, shared by clusters and services; DescribeClusters
 per 100 clusters (SETTINGS, TAGS, CONFIGURATIONS); ListServices (paginated) per cluster and
-DescribeServices per 10 services (TAGS); ListTaskDefinitionFamilies(ACTIVE) (paginated) once and
-DescribeTaskDefinition(family) only for families a state holds (AWS has no batch describe).
+DescribeServices per 10 services (TAGS); ListTaskDefinitionFamilies(ACTIVE) (paginated) once; for
+the revisions states hold, ListTaskDefinitions(ACTIVE) (paginated) plus the Resource Groups Tagging
+API's GetResources per 100 held revisions, or DescribeTaskDefinition per held revision where that
+is cheaper (AWS has no batch describe; see `_listed_revisions`).
 
 A task definition's Terraform id is its family, so the live resource of a family is its latest
 ACTIVE revision: a revision registered outside Terraform shows as `revision`, `arn` and
@@ -18,14 +20,24 @@ resource (`optional_live`) instead of becoming a drift to null.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+import botocore.exceptions
+
+from auditor.aws import is_access_denied
 from auditor.inventory.base import CollectContext, TypeSpec, chunks, collector, paginate, tags_dict
 from auditor.models import Resource
 from auditor.state.redact import redact_container_environment
 
+log = logging.getLogger(__name__)
+
 _ECS_INCLUDE_CLUSTER = ["SETTINGS", "TAGS", "CONFIGURATIONS"]
+_GONE = frozenset({"INACTIVE", "DELETE_IN_PROGRESS"})
+LIST_INSTEAD_OF_DESCRIBE = 3
+"""Held revisions from which listing them (and reading their tags in bulk) beats one describe each."""
 
 
 def _ecs_tags(tags: Sequence[Mapping[str, Any]] | None) -> dict[str, str]:
@@ -323,10 +335,14 @@ TASK_DEFINITION = TypeSpec(
         "arn_without_revision": "derived from the ARN",
         "skip_destroy": "provider-only", "track_latest": "provider-only",
     },
-    notes="The live resource of a family is the revision the state holds (DescribeTaskDefinition(state arn)), "
-          "as Terraform refreshes it: a revision deployed outside Terraform shows on aws_ecs_service."
-          "task_definition; a deregistered (INACTIVE) state revision is missing. Only families a state "
-          "holds are described; the others carry `_unmanaged_only`.",
+    notes="The live resource of a family is the revision the state holds, as Terraform refreshes it: a "
+          "revision deployed outside Terraform shows on aws_ecs_service.task_definition; a deregistered "
+          "(INACTIVE) state revision is missing. A registered revision cannot be edited, so once "
+          "ListTaskDefinitions shows the held revision ACTIVE its content is the registered one (the "
+          "state's, `_content_as_registered`) and only its tags are read, in bulk (tag:GetResources); "
+          "with fewer than 3 held revisions, more ACTIVE revisions than half as many pages, or no "
+          "tag:GetResources permission, each held revision is described instead. Families no state "
+          "holds carry `_unmanaged_only`.",
 )
 
 
@@ -412,15 +428,70 @@ def _volume(volume: Mapping[str, Any]) -> dict[str, Any]:
 def collect_task_definitions(ctx: CollectContext) -> Iterator[Resource]:
     ecs = ctx.client("ecs")
     wanted = ctx.wanted.get(TASK_DEFINITION.type, frozenset())
-    for family in paginate(ecs, "list_task_definition_families", "families", status="ACTIVE"):
-        if family in wanted:
-            # Terraform refreshes the revision its state holds, not the family's latest: a revision
-            # registered and deployed outside Terraform shows on the service's task_definition.
-            revision = ctx.state_attribute(TASK_DEFINITION.type, family, "arn") or family
-            answer = ecs.describe_task_definition(taskDefinition=revision, include=["TAGS"])
-            if answer["taskDefinition"].get("status") == "INACTIVE":
-                continue  # deregistered: Terraform would drop it from state, so it is missing
-            attrs = task_definition_attributes(answer["taskDefinition"], _ecs_tags(answer.get("tags")))
-        else:
-            attrs = {"id": family, "family": family, "_unmanaged_only": True}
-        yield ctx.resource(TASK_DEFINITION, family, attrs)
+    families = list(paginate(ecs, "list_task_definition_families", "families", status="ACTIVE"))
+    # Terraform refreshes the revision its state holds, not the family's latest: a revision
+    # registered and deployed outside Terraform shows on the service's task_definition.
+    held = {f: ctx.state_attribute(TASK_DEFINITION.type, f, "arn") for f in families if f in wanted}
+    revisions = _listed_revisions(ctx, [arn for arn in held.values() if isinstance(arn, str) and arn])
+
+    def read(family: str) -> dict[str, Any] | None:
+        """The held revision of a family in state shape, None when it is no longer ACTIVE (missing)."""
+        revision = held[family]
+        if revisions is not None and isinstance(revision, str) and revision:
+            if revision not in revisions.active:
+                return None
+            return _registered_revision(ctx, family, revisions.tags.get(revision, {}))
+        answer = ecs.describe_task_definition(taskDefinition=revision or family, include=["TAGS"])
+        if answer["taskDefinition"].get("status") in _GONE:
+            return None
+        return task_definition_attributes(answer["taskDefinition"], _ecs_tags(answer.get("tags")))
+
+    read_back = dict(zip(held, ctx.each(read, list(held)), strict=True))
+    for family in families:
+        attrs = read_back[family] if family in held else {"id": family, "family": family, "_unmanaged_only": True}
+        if attrs is not None:
+            yield ctx.resource(TASK_DEFINITION, family, attrs)
+
+
+@dataclass(frozen=True, slots=True)
+class _Revisions:
+    active: frozenset[str]  # every ACTIVE revision ARN of the region
+    tags: Mapping[str, Mapping[str, str]]  # the held revisions' tags (a revision without tags is absent)
+
+
+def _listed_revisions(ctx: CollectContext, held: Sequence[str]) -> _Revisions | None:
+    """The ACTIVE revisions (ListTaskDefinitions) and the tags of the `held` ones (Resource Groups
+    Tagging API, 100 ARNs a call), or None when that would cost more calls than describing each
+    held revision: few held revisions, more revisions in the region than half as many pages, or no
+    permission for the tagging API."""
+    if len(held) < LIST_INSTEAD_OF_DESCRIBE:
+        return None
+    pages = ctx.client("ecs").get_paginator("list_task_definitions").paginate(
+        status="ACTIVE", PaginationConfig={"PageSize": 100})
+    active: set[str] = set()
+    for number, page in enumerate(pages, start=1):
+        active.update(page.get("taskDefinitionArns") or [])
+        if page.get("nextToken") and number >= len(held) // 2:
+            return None
+    tagging = ctx.client("resourcegroupstaggingapi")
+    tags: dict[str, dict[str, str]] = {}
+    try:
+        for batch in chunks(sorted(set(held) & active), 100):
+            for mapping in tagging.get_resources(ResourceARNList=batch).get("ResourceTagMappingList") or []:
+                tags[mapping["ResourceARN"]] = tags_dict(mapping.get("Tags"))
+    except botocore.exceptions.ClientError as exc:
+        if is_access_denied(exc):
+            log.info("tag:GetResources denied; describing each task definition revision instead")
+            return None
+        raise
+    return _Revisions(frozenset(active), tags)
+
+
+def _registered_revision(ctx: CollectContext, family: str, tags: Mapping[str, str]) -> dict[str, Any]:
+    """A held revision that is still ACTIVE: a registered revision never changes (AWS has no call
+    that edits one), so its content is what Terraform registered and stored, and only its tags
+    are read live."""
+    held = ctx.state_attributes(TASK_DEFINITION.type, family)
+    content = {name: held[name] for name in (*TASK_DEFINITION.compared, "id", "arn_without_revision")
+               if name in held}
+    return {**content, "tags": dict(tags), "tags_all": dict(tags), "_content_as_registered": True}

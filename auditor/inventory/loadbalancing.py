@@ -194,9 +194,11 @@ def _subnet_mapping(zone: Mapping[str, Any]) -> dict[str, Any]:
 def collect_load_balancers(ctx: CollectContext) -> Iterator[Resource]:
     elbv2 = ctx.client("elbv2")
     tags = _elb_tags(ctx)
-    for lb in _load_balancers(ctx):
+    balancers = list(_load_balancers(ctx))
+    answers = ctx.each(lambda arn: _key_values(elbv2.describe_load_balancer_attributes(
+        LoadBalancerArn=arn).get("Attributes")), [lb["LoadBalancerArn"] for lb in balancers])
+    for lb, answer in zip(balancers, answers, strict=True):
         arn = lb["LoadBalancerArn"]
-        answer = _key_values(elbv2.describe_load_balancer_attributes(LoadBalancerArn=arn).get("Attributes"))
         yield ctx.resource(LOAD_BALANCER, arn, lb_attributes(lb, answer, tags.get(arn, {})))
 
 
@@ -487,10 +489,16 @@ def collect_target_groups(ctx: CollectContext) -> Iterator[Resource]:
     elbv2 = ctx.client("elbv2")
     wanted = ctx.wanted.get(TARGET_GROUP.type, frozenset())
     tags = _elb_tags(ctx)
-    for tg in _target_groups(ctx):
+    groups = list(_target_groups(ctx))
+
+    def attributes(arn: str) -> dict[str, str] | None:
+        if arn not in wanted:
+            return None
+        return _key_values(elbv2.describe_target_group_attributes(TargetGroupArn=arn).get("Attributes"))
+
+    answers = ctx.each(attributes, [tg["TargetGroupArn"] for tg in groups])
+    for tg, answer in zip(groups, answers, strict=True):
         arn = tg["TargetGroupArn"]
-        answer = (_key_values(elbv2.describe_target_group_attributes(TargetGroupArn=arn).get("Attributes"))
-                  if arn in wanted else None)
         yield ctx.resource(TARGET_GROUP, arn, target_group_attributes(tg, answer, tags.get(arn, {})))
 
 

@@ -6,12 +6,14 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import botocore.exceptions
 import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
 from auditor.aws import Aws, AwsSettings
 from auditor.inventory import ecs as ecsmod
+from auditor.inventory.base import CollectContext
 from auditor.inventory.runner import collect_inventory
 from auditor.models import ObservationStatus
 from tests.inventory._edge import (
@@ -319,3 +321,85 @@ def test_ecs_inventory_costs_the_expected_calls(aws: Aws) -> None:
         "ecs.DescribeTaskDefinition": 1,  # only the family a state holds
     }
     assert len([r for r in inventory.resources if r.type == "aws_ecs_service"]) == 13
+
+
+# --- held revisions listed in bulk --------------------------------------------------------------------
+
+
+def _held_context(aws: Aws, families: list[str]) -> CollectContext:
+    """A context whose state holds each family at the revision a describe-based pass reads now."""
+    held = collect(aws, ecsmod.collect_task_definitions, {"aws_ecs_task_definition": families})
+    state = {("aws_ecs_task_definition", f): dict(held[f].attributes) for f in families}
+    return CollectContext(aws, REGION, ACCOUNT, {"aws_ecs_task_definition": frozenset(families)}, state)
+
+
+def _calls(aws: Aws, before: dict[str, int]) -> dict[str, int]:
+    return {op: n - before.get(op, 0) for op, n in aws.counter.snapshot().items() if n != before.get(op, 0)}
+
+
+def test_held_revisions_are_listed_in_bulk_with_their_tags_read_live(aws: Aws) -> None:
+    families = ["api", "web", "batch"]
+    arns = {f: _register(aws, f, tags=[{"key": "Env", "value": "prod"}])["taskDefinitionArn"] for f in families}
+    ctx = _held_context(aws, families)
+    state = {f: ctx.state_attributes("aws_ecs_task_definition", f) for f in families}
+    ecs = aws.client("ecs", REGION)
+    ecs.tag_resource(resourceArn=arns["web"], tags=[{"key": "Env", "value": "dev"}])  # out of band
+    _register(aws, "api", {**CONTAINER, "image": "web:edge"})  # a newer revision, outside Terraform
+    ecs.deregister_task_definition(taskDefinition=arns["batch"])
+    before = aws.counter.snapshot()
+
+    found = {r.id: r for r in ecsmod.collect_task_definitions(ctx)}
+
+    assert _calls(aws, before) == {"ecs.ListTaskDefinitionFamilies": 1, "ecs.ListTaskDefinitions": 1,
+                                   "resource-groups-tagging-api.GetResources": 1}
+    assert set(found) == {"api", "web"}  # the held batch revision is deregistered: missing
+    assert found["api"].attributes["arn"] == arns["api"]  # the held revision, as Terraform refreshes it
+    assert changes(ecsmod.TASK_DEFINITION, state["api"], found["api"].attributes) == []
+    assert found["web"].attributes["tags"] == found["web"].attributes["tags_all"] == {"Env": "dev"}
+    assert found["web"].attributes["_content_as_registered"] is True
+
+
+def test_a_region_with_many_revisions_is_described_per_held_revision() -> None:
+    aws = Aws(AwsSettings(region=REGION))
+    families = ["api", "web", "batch"]
+    arn = f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/{{}}:1"
+    state = {("aws_ecs_task_definition", f): {"arn": arn.format(f)} for f in families}
+    ctx = CollectContext(aws, REGION, ACCOUNT, {"aws_ecs_task_definition": frozenset(families)}, state)
+    with Stubber(aws.client("ecs", REGION)) as stub:
+        stub.add_response("list_task_definition_families", {"families": families}, {"status": "ACTIVE"})
+        # 3 held revisions may cost 1 page of ACTIVE revisions; a second page means describing is cheaper
+        stub.add_response("list_task_definitions", {"taskDefinitionArns": [arn.format(f"noisy{i}") for i in
+                                                                            range(100)], "nextToken": "t2"},
+                          {"status": "ACTIVE", "maxResults": 100})
+        for family in families:
+            task = {"taskDefinitionArn": arn.format(family), "family": family, "revision": 1, "status": "ACTIVE",
+                    "containerDefinitions": [{"name": "app", "image": "app:1"}]}
+            stub.add_response("describe_task_definition", {"taskDefinition": task, "tags": []},
+                              {"taskDefinition": arn.format(family), "include": ["TAGS"]})
+        found = {r.id: r for r in ecsmod.collect_task_definitions(ctx)}
+        stub.assert_no_pending_responses()
+    assert {f: found[f].attributes["arn"] for f in families} == {f: arn.format(f) for f in families}
+
+
+def test_no_permission_for_the_tagging_api_falls_back_to_describing(aws: Aws) -> None:
+    families = ["api", "web", "batch"]
+    for family in families:
+        _register(aws, family, tags=[{"key": "Env", "value": "prod"}])
+    ctx = _held_context(aws, families)
+    with Stubber(aws.client("resourcegroupstaggingapi", REGION)) as stub:
+        stub.add_client_error("get_resources", "AccessDeniedException", http_status_code=400)
+        found = {r.id: r for r in ecsmod.collect_task_definitions(ctx)}
+        stub.assert_no_pending_responses()
+    assert all(found[f].attributes["tags"] == {"Env": "prod"} for f in families)
+    assert not any("_content_as_registered" in found[f].attributes for f in families)
+
+
+def test_another_tagging_api_error_makes_the_type_unknown(aws: Aws) -> None:
+    families = ["api", "web", "batch"]
+    for family in families:
+        _register(aws, family)
+    ctx = _held_context(aws, families)
+    with Stubber(aws.client("resourcegroupstaggingapi", REGION)) as stub:
+        stub.add_client_error("get_resources", "ThrottlingException", http_status_code=400)
+        with pytest.raises(botocore.exceptions.ClientError):
+            list(ecsmod.collect_task_definitions(ctx))

@@ -75,7 +75,7 @@ AUDIT_READ_ACTIONS = frozenset({
     "elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeSSLPolicies",
     "acm:ListCertificates", "acm:DescribeCertificate", "acm:ListTagsForCertificate",
     "ecs:ListClusters", "ecs:DescribeClusters", "ecs:ListServices", "ecs:DescribeServices",
-    "ecs:ListTaskDefinitionFamilies", "ecs:ListTaskDefinitions", "ecs:DescribeTaskDefinition",
+    "ecs:ListTaskDefinitionFamilies", "ecs:ListTaskDefinitions", "ecs:DescribeTaskDefinition", "tag:GetResources",
     "ecs:ListTagsForResource",
     "ecr:DescribeRepositories", "ecr:GetLifecyclePolicy", "ecr:ListTagsForResource",
     "ecr:GetRegistryScanningConfiguration", "ecr:DescribePullThroughCacheRules", "ecr:GetRepositoryPolicy",
