@@ -248,14 +248,22 @@ def _pack_and_config(rules_dirs: tuple[Path, ...], no_builtin: bool,
               show_default=True, help="table, json (schema auditor.scan/v1), sarif (2.1.0) or junit (XML).")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the --format output to FILE.")
 @click.option("--show-passed", is_flag=True, help="Also list passed and not-applicable checks in the table.")
+@click.option("--no-cache", is_flag=True,
+              help="Judge the code afresh, and neither read nor write the scan cache: the findings of DIRECTORY "
+                   "(before suppressions) with a digest of its files, the rules and the settings, kept in "
+                   "$AUDITOR_CACHE_DIR, else $XDG_CACHE_HOME/auditor, else ~/.cache/auditor.")
 def scan_cmd(directory: Path, rules_dirs: tuple[Path, ...], no_builtin_rules: bool, config_path: Path | None,
              tls_profile: str | None, min_azs: int | None, min_log_retention_days: int | None,
-             fail_on: str | None, fmt: str, output: Path | None, show_passed: bool) -> None:
-    """Check Terraform code (every root module under DIRECTORY) against the compliance rules."""
+             fail_on: str | None, fmt: str, output: Path | None, show_passed: bool, no_cache: bool) -> None:
+    """Check Terraform code (every root module under DIRECTORY) against the compliance rules.
+
+    A re-scan of unchanged code reads its findings from the scan cache (see --no-cache).
+    """
     from auditor.compliance import scan
     from auditor.config import rule_settings
     from auditor.report import findings as report
     from auditor.rules.engine import Suppressions
+    from auditor.scancache import ScanCache
 
     pack, config = _pack_and_config(rules_dirs, no_builtin_rules, config_path)
     base = config.rule_settings
@@ -264,7 +272,8 @@ def scan_cmd(directory: Path, rules_dirs: tuple[Path, ...], no_builtin_rules: bo
                               "min_desired_count": base.min_desired_count, "fail_on": base.fail_on.value},
                              "options", tls_profile=tls_profile, min_azs=min_azs,
                              min_log_retention_days=min_log_retention_days, fail_on=fail_on)
-    result = scan(directory, pack, settings, Suppressions(config.suppressions))
+    result = scan(directory, pack, settings, Suppressions(config.suppressions),
+                  cache=None if no_cache else ScanCache.default())
     renderers = {"json": report.render_json, "sarif": report.render_sarif, "junit": report.render_junit}
     if fmt == "table":
         console = Console(record=output is not None, width=160 if output else None)

@@ -6,16 +6,17 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from auditor.code import load_code
-from auditor.code.syntax import Literal, parse_text
 from auditor.errors import ConfigError
 from auditor.models import Inventory, Origin, Resource
 from auditor.rules.engine import BUILTIN_PACK, RulePack, Suppressions, evaluate, load_pack
 from auditor.rules.lib import BACKEND_TYPE, backend_resource, live_read_from
 from auditor.rules.model import Finding, RuleSettings, Status
-from auditor.rules.secrets import source_resources
 from auditor.state.model import LoadedState, LockMechanism
+
+if TYPE_CHECKING:
+    from auditor.scancache import ScanCache
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,8 @@ def rule_pack(rules_dirs: Sequence[Path] = (), *, builtin: bool = True) -> RuleP
 
 def root_modules(root: Path) -> list[Path]:
     """Folders under `root` holding .tf files that no other folder there calls as a local module."""
+    from auditor.code.syntax import Literal, parse_text  # python-hcl2: only when the code is read
+
     folders = sorted({p.parent for p in root.rglob("*.tf") if ".terraform" not in p.parts})
     if not folders:
         raise ConfigError(f"no .tf files under {root}")
@@ -68,29 +71,57 @@ def root_modules(root: Path) -> list[Path]:
     return [f for f in folders if f.resolve() not in called]
 
 
-def scan(root: Path, pack: RulePack, settings: RuleSettings, suppressions: Suppressions) -> ComplianceResult:
+@dataclass(frozen=True, slots=True)
+class CodeScan:
+    """The judgement of the code under a folder before suppressions, and every folder it read."""
+
+    findings: tuple[Finding, ...]  # none suppressed
+    notes: tuple[str, ...]
+    folders: frozenset[Path] = frozenset()  # resolved; empty when not known (loaded from the cache)
+
+
+def judge_code(root: Path, pack: RulePack, settings: RuleSettings) -> CodeScan:
     """Judge the Terraform code of every root module under `root` (each on its own), backend included.
 
-    Findings of a root module in a subfolder are named `folder/address` (suppressions match that
-    name), and their file is made relative to `root`, so SARIF points at the right file.
+    Findings of a root module in a subfolder are named `folder/address`, and their file is made
+    relative to `root`, so SARIF points at the right file.
     """
+    from auditor.code import load_code  # the HCL loader and detect-secrets: only when the code is read
+    from auditor.rules.secrets import read_sources
+
     findings: list[Finding] = []
     notes: list[str] = []
+    folders: set[Path] = set()
     for folder in root_modules(root):
         module = load_code(folder)
+        sources, read = read_sources(folder)
+        folders |= module.directories | read
         rel = folder.relative_to(root).as_posix() if folder != root else ""
         prefix = f"{rel}/" if rel else ""
         backend = backend_resource(module.backend, origin=Origin.CODE, source=str(folder))
-        for f in evaluate(pack, [*module.resources, backend, *source_resources(folder)], settings):
-            address = f"{prefix}{f.address}" if f.address else f.address
-            suppressed = (suppressions.match(f.rule_id, (f"{f.resource_type}.{f.resource_id}", address or ""))
-                          if f.status is Status.FAIL else None)
-            findings.append(replace(f, address=address, file=f"{prefix}{f.file}" if f.file else f.file,
-                                    suppressed_by=suppressed))
+        for f in evaluate(pack, [*module.resources, backend, *sources], settings):
+            findings.append(replace(f, address=f"{prefix}{f.address}" if f.address else f.address,
+                                    file=f"{prefix}{f.file}" if f.file else f.file))
         notes += [f"{prefix}{u.address}: not expanded: {u.reason}" for u in module.unexpanded]
         notes += [f"{prefix}{p}" for p in module.problems]
+    return CodeScan(tuple(findings), tuple(notes), frozenset(folders))
+
+
+def suppress(code: CodeScan, pack: RulePack, settings: RuleSettings, suppressions: Suppressions) -> ComplianceResult:
+    """The result with `suppressions` applied: a failure is matched by `TYPE.ID` or by its address."""
+    findings = tuple(
+        replace(f, suppressed_by=suppressions.match(f.rule_id, (f"{f.resource_type}.{f.resource_id}", f.address or "")))
+        if f.status is Status.FAIL else f for f in code.findings)
     expired = tuple(f"{s.rule_id} on {s.target} expired {s.expires}" for s in suppressions.expired())
-    return ComplianceResult(pack, tuple(findings), settings, expired, tuple(notes))
+    return ComplianceResult(pack, findings, settings, expired, code.notes)
+
+
+def scan(root: Path, pack: RulePack, settings: RuleSettings, suppressions: Suppressions, *,
+         cache: ScanCache | None = None) -> ComplianceResult:
+    """`judge_code` (answered by `cache` when it holds this very scan), then `suppress`."""
+    code = (cache.judge_code(root, pack, settings, judge_code) if cache is not None
+            else judge_code(root, pack, settings))
+    return suppress(code, pack, settings, suppressions)
 
 
 # Types whose collectors read every resource in full; the others read details (tags, policies,

@@ -2,9 +2,12 @@
 
 Run: `.venv/bin/python bench/bench_scan_vs_checkov.py [--repeat 5] [--venv bench/out/checkov-venv]`
 
-1. Speed: wall and CPU time of `audit scan DIR --format json` and of `checkov -d DIR --framework terraform --quiet
-   -o json --skip-download` over checkov's own fixtures (one root module per folder) and over terraform/, repeated
-   and interleaved, medians reported. `--version` and a folder holding one empty .tf file measure startup.
+1. Speed: wall and CPU time of `audit scan DIR --format json`, cold (`--no-cache`) and warm (its scan cache
+   primed by one unmeasured run, kept in a temporary folder through AUDITOR_CACHE_DIR), and of `checkov -d DIR
+   --framework terraform --quiet -o json --skip-download`, over checkov's own fixtures (one root module per folder)
+   and over terraform/, repeated and interleaved, medians reported. `--version` and a folder holding one empty .tf
+   file measure startup. Both tools run with bytecode on (PYTHONDONTWRITEBYTECODE dropped, as an installed tool
+   runs), every command once unmeasured first so that the .pyc files exist.
 2. Agreement: for every rule whose metadata names a checkov check (`peers.checkov`), our verdict on every resource
    checkov judged with that check in the fixture folders. The comparisons and their settings are the rows of the
    checkov parity tables (tests/rules/test_checkov_parity*.py), plus default settings for mapped checks without a
@@ -149,11 +152,11 @@ class Ran:
     stdout: str
 
 
-def run(argv: Sequence[str], ok: Sequence[int], cwd: Path) -> Ran:
+def run(argv: Sequence[str], ok: Sequence[int], cwd: Path, env: Mapping[str, str]) -> Ran:
     """Run one command; an exit code outside `ok` is a BenchError."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run(list(argv), capture_output=True, text=True, cwd=cwd, check=False)
+    done = subprocess.run(list(argv), capture_output=True, text=True, cwd=cwd, env=dict(env), check=False)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode not in ok:
@@ -186,40 +189,53 @@ class Tools:
     audit: Path
     checkov: Path
     cwd: Path  # a neutral working directory (no audit.toml, no .checkov.yaml)
+    env: Mapping[str, str]  # bytecode on; AUDITOR_CACHE_DIR in a temporary folder
 
-    def audit_scan(self, folder: Path) -> list[str]:
-        return [str(self.audit), "scan", str(folder), "--format", "json"]
+    @classmethod
+    def make(cls, audit: Path, checkov: Path, tmp: Path) -> Tools:
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        return cls(audit, checkov, tmp, env | {"AUDITOR_CACHE_DIR": str(tmp / "audit-cache")})
+
+    def audit_scan(self, folder: Path, *, cache: bool) -> list[str]:
+        argv = [str(self.audit), "scan", str(folder), "--format", "json"]
+        return argv if cache else [*argv, "--no-cache"]
 
     def checkov_scan(self, folder: Path, *, quiet: bool = True) -> list[str]:
         argv = [str(self.checkov), "-d", str(folder), "--framework", "terraform", "-o", "json", "--skip-download"]
         return [*argv, "--quiet"] if quiet else argv
 
     def run_audit(self, argv: Sequence[str]) -> Ran:
-        return run(argv, ok=(0, 2), cwd=self.cwd)
+        return run(argv, ok=(0, 2), cwd=self.cwd, env=self.env)
 
     def run_checkov(self, argv: Sequence[str]) -> Ran:
-        return run(argv, ok=(0, 1), cwd=self.cwd)
+        return run(argv, ok=(0, 1), cwd=self.cwd, env=self.env)
 
 
 # ---------------------------------------------------------------- 1. speed
 
 
+OURS = ("cold", "warm")  # audit scan --no-cache; audit scan with its cache primed
+
+
 @dataclass(frozen=True)
 class Target:
     label: str
-    ours: tuple[str, ...]
+    cold: tuple[str, ...]
+    warm: tuple[str, ...] | None  # None: nothing is cached (`--version`)
     checkov: tuple[str, ...]
     root_modules: int | None = None
 
     @classmethod
     def scan(cls, tools: Tools, label: str, folder: Path, root_modules: int) -> Target:
-        return cls(label, tuple(tools.audit_scan(folder)), tuple(tools.checkov_scan(folder)), root_modules)
+        return cls(label, tuple(tools.audit_scan(folder, cache=False)), tuple(tools.audit_scan(folder, cache=True)),
+                   tuple(tools.checkov_scan(folder)), root_modules)
 
 
 @dataclass(frozen=True)
 class Timing:
     target: str
-    ours: tuple[Ran, ...]
+    cold: tuple[Ran, ...]
+    warm: tuple[Ran, ...]  # empty when the target has no warm command
     checkov: tuple[Ran, ...]
 
     def median(self, tool: str, measure: str) -> float:
@@ -227,26 +243,36 @@ class Timing:
 
     def spread(self, tool: str, measure: str) -> str:
         values = [getattr(r, measure) for r in getattr(self, tool)]
-        return f"{statistics.median(values):.2f} ({min(values):.2f}–{max(values):.2f})"
+        return f"{statistics.median(values):.2f} ({min(values):.2f}–{max(values):.2f})" if values else "—"
 
-    def ratio(self, measure: str) -> float:
-        return self.median("checkov", measure) / self.median("ours", measure)
+    def ratio(self, tool: str, measure: str) -> float | None:
+        """checkov's median over ours (`tool`: cold or warm), None without warm runs."""
+        return self.median("checkov", measure) / self.median(tool, measure) if getattr(self, tool) else None
 
-    def best_ratio(self, measure: str) -> float:
+    def best_ratio(self, tool: str, measure: str) -> float | None:
         """The ratio of the fastest runs: the least disturbed by other load on the machine."""
-        return min(getattr(r, measure) for r in self.checkov) / min(getattr(r, measure) for r in self.ours)
+        ours = getattr(self, tool)
+        return min(getattr(r, measure) for r in self.checkov) / min(getattr(r, measure) for r in ours) if ours else None
+
+
+def _times(ratio: float | None) -> str:
+    return "—" if ratio is None else f"{ratio:.1f}×"
 
 
 def time_targets(tools: Tools, targets: Sequence[Target], repeat: int) -> list[Timing]:
-    """Each target `repeat` times with each tool, interleaved so that load on the machine hits both alike."""
-    ours: dict[str, list[Ran]] = defaultdict(list)
-    theirs: dict[str, list[Ran]] = defaultdict(list)
-    for i in range(repeat):
+    """Each target `repeat` times with each tool, interleaved so that load on the machine hits both alike, after
+    one unmeasured run of every command (it writes the .pyc files, and primes our scan cache)."""
+    runs: dict[tuple[str, str], list[Ran]] = defaultdict(list)
+    for i in range(repeat + 1):
         for t in targets:
-            print(f"  round {i + 1}/{repeat}: {t.label}", file=sys.stderr)
-            ours[t.label].append(tools.run_audit(t.ours))
-            theirs[t.label].append(tools.run_checkov(t.checkov))
-    return [Timing(t.label, tuple(ours[t.label]), tuple(theirs[t.label])) for t in targets]
+            print(f"  {f'round {i}/{repeat}' if i else 'priming'}: {t.label}", file=sys.stderr)
+            ran = {"cold": tools.run_audit(t.cold), "checkov": tools.run_checkov(t.checkov)}
+            if t.warm is not None:
+                ran["warm"] = tools.run_audit(t.warm)
+            for tool, one in ran.items():
+                if i:
+                    runs[(t.label, tool)].append(one)
+    return [Timing(t.label, *(tuple(runs[(t.label, tool)]) for tool in (*OURS, "checkov"))) for t in targets]
 
 
 # ---------------------------------------------------------------- checkov's verdicts
@@ -555,17 +581,21 @@ def speed_section(timings: Sequence[Timing], targets: Sequence[Target], repeat: 
     startup = next(t for t in timings if t.target == STARTUP)
     for measure, title in (("wall", "Wall time"), ("cpu", "CPU time (user + system, the tool and its children)")):
         yield f"\n## {title}: median of {repeat} interleaved runs, seconds (min–max)\n"
-        yield md_table(["target", "root modules", "audit", "checkov", "checkov ÷ audit", "same, fastest runs"], [
-            (t.target, modules[t.target] or "—", t.spread("ours", measure), t.spread("checkov", measure),
-             f"{t.ratio(measure):.1f}×", f"{t.best_ratio(measure):.1f}×") for t in timings])
+        yield md_table(["target", "root modules", "audit cold (--no-cache)", "audit warm (cached)", "checkov",
+                        "checkov ÷ audit cold", "checkov ÷ audit warm", "same, fastest runs (cold / warm)"], [
+            (t.target, modules[t.target] or "—", t.spread("cold", measure), t.spread("warm", measure),
+             t.spread("checkov", measure), _times(t.ratio("cold", measure)), _times(t.ratio("warm", measure)),
+             f"{_times(t.best_ratio('cold', measure))} / {_times(t.best_ratio('warm', measure))}") for t in timings])
         rows = []
         for t in timings:
             if modules[t.target] and t is not startup:
-                ours = t.median("ours", measure) - startup.median("ours", measure)
                 theirs = t.median("checkov", measure) - startup.median("checkov", measure)
-                rows.append((t.target, f"{ours:.2f}", f"{theirs:.2f}", f"{theirs / ours:.1f}×" if ours > 0 else "n/a"))
+                ours = [t.median(tool, measure) - startup.median(tool, measure) for tool in OURS]
+                rows.append((t.target, *(f"{o:.2f}" for o in ours), f"{theirs:.2f}",
+                             *(f"{theirs / o:.1f}×" if o > 0 else "n/a" for o in ours)))
         yield f"\nNet of startup (median minus the '{STARTUP}' median):\n"
-        yield md_table(["target", "audit scan", "checkov", "checkov ÷ audit"], rows)
+        yield md_table(["target", "audit scan cold", "audit scan warm", "checkov", "checkov ÷ audit cold",
+                        "checkov ÷ audit warm"], rows)
 
 
 def agreement_section(summaries: Sequence[ComparisonSummary], differences: Sequence[Judgement],
@@ -646,10 +676,10 @@ def report(args: argparse.Namespace) -> int:
         empty = Path(tmp) / "empty"
         empty.mkdir()
         (empty / "main.tf").write_text("", encoding="utf-8")
-        tools = Tools(audit, checkov, Path(tmp))
+        tools = Tools.make(audit, checkov, Path(tmp))
         backends = fixture_backends(rows)
         ours = {"fixtures": OurVerdicts(args.fixtures, pack, backends), "terraform": OurVerdicts(TERRAFORM, pack)}
-        targets = [Target("`--version` (interpreter and imports)", (str(audit), "--version"),
+        targets = [Target("`--version` (interpreter and imports)", (str(audit), "--version"), None,
                           (str(checkov), "--version")),
                    Target.scan(tools, STARTUP, empty, 1),
                    Target.scan(tools, "checkov fixtures", args.fixtures, len(ours["fixtures"].modules)),
@@ -667,8 +697,9 @@ def report(args: argparse.Namespace) -> int:
     print(f"Run {now} on {platform.node() or 'this machine'}: {os.cpu_count()} CPUs, {platform.platform()}, "
           f"Python {platform.python_version()}; auditor {version('auditor')}, checkov {CHECKOV_VERSION} "
           f"({checkov.parent.parent}).\n")
-    print("Commands: `" + " ".join(tools.audit_scan(Path("DIR"))[1:]) + "` and `checkov " +
-          " ".join(tools.checkov_scan(Path("DIR"))[1:]) + "`.\n")
+    print("Commands: `" + " ".join(tools.audit_scan(Path("DIR"), cache=False)[1:]) + "` (cold), `" +
+          " ".join(tools.audit_scan(Path("DIR"), cache=True)[1:]) + "` (warm: the same folder scanned once before, "
+          "unchanged) and `checkov " + " ".join(tools.checkov_scan(Path("DIR"))[1:]) + "`; bytecode on.\n")
     print("\n".join(speed_section(timings, targets, args.repeat)))
     print(f"\nResources: checkov counted {fx_count} in the fixtures and {tf_count} in terraform/; our loader "
           f"expanded {ours['fixtures'].resource_count} and {ours['terraform'].resource_count}. One full "
@@ -682,10 +713,13 @@ def report(args: argparse.Namespace) -> int:
     args.json.write_text(json.dumps({
         "date": now, "cpus": os.cpu_count(), "platform": platform.platform(), "checkov": CHECKOV_VERSION,
         "auditor": version("auditor"), "repeat": args.repeat,
-        "timings": [{"target": t.target, "audit": [asdict(r) | {"stdout": None} for r in t.ours],
+        "timings": [{"target": t.target, "audit": [asdict(r) | {"stdout": None} for r in t.cold],
+                     "audit_warm": [asdict(r) | {"stdout": None} for r in t.warm],
                      "checkov": [asdict(r) | {"stdout": None} for r in t.checkov],
-                     "wall_ratio": t.ratio("wall"), "cpu_ratio": t.ratio("cpu"),
-                     "wall_ratio_fastest": t.best_ratio("wall"), "cpu_ratio_fastest": t.best_ratio("cpu")}
+                     **{f"{prefix}{measure}_ratio{suffix}": ratio(tool, measure)
+                        for tool, prefix in (("cold", ""), ("warm", "warm_"))
+                        for ratio, suffix in ((t.ratio, ""), (t.best_ratio, "_fastest"))
+                        for measure in ("wall", "cpu")}}
                     for t in timings],
         "agreement": [asdict(s) for s in summaries],
         "differences": [asdict(d) for d in differences],

@@ -167,9 +167,11 @@ def measure(lab: Lab, label: str, resources: int, root: TerraformRoot, state_uri
 
     def audit(rules: bool) -> Callable[[], int]:
         def action() -> int:
-            calls = lab.audit(states=(state_uri,), rules=rules).document["api_calls"]
+            document = lab.audit(states=(state_uri,), rules=rules).document
+            calls, summary = document["api_calls"], document["summary"]
             top = sorted(calls["by_operation"].items(), key=lambda kv: -kv[1])[:6]
-            print(f"  audit on {label} ({'with' if rules else 'without'} rules): {calls['total']} calls; most: "
+            print(f"  audit on {label} ({'with' if rules else 'without'} rules): drift index "
+                  f"{summary['drift_index']}, {summary['counts']}; {calls['total']} calls; most: "
                   + ", ".join(f"{op} {n}" for op, n in top), flush=True)
             return int(calls["total"])
         return action

@@ -69,6 +69,12 @@ def _fake_aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(key, value)
 
 
+@pytest.fixture(autouse=True)
+def _private_scan_cache(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """`audit scan` caches in a fresh folder per test: never the user's cache, never another test's result."""
+    monkeypatch.setenv("AUDITOR_CACHE_DIR", str(tmp_path_factory.mktemp("scan-cache")))
+
+
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[str]:
     """A moto server on 127.0.0.1 (free port) for end-to-end tests; yields its endpoint URL."""

@@ -29,7 +29,7 @@ from auditor.code.evaluate import Namespace, Scope, evaluate, iterate, to_bool, 
 from auditor.code.functions import make_set
 from auditor.code.values import Encoded, EvalError, HclSet, Ref, Template, Unresolved
 from auditor.errors import ConfigError
-from auditor.inventory.base import canonical_type, registry
+from auditor.inventory.base import canonical_type
 from auditor.models import Origin, Resource
 from auditor.state.address import (
     InstanceKey,
@@ -71,6 +71,9 @@ class CodeModule:
     unexpanded: tuple[Unexpandable, ...]
     files: tuple[str, ...]
     problems: tuple[str, ...]
+    # every folder the load read (resolved): module folders, called ones that do not exist included,
+    # and the folders of the files `file()` and `templatefile()` read
+    directories: frozenset[Path] = frozenset()
 
 
 def load_code(root: Path, *, var_overrides: Mapping[str, Any] | None = None) -> CodeModule:
@@ -83,7 +86,6 @@ def load_code(root: Path, *, var_overrides: Mapping[str, Any] | None = None) -> 
     root = Path(root)
     if not root.is_dir():
         raise ConfigError(f"{root}: not a directory", "pass the folder that holds the .tf files")
-    registry()  # registers the type aliases (aws_alb -> aws_lb) used by canonical_type
     session = _Session(root)
     managed: list[tuple[tuple[object, ...], Resource]] = []
     data: list[tuple[tuple[object, ...], Resource]] = []
@@ -104,6 +106,7 @@ def load_code(root: Path, *, var_overrides: Mapping[str, Any] | None = None) -> 
         unexpanded=tuple(sorted(session.unexpanded, key=lambda u: u.address)),
         files=tuple(sorted(session.files)),
         problems=tuple(session.problems),
+        directories=frozenset(session.directories),
     )
 
 
@@ -212,6 +215,7 @@ class _Session:
         self.problems: dict[str, None] = {}
         self.unexpanded: list[Unexpandable] = []
         self.files: set[str] = set()
+        self.directories: set[Path] = set()
         self.defs: dict[Path, _ModuleDef | None] = {}
         self.memo: dict[tuple[Any, ...], Any] = {}
         self.active: dict[tuple[Any, ...], str] = {}
@@ -241,6 +245,7 @@ class _Session:
 
     def module_def(self, directory: Path) -> _ModuleDef | None:
         """The parsed module in `directory` (None when it holds no .tf file)."""
+        self.directories.add(directory)
         if directory not in self.defs:
             self.defs[directory] = self._parse_module(directory)
         return self.defs[directory]
@@ -268,6 +273,7 @@ class _Session:
         target = (self.base / path).resolve()
         if not any(target.is_relative_to(d) for d in (self.base, *allowed)):
             return Unresolved(f"file {path!r} is outside the configuration: not read")
+        self.directories.add(target.parent)
         try:
             if target.stat().st_size > MAX_FILE_BYTES:
                 return Unresolved(f"file {path!r} is larger than {MAX_FILE_BYTES} bytes: not read")
@@ -658,6 +664,7 @@ class _ModuleInstance:
         if not source.startswith(("./", "../", ".\\", "..\\")):
             return self.session.unexpandable(address, f"remote module source {source!r} is not loaded", block)
         directory = (self.definition.directory / source).resolve()
+        self.session.directories.add(directory)
         if directory in self.ancestors or len(self.path) >= MAX_MODULE_DEPTH:
             return self.session.unexpandable(address, f"module source {source!r} calls itself", block)
         definition = self.session.module_def(directory) if directory.is_dir() else None

@@ -24,6 +24,13 @@ R = TypeVar("R")
 DETAIL_WORKERS = 8
 """Per-resource detail calls of one collector in flight at once (see CollectContext.each)."""
 
+TYPE_ALIASES: Mapping[str, str] = {
+    "aws_alb": "aws_lb", "aws_alb_listener": "aws_lb_listener", "aws_alb_target_group": "aws_lb_target_group",
+    "aws_alb_listener_certificate": "aws_lb_listener_certificate", "aws_alb_listener_rule": "aws_lb_listener_rule",
+    "aws_alb_target_group_attachment": "aws_lb_target_group_attachment",
+}
+"""The provider's older names of the same resource types (no collector module needs importing to know them)."""
+
 StateView = Mapping[str, Sequence[Resource]]
 """State resources by canonical type, as the diff hands them to `mirrored` and `covered`."""
 
@@ -46,7 +53,7 @@ class TypeSpec:
                 ARN or `family:revision`; a forward action as `target_group_arn` or `forward`).
                 Each function must be idempotent and accept any form (or None).
     state_id:   the Terraform import id from state attributes (default: attributes["id"]).
-    aliases:    other Terraform type names for the same resource (aws_alb -> aws_lb).
+    aliases:    other Terraform type names for the same resource (aws_alb -> aws_lb), from TYPE_ALIASES.
     aws_owned:  true for live resources AWS creates itself (default VPC...): never unmanaged.
     report_unmanaged: false for types whose live set is only collected for resources in state.
     global_service: the type is not regional (IAM): collected once, in the audit's home region.
@@ -67,13 +74,16 @@ class TypeSpec:
     optional_live: tuple[str, ...] = ()
     normalizers: Mapping[str, Callable[[Any], Any]] = field(default_factory=dict)
     state_id: Callable[[Mapping[str, Any]], str | None] | None = None
-    aliases: tuple[str, ...] = ()
     aws_owned: Callable[[Resource], bool] | None = None
     report_unmanaged: bool = True
     global_service: bool = False
     mirrored: Callable[[Resource, StateView], frozenset[str]] | None = None
     covered: Callable[[Resource, StateView], bool] | None = None
     notes: str = ""
+
+    @property
+    def aliases(self) -> tuple[str, ...]:
+        return tuple(sorted(alias for alias, canonical in TYPE_ALIASES.items() if canonical == self.type))
 
     def import_id(self, attributes: Mapping[str, Any]) -> str | None:
         """The id a state instance is matched on."""
@@ -155,7 +165,6 @@ class Collector:
 
 
 _REGISTRY: dict[str, Collector] = {}
-_ALIASES: dict[str, str] = {}
 
 
 def collector(spec: TypeSpec) -> Callable[[CollectFn], CollectFn]:
@@ -165,8 +174,6 @@ def collector(spec: TypeSpec) -> Callable[[CollectFn], CollectFn]:
         if spec.type in _REGISTRY:
             raise ValueError(f"duplicate collector for {spec.type}")
         _REGISTRY[spec.type] = Collector(spec, fn)
-        for alias in spec.aliases:
-            _ALIASES[alias] = spec.type
         return fn
 
     return register
@@ -174,7 +181,7 @@ def collector(spec: TypeSpec) -> Callable[[CollectFn], CollectFn]:
 
 def canonical_type(tf_type: str) -> str:
     """aws_alb -> aws_lb, aws_alb_listener -> aws_lb_listener; other names unchanged."""
-    return _ALIASES.get(tf_type, tf_type)
+    return TYPE_ALIASES.get(tf_type, tf_type)
 
 
 def registry() -> Mapping[str, Collector]:

@@ -124,7 +124,6 @@ _LB_ATTRIBUTE_NAMES = tuple(tf_name for _, tf_name, _ in LB_ATTRIBUTES)
 LOAD_BALANCER = TypeSpec(
     type="aws_lb",
     service="elbv2",
-    aliases=("aws_alb",),
     compared=("name", "internal", "load_balancer_type", "subnets", "subnet_mapping", "security_groups",
               "ip_address_type", "customer_owned_ipv4_pool",
               "enforce_security_group_inbound_rules_on_private_link_traffic", "ipam_pools",
@@ -352,7 +351,6 @@ _LISTENER_ATTRIBUTE_FIELDS = (
 LISTENER = TypeSpec(
     type="aws_lb_listener",
     service="elbv2",
-    aliases=("aws_alb_listener",),
     compared=("load_balancer_arn", "port", "protocol", "ssl_policy", "certificate_arn", "alpn_policy",
               "default_action", "mutual_authentication"),
     set_paths=("default_action.*.forward.*.target_group",),
@@ -414,7 +412,6 @@ _TG_ATTRIBUTE_NAMES = tuple(tf_name for _, tf_name, _ in TG_ATTRIBUTES)
 TARGET_GROUP = TypeSpec(
     type="aws_lb_target_group",
     service="elbv2",
-    aliases=("aws_alb_target_group",),
     compared=("name", "port", "protocol", "protocol_version", "target_type", "vpc_id", "ip_address_type",
               "health_check", "stickiness", *_TG_ATTRIBUTE_NAMES),
     optional_live=("stickiness", *_TG_ATTRIBUTE_NAMES),

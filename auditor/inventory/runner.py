@@ -73,8 +73,13 @@ def collect_inventory(
 
     resources: list[Resource] = []
     observations: list[Observation] = []
+    # started with the types most held in state (their per-resource calls are the long poles),
+    # gathered in type order
+    started = sorted(jobs, key=lambda job: -len(wanted.get(job[0], {}).get(job[1], ())))
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        for found, obs in pool.map(run, jobs):
+        futures = {job: pool.submit(run, job) for job in started}
+        for job in jobs:
+            found, obs = futures[job].result()
             resources.extend(found)
             observations.append(obs)
     return Inventory(

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree as ET
 
 import orjson
-from rich.console import Console
-from rich.table import Table
 
 from auditor import __version__
 from auditor.compliance import ComplianceResult
 from auditor.rules.model import Finding, RuleMeta, Severity, Status
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 SCHEMA = "auditor.scan/v1"
 _LEVEL = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "warning", Severity.LOW: "note"}
@@ -24,12 +25,16 @@ def meta_dict(meta: RuleMeta) -> dict[str, Any]:
             "remediation": meta.remediation, "terraform": meta.terraform, "peers": meta.peers.as_dict()}
 
 
+def shown_value(value: Any) -> Any:
+    """A finding's value as the reports show it: JSON scalars as they are, anything else as its repr."""
+    return value if value is None or isinstance(value, str | int | float | bool) else repr(value)
+
+
 def finding_dict(f: Finding) -> dict[str, Any]:
     return {
         "rule": f.rule_id, "status": f.status.value, "severity": f.severity.value, "type": f.resource_type,
         "id": f.resource_id, "address": f.address, "origin": f.origin, "message": f.message,
-        "value": f.value if f.value is None or isinstance(f.value, str | int | float | bool) else repr(f.value),
-        "file": f.file, "line": f.line,
+        "value": shown_value(f.value), "file": f.file, "line": f.line,
         "suppressed": None if f.suppressed_by is None else {
             "reason": f.suppressed_by.reason, "target": f.suppressed_by.target,
             "expires": f.suppressed_by.expires.isoformat() if f.suppressed_by.expires else None},
@@ -141,6 +146,8 @@ _STYLE = {Status.FAIL: "red", Status.UNKNOWN: "cyan", Status.PASS: "green", Stat
 
 
 def print_findings(result: ComplianceResult, console: Console, *, show_passed: bool = False) -> None:
+    from rich.table import Table
+
     table = Table(title="Compliance", title_justify="left")
     for col in ("status", "rule", "severity", "resource", "finding"):
         table.add_column(col, overflow="fold")

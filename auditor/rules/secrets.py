@@ -39,24 +39,20 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
-from detect_secrets.filters import heuristic
-from detect_secrets.filters.allowlist import is_line_allowlisted
-from detect_secrets.plugins.aws import AWSKeyDetector
-from detect_secrets.plugins.base import BasePlugin
-from detect_secrets.plugins.high_entropy_strings import HighEntropyStringsPlugin
-from detect_secrets.plugins.keyword import KeywordDetector
-from detect_secrets.settings import transient_settings
-from detect_secrets.util.code_snippet import get_code_snippet
-
-from auditor.code import syntax as s
 from auditor.code.values import Ref, Template
 from auditor.models import Origin, Resource
 from auditor.rules.model import Unresolved
 from auditor.state.address import AddressError, is_identifier, parse_instance_address
 from auditor.state.redact import name_tokens, secret_names
+
+# detect-secrets and auditor.code.syntax (python-hcl2) are imported where they are used: the built-in rules
+# import this module, and a scan answered from the cache (`auditor.scancache`) reads no code.
+if TYPE_CHECKING:
+    from detect_secrets.plugins.base import BasePlugin
+
+    from auditor.code import syntax as s
 
 FILE_TYPE = "terraform_file"
 VARIABLE_TYPE = "terraform_variable"
@@ -101,17 +97,37 @@ class _Plugins:
     pattern: tuple[BasePlugin, ...]
     keyword: BasePlugin
     entropy: tuple[BasePlugin, ...]
+    keyword_hint: re.Pattern[str]  # any DENYLIST word, in any case
+    aws_type: str  # what the AWS key plugin calls its findings
 
 
 @cache
 def _plugins() -> _Plugins:
+    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+    from detect_secrets.plugins.aws import AWSKeyDetector
+    from detect_secrets.plugins.high_entropy_strings import HighEntropyStringsPlugin
+    from detect_secrets.plugins.keyword import DENYLIST, KeywordDetector
+
     classes: list[type[BasePlugin]] = list(get_mapping_from_secret_type_to_class().values())
     made = [cls() for cls in classes if cls.__name__ not in _NOT_A_PLUGIN]
     return _Plugins(
         pattern=tuple(p for p in made if not isinstance(p, KeywordDetector | HighEntropyStringsPlugin)),
         keyword=KeywordDetector(),
         entropy=tuple(p for p in made if isinstance(p, HighEntropyStringsPlugin)),
+        keyword_hint=re.compile("|".join(DENYLIST), re.IGNORECASE),
+        aws_type=AWSKeyDetector.secret_type,
     )
+
+
+class _KeywordHint:
+    """Every pattern of the keyword plugin contains one of its DENYLIST words (some patterns ignore
+    case, some do not): a line holding none of them, in any case, cannot match, and skips the plugin."""
+
+    def search(self, line: str) -> re.Match[str] | None:
+        return _plugins().keyword_hint.search(line)
+
+
+_KEYWORD_HINT = _KeywordHint()
 
 
 # detect-secrets keeps its settings in a process-wide singleton; a plugin verifies what it finds over
@@ -123,6 +139,8 @@ _NO_VERIFICATION: dict[str, Any] = {"plugins_used": [], "filters_used": []}
 
 def _false_positive(secret: str, line: str, plugin: BasePlugin | None) -> bool:
     """detect-secrets' heuristic filters (templated, sequential, uuid-like, id-like, indirect...)."""
+    from detect_secrets.filters import heuristic
+
     return (heuristic.is_sequential_string(secret) or heuristic.is_potential_uuid(secret)
             or heuristic.is_templated_secret(secret) or heuristic.is_prefixed_with_dollar_sign(secret)
             or heuristic.is_not_alphanumeric_string(secret) or heuristic.is_indirect_reference(line)
@@ -141,12 +159,15 @@ class _Raw:
 
 
 def _detect_lines(lines: Sequence[str], filename: str) -> list[_Raw]:
+    from detect_secrets.plugins.high_entropy_strings import HighEntropyStringsPlugin
+
     plugins = _plugins()
     found: list[_Raw] = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        for plugin in (*plugins.pattern, plugins.keyword, *plugins.entropy):
+        keyword = (plugins.keyword,) if _KEYWORD_HINT.search(line) else ()
+        for plugin in (*plugins.pattern, *keyword, *plugins.entropy):
             for hit in plugin.analyze_line(filename=filename, line=line, line_number=number):
                 value = hit.secret_value or ""
                 if value and not _false_positive(value, line, plugin):
@@ -158,10 +179,13 @@ def value_secret_kind(value: str) -> str | None:
     """What a bare value (an environment value, a log option) looks like by content, None when
     nothing: detect-secrets' pattern plugins (AWS keys, private keys, service tokens) and the AWS key
     id shape. Entropy alone does not count (image digests and commit hashes are random too)."""
+    from detect_secrets.filters import heuristic
+    from detect_secrets.settings import transient_settings
+
     if not value or heuristic.is_templated_secret(value) or heuristic.is_not_alphanumeric_string(value):
         return None
     if _AWS_SHAPES[0].fullmatch(value):
-        return AWSKeyDetector.secret_type
+        return _plugins().aws_type
     with _SETTINGS_LOCK, transient_settings(_NO_VERIFICATION):
         for plugin in _plugins().pattern:
             if plugin.analyze_line(filename="value", line=value, line_number=1):
@@ -224,6 +248,8 @@ def _aws_context(names: Sequence[str]) -> bool:
 
 
 def _literal_text(expr: s.Expr) -> str | None:
+    from auditor.code import syntax as s
+
     if isinstance(expr, s.Literal) and isinstance(expr.value, str):
         return expr.value
     if isinstance(expr, s.TemplateExpr) and all(isinstance(p, str) for p in expr.parts):
@@ -247,6 +273,8 @@ def _children(node: Any) -> Iterator[Any]:
 def _named_literals(expr: s.Expr, names: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], str]]:
     """(names, text) of every literal string in `expr` whose name is secret: the argument itself, or
     a literal object key anywhere inside (`jsonencode({ password = "..." })`)."""
+    from auditor.code import syntax as s
+
     text = _literal_text(expr)
     if text is not None:
         if _secret_context(names):
@@ -302,6 +330,10 @@ def _place_of(places: Sequence[_Place], line: int) -> tuple[str, ...]:
 
 def scan_text(text: str, filename: str, body: s.Body | None) -> list[SecretHit]:
     """Every secret in one file's text (`body`: its parsed HCL, None for JSON syntax), masked."""
+    from detect_secrets.filters.allowlist import is_line_allowlisted
+    from detect_secrets.settings import transient_settings
+    from detect_secrets.util.code_snippet import get_code_snippet
+
     lines = text.splitlines()
     places = sorted(_places(body), key=lambda p: p.line) if body is not None else []
     with _SETTINGS_LOCK, transient_settings(_NO_VERIFICATION):
@@ -329,7 +361,7 @@ def scan_text(text: str, filename: str, body: s.Body | None) -> list[SecretHit]:
 
 
 def _hit(item: _Raw, names: tuple[str, ...]) -> SecretHit:
-    detected = item.kind == AWSKeyDetector.secret_type
+    detected = item.kind == _plugins().aws_type
     aws_kind = _aws_kind(item.value) if detected or _aws_context(names) else None
     return SecretHit(item.line, aws_kind or item.kind, _describe_place(names), mask(item.value),
                      detected or aws_kind is not None, names)
@@ -346,6 +378,8 @@ def _rank(item: _Raw) -> int:
 
 
 def _traversal(expr: s.Expr) -> tuple[str, ...] | None:
+    from auditor.code import syntax as s
+
     if isinstance(expr, s.Variable):
         return (expr.name,)
     if isinstance(expr, s.GetAttr):
@@ -363,6 +397,8 @@ def _traversal(expr: s.Expr) -> tuple[str, ...] | None:
 
 def references(expr: Any) -> Iterator[tuple[str, ...]]:
     """The traversals (`var.x`, `aws_db_instance.main.password`) an expression reads."""
+    from auditor.code import syntax as s
+
     path = _traversal(expr) if isinstance(expr, s.Variable | s.GetAttr | s.Index | s.Splat) else None
     if path is not None:
         yield path
@@ -439,6 +475,8 @@ def unknown_secret_source(value: Unresolved) -> str | None:
 
 
 def _literal_bool(body: s.Body, name: str) -> bool | Unresolved:
+    from auditor.code import syntax as s
+
     attribute = body.attribute(name)
     if attribute is None:
         return False
@@ -478,11 +516,14 @@ class _Walk:
         self.out: list[Resource] = []
         self.read: dict[Path, _Read] = {}
         self.labels: dict[str, set[str]] = {}
+        self.folders: set[Path] = {self.root}  # every module folder looked at, missing ones too
 
     def rel(self, path: Path) -> str:
         return Path(os.path.relpath(path, self.root)).as_posix()
 
     def module(self, module: _Module, ancestors: tuple[Path, ...]) -> None:
+        from auditor.code import syntax as s
+
         names = (".tf", ".tf.json") if ancestors else SOURCE_SUFFIXES  # a child module takes no tfvars
         files = [self.file(module, p) for p in sorted(module.directory.iterdir())
                  if p.is_file() and p.name.endswith(names) and not p.name.startswith(".")]
@@ -498,12 +539,15 @@ class _Walk:
                 if not isinstance(text, str) or not text.startswith(("./", "../")):
                     continue
                 child = (module.directory / text).resolve()
+                self.folders.add(child)
                 if child.is_dir() and child not in (*ancestors, module.directory) and len(ancestors) < MAX_MODULE_DEPTH:
                     self.module(_Module(child, f"{module.prefix}module.{block.labels[0]}."),
                                 (*ancestors, module.directory))
 
     def file(self, module: _Module, path: Path) -> _Read:
         """Read and judge one file once (a module called twice is read once)."""
+        from auditor.code import syntax as s
+
         real = path.resolve()
         if real in self.read:
             return self.read[real]
@@ -544,12 +588,18 @@ class _Walk:
                             "_location": {"file": rel, "line": block.line}}))
 
 
-def source_resources(root: Path) -> list[Resource]:
+def read_sources(root: Path) -> tuple[list[Resource], frozenset[Path]]:
     """The `terraform_file`, `terraform_variable` and `terraform_output` pseudo-resources of the root
-    module in `root` and of the local modules it calls (see the module docstring)."""
+    module in `root` and of the local modules it calls (see the module docstring), and every module
+    folder the walk looked at (resolved; a called folder that does not exist included)."""
     walk = _Walk(Path(root))
     walk.module(_Module(walk.root, ""), ())
-    return walk.out
+    return walk.out, frozenset(walk.folders)
+
+
+def source_resources(root: Path) -> list[Resource]:
+    """The pseudo-resources of `read_sources`."""
+    return read_sources(root)[0]
 
 
 def hits_of(resource: Resource | Mapping[str, Any], *, aws: bool | None = None) -> list[Mapping[str, Any]]:

@@ -311,3 +311,28 @@ def test_entropy_counts_only_under_secret_names(tmp_path: Path) -> None:
         handle.write(f'\nlocals {{\n  build_id      = "{random}"\n  session_secret = "{random[::-1]}"\n}}\n')
     [file] = [r for r in source_resources(tmp_path) if r.type == FILE_TYPE]
     assert [(h["where"], h["aws"]) for h in file.attributes["secrets"]] == [("locals session_secret", False)]
+
+
+
+KEYWORD_LINES = (
+    'password = "hunter2hunter2"', 'DB_PASS: "s3cr3tvalue"',
+    '"bar" == my_password', 'PrivateKey = "k3y-material"', 'contraseña = "valor"',
+    'private_key "something";', 'my_pwd := "value"', 'Api_Key="abcdef"',
+)
+
+
+@pytest.mark.parametrize("line", KEYWORD_LINES)
+def test_the_keyword_prefilter_never_hides_a_keyword_hit(line: str) -> None:
+    """Lines the keyword plugin finds something on (as some file type) all pass the prefilter that
+    lets _detect_lines skip the plugin; a line without a keyword does not."""
+    from detect_secrets.plugins.keyword import KeywordDetector
+    from detect_secrets.settings import transient_settings
+
+    from auditor.rules.secrets import _KEYWORD_HINT
+
+    with transient_settings({"plugins_used": [], "filters_used": []}):
+        found = [name for name in ("main.tf", "x.go", "x.py", "x.yaml", "x.c", "x.txt")
+                 if KeywordDetector().analyze_line(filename=name, line=line, line_number=1)]
+    assert found, f"the keyword plugin finds nothing on {line!r}: not a useful example"
+    assert _KEYWORD_HINT.search(line)
+    assert not _KEYWORD_HINT.search('name = "app-api"  # key rotation: see runbook')
