@@ -207,7 +207,7 @@ def _parse_tree(text: str, display: str, line_offset: int) -> Tree:
                           "fix the file (terraform validate shows the error)") from None
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=256)
 def _lark_tree(text: str) -> Tree:
     """The Lark tree of `text`, parsed once per process: the code loader, the secret scan and the
     root-module search read the same files (the trees are only read, never changed)."""
