@@ -179,17 +179,7 @@ def _target_group_alarm(res: Resource, ctx: RuleContext, metric_name: str) -> Ve
                           "service uses it)")
 
 
-@rule(
-    id="CW-02", title="Each target group has an HTTPCode_Target_5XX_Count alarm", severity="high",
-    resource_types=(TARGET_GROUP,),
-    rationale="""
-HTTPCode_Target_5XX_Count counts the server errors the application itself returns. In a blue/green
-setup both target groups take production traffic in turn, so each needs its alarm (the deployer
-gates traffic shifts on them). CloudWatch publishes the metric per TargetGroup and LoadBalancer
-pair, so the alarm must carry both dimensions, by ARN suffix.""",
-    remediation="Add an alarm on AWS/ApplicationELB HTTPCode_Target_5XX_Count with `dimensions = { LoadBalancer = "
-                "aws_lb.main.arn_suffix, TargetGroup = aws_lb_target_group.x.arn_suffix }` for each target group.",
-    terraform="""
+_SERVED_TARGET_GROUP = """
 resource "aws_lb_target_group" "app" {
   name        = "example"
   vpc_id      = aws_vpc.main.id
@@ -211,7 +201,20 @@ resource "aws_lb_listener" "https" {
   }
 }
 
-resource "aws_cloudwatch_metric_alarm" "target_5xx" {
+"""
+"""A target group behind an HTTPS listener: what the CW-02 and CW-03 snippets alarm on."""
+
+@rule(
+    id="CW-02", title="Each target group has an HTTPCode_Target_5XX_Count alarm", severity="high",
+    resource_types=(TARGET_GROUP,),
+    rationale="""
+HTTPCode_Target_5XX_Count counts the server errors the application itself returns. In a blue/green
+setup both target groups take production traffic in turn, so each needs its alarm (the deployer
+gates traffic shifts on them). CloudWatch publishes the metric per TargetGroup and LoadBalancer
+pair, so the alarm must carry both dimensions, by ARN suffix.""",
+    remediation="Add an alarm on AWS/ApplicationELB HTTPCode_Target_5XX_Count with `dimensions = { LoadBalancer = "
+                "aws_lb.main.arn_suffix, TargetGroup = aws_lb_target_group.x.arn_suffix }` for each target group.",
+    terraform=_SERVED_TARGET_GROUP + """resource "aws_cloudwatch_metric_alarm" "target_5xx" {
   alarm_name          = "example-target-5xx"
   namespace           = "AWS/ApplicationELB"
   metric_name         = "HTTPCode_Target_5XX_Count"
@@ -244,29 +247,7 @@ the first sign that a release is bad. Like every target-group metric it exists p
 LoadBalancer pair, so the alarm carries both dimensions.""",
     remediation="Add an alarm on AWS/ApplicationELB UnHealthyHostCount (statistic Maximum, threshold 1) with the "
                 "LoadBalancer and TargetGroup dimensions set to their arn_suffix.",
-    terraform="""
-resource "aws_lb_target_group" "app" {
-  name        = "example"
-  vpc_id      = aws_vpc.main.id
-  target_type = "ip"
-  port        = 3000
-  protocol    = "HTTP"
-}
-
-resource "aws_lb_listener" "https" {
-  load_balancer_arn = aws_lb.main.arn
-  port              = 443
-  protocol          = "HTTPS"
-  ssl_policy        = "ELBSecurityPolicy-TLS13-1-2-2021-06"
-  certificate_arn   = aws_acm_certificate_validation.main.certificate_arn
-
-  default_action {
-    type             = "forward"
-    target_group_arn = aws_lb_target_group.app.arn
-  }
-}
-
-resource "aws_cloudwatch_metric_alarm" "unhealthy_hosts" {
+    terraform=_SERVED_TARGET_GROUP + """resource "aws_cloudwatch_metric_alarm" "unhealthy_hosts" {
   alarm_name          = "example-unhealthy-hosts"
   namespace           = "AWS/ApplicationELB"
   metric_name         = "UnHealthyHostCount"

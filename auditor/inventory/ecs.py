@@ -462,8 +462,8 @@ class _Revisions:
 def _listed_revisions(ctx: CollectContext, held: Sequence[str]) -> _Revisions | None:
     """The ACTIVE revisions (ListTaskDefinitions) and the tags of the `held` ones (Resource Groups
     Tagging API, 100 ARNs a call), or None when that would cost more calls than describing each
-    held revision: few held revisions, more revisions in the region than half as many pages, or no
-    permission for the tagging API."""
+    held revision: fewer than LIST_INSTEAD_OF_DESCRIBE held revisions, a region whose ACTIVE revisions
+    fill more pages than half the held count, or no permission for the tagging API."""
     if len(held) < LIST_INSTEAD_OF_DESCRIBE:
         return None
     pages = ctx.client("ecs").get_paginator("list_task_definitions").paginate(
