@@ -98,13 +98,21 @@ def judge_code(root: Path, pack: RulePack, settings: RuleSettings) -> CodeScan:
         folders |= module.directories | read
         rel = folder.relative_to(root).as_posix() if folder != root else ""
         prefix = f"{rel}/" if rel else ""
-        backend = backend_resource(module.backend, origin=Origin.CODE, source=str(folder))
+        backend = backend_resource(module.backend or _local_backend(module.files), origin=Origin.CODE,
+                                   source=str(folder))
         for f in evaluate(pack, [*module.resources, backend, *sources], settings):
             findings.append(replace(f, address=f"{prefix}{f.address}" if f.address else f.address,
                                     file=f"{prefix}{f.file}" if f.file else f.file))
         notes += [f"{prefix}{u.address}: not expanded: {u.reason}" for u in module.unexpanded]
         notes += [f"{prefix}{p}" for p in module.problems]
     return CodeScan(tuple(findings), tuple(notes), frozenset(folders))
+
+
+def _local_backend(files: Sequence[str]) -> Mapping[str, object] | None:
+    """No backend block means local state; the finding points at the root module's first file, line 1
+    (a code-scanning UI shows a result only where it has a file to put it)."""
+    first = min((f for f in files if "/" not in f), default=None)
+    return {"_type": "local", "_location": {"file": first, "line": 1}} if first else None
 
 
 def suppress(code: CodeScan, pack: RulePack, settings: RuleSettings, suppressions: Suppressions) -> ComplianceResult:

@@ -52,6 +52,18 @@ def test_seed_task_definition_fails_latest_and_hygiene(in_repo: Path, tmp_path: 
     assert ecr06["kind"] == "review"  # a variable image URL cannot be proven ECR: UNKNOWN, never PASS
 
 
+
+def test_a_module_without_a_backend_block_fails_state_01_at_a_file(tmp_path: Path) -> None:
+    """Local state is the absence of a block; the SARIF result still points at a file of the module."""
+    (tmp_path / "b.tf").write_text('resource "aws_sns_topic" "t" {\n  name = "t"\n}\n', encoding="utf-8")
+    (tmp_path / "a.tf").write_text('variable "x" {\n  default = 1\n}\n', encoding="utf-8")
+    out = tmp_path / "scan.sarif"
+    result = CliRunner().invoke(cli, ["scan", str(tmp_path), "--format", "sarif", "-o", str(out), "--no-cache"])
+    assert result.exit_code == 2
+    state01 = next(r for r in json.loads(out.read_text())["runs"][0]["results"] if r["ruleId"] == "STATE-01")
+    location = state01["locations"][0]["physicalLocation"]
+    assert (location["artifactLocation"]["uri"], location["region"]["startLine"]) == ("a.tf", 1)
+
 def test_junit_has_one_testcase_per_rule_and_resource(in_repo: Path, tmp_path: Path) -> None:
     out = tmp_path / "scan.xml"
     CliRunner().invoke(cli, ["scan", "tests/terraform/fixtures/seed_task_definition", "--format", "junit",
