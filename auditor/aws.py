@@ -7,6 +7,7 @@ adaptive retries, and counts every API request sent so the audit can report it.
 
 from __future__ import annotations
 
+import gzip
 import threading
 from collections import Counter
 from collections.abc import Mapping
@@ -15,7 +16,10 @@ from typing import Any
 
 import boto3
 import botocore.exceptions
+import botocore.session
+import orjson
 from botocore.config import Config
+from botocore.loaders import JSONFileLoader
 
 from auditor.errors import AwsAccessError
 
@@ -85,6 +89,33 @@ class CallCounter:
             return dict(sorted(self._counts.items()))
 
 
+class ModelFileLoader(JSONFileLoader):
+    """botocore's reader of its data files (service models, endpoint rules), decoding with orjson.
+
+    Every new client reads its service's models; botocore's own reader decodes them into
+    OrderedDicts, half the cost of making a client (0.1 s for the 13 an audit uses). Plain dicts
+    keep the same order. Files are looked up exactly as botocore does: `.json`, then `.json.gz`.
+    """
+
+    def load_file(self, file_path: str) -> Any:
+        for suffix, unpack in ((".json", None), (".json.gz", gzip.decompress)):
+            try:
+                with open(file_path + suffix, "rb") as handle:
+                    data = handle.read()
+            except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+                continue
+            return orjson.loads(unpack(data) if unpack else data)
+        return None
+
+
+def new_session(**options: Any) -> boto3.Session:
+    """A boto3 Session (profile, region or keys as boto3 takes them) whose models load with ModelFileLoader."""
+    core = botocore.session.get_session()
+    session = boto3.Session(botocore_session=core, **options)
+    core.get_component("data_loader").file_loader = ModelFileLoader()  # after the profile is set: its data_path
+    return session
+
+
 class Aws:
     """A boto3 session plus a client cache; the test seam for everything that calls AWS."""
 
@@ -92,9 +123,7 @@ class Aws:
                  counter: CallCounter | None = None) -> None:
         self.settings = settings or AwsSettings()
         self.counter = counter or CallCounter()
-        self._session = session or boto3.Session(
-            profile_name=self.settings.profile, region_name=self.settings.region
-        )
+        self._session = session or new_session(profile_name=self.settings.profile, region_name=self.settings.region)
         self._clients: dict[tuple[str, str | None], Any] = {}
         self._lock = threading.Lock()
         self._config = Config(
@@ -134,7 +163,7 @@ class Aws:
             raise AwsAccessError(f"cannot assume role {role_arn}: {exc}") from None
         except botocore.exceptions.ClientError as exc:
             raise AwsAccessError(f"cannot assume role {role_arn}: {describe_error(exc)}") from None
-        session = boto3.Session(
+        session = new_session(
             aws_access_key_id=creds["AccessKeyId"],
             aws_secret_access_key=creds["SecretAccessKey"],
             aws_session_token=creds["SessionToken"],

@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from auditor import __version__
 from auditor.config import AuditConfig, load_config, merge, parse_duration
@@ -27,7 +25,9 @@ from auditor.errors import AuditError, ConfigError, ExitCode
 from auditor.report import write_atomic
 from auditor.state.model import StateRequest
 
-if TYPE_CHECKING:  # the audit pipeline (boto3, deepdiff) loads only for the commands that run it
+if TYPE_CHECKING:  # the audit pipeline (boto3, deepdiff) and rich load only for the commands that use them
+    from rich.console import Console
+
     from auditor.pipeline import AuditRun
 
 EXIT_CODES_HELP = """\b
@@ -39,8 +39,11 @@ Exit codes:
 FORMATS = ("table", "json", "plan-json", "html")
 
 
-def _stderr() -> Console:
-    return Console(stderr=True)
+def _console(**options: Any) -> Console:
+    """A rich Console (rich is imported only by the output that draws tables or bars)."""
+    from rich.console import Console
+
+    return Console(**options)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -75,8 +78,10 @@ def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]
     if not enabled:
         yield None
         return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=_stderr(), transient=True) as bar:
+    with Progress(*columns, console=_console(stderr=True), transient=True) as bar:
         task = bar.add_task("reading live AWS", total=None)
 
         def update(stage: str, done: int, total: int) -> None:
@@ -85,28 +90,39 @@ def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]
         yield update
 
 
+def _renderer(fmt: str) -> Callable[[AuditRun], str]:
+    """The renderer of one machine format (each imports only what it needs: jinja2 for html)."""
+    if fmt == "html":
+        from auditor.report import html as html_report
+
+        return html_report.render
+    if fmt == "plan-json":
+        from auditor.report import plan_json
+
+        return plan_json.render
+    from auditor.report import json_report
+
+    return json_report.render
+
+
 def emit(run: AuditRun, fmt: str, output: Path | None, html: Path | None, json_out: Path | None) -> None:
     """Print or write the result in the asked-for format(s)."""
-    from auditor.report import html as html_report
-    from auditor.report import json_report, plan_json
-    from auditor.report.console import print_summary
-
-    renderers: dict[str, Callable[[AuditRun], str]] = {
-        "json": json_report.render, "plan-json": plan_json.render, "html": html_report.render}
     if json_out:
-        write_atomic(json_out, json_report.render(run))
+        write_atomic(json_out, _renderer("json")(run))
     if html:
-        write_atomic(html, html_report.render(run))
+        write_atomic(html, _renderer("html")(run))
     if fmt == "table":
+        from auditor.report.console import print_summary
+
         if output:
-            console = Console(file=None, record=True, width=160)
+            console = _console(file=None, record=True, width=160)
             with console.capture():
                 print_summary(run, console)
             write_atomic(output, console.export_text())
         else:
-            print_summary(run, Console())
+            print_summary(run, _console())
         return
-    text = renderers[fmt](run)
+    text = _renderer(fmt)(run)
     if output:
         write_atomic(output, text)
     else:
@@ -277,7 +293,7 @@ def scan_cmd(directory: Path, rules_dirs: tuple[Path, ...], no_builtin_rules: bo
                   cache=None if no_cache else ScanCache.default())
     renderers = {"json": report.render_json, "sarif": report.render_sarif, "junit": report.render_junit}
     if fmt == "table":
-        console = Console(record=output is not None, width=160 if output else None)
+        console = _console(record=output is not None, width=160 if output else None)
         report.print_findings(result, console, show_passed=show_passed)
         if output:
             write_atomic(output, console.export_text())
@@ -297,13 +313,15 @@ def rules_group() -> None:
 @_rule_options
 def rules_list_cmd(rules_dirs: tuple[Path, ...], no_builtin_rules: bool, config_path: Path | None) -> None:
     """Print every rule: id, severity, resource types, title."""
+    from rich.table import Table
+
     pack, _ = _pack_and_config(rules_dirs, no_builtin_rules, config_path)
     table = Table(box=None, show_header=True, pad_edge=False)
     for col in ("id", "severity", "resource types", "title"):
         table.add_column(col, overflow="fold")
     for r in pack.rules:
         table.add_row(r.meta.id, r.meta.severity.value, ", ".join(r.meta.resource_types), r.meta.title)
-    Console().print(table)
+    _console().print(table)
 
 
 @rules_group.command("show")
@@ -383,7 +401,7 @@ def demo_cmd(out_dir: Path, clean: bool) -> None:
     """Run a real audit against an embedded AWS (moto on 127.0.0.1) seeded with the reference stack."""
     from auditor.demo.run import run_demo
 
-    code = run_demo(out_dir, with_drift=not clean, console=Console())
+    code = run_demo(out_dir, with_drift=not clean, console=_console())
     sys.exit(int(code))
 
 
@@ -395,20 +413,44 @@ def _tune_gc() -> None:
     gc.set_threshold(100_000, 50, 100)
 
 
-def main() -> None:
-    """Console-script entry point: expected failures become one line on stderr and exit 1."""
-    _tune_gc()
+def run_cli() -> int:
+    """Run the command line and return its exit code: expected failures become one line on stderr."""
     try:
         cli.main(standalone_mode=False)
+    except SystemExit as exc:  # the commands exit with their code
+        return exc.code if isinstance(exc.code, int) else int(ExitCode.ERROR if exc.code else ExitCode.CLEAN)
     except AuditError as exc:
         click.echo(f"error: {exc}", err=True)
-        sys.exit(int(exc.exit_code))
+        return int(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
-        sys.exit(130)
+        return 130
     except click.ClickException as exc:
         exc.show()
-        sys.exit(int(ExitCode.ERROR) if exc.exit_code != 0 else 0)
+        return int(ExitCode.ERROR) if exc.exit_code != 0 else 0
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
-        sys.exit(130)
+        return 130
+    return int(ExitCode.CLEAN)
+
+
+def _leave(code: int) -> NoReturn:
+    """Flush the output and the log, then end the process without tearing the interpreter down.
+
+    Every command has finished its work (files are written atomically and closed, thread pools are
+    joined) before this runs. Python's own exit would free a big audit's objects one by one and
+    close each pooled connection, about 0.2 s at 700 resources; the OS reclaims all of it at once.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (`audit run | head`): nothing more can be said
+            code = code or int(ExitCode.ERROR)
+    logging.shutdown()
+    os._exit(code)
+
+
+def main() -> NoReturn:
+    """Console-script entry point."""
+    _tune_gc()
+    _leave(run_cli())

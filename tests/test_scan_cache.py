@@ -383,10 +383,10 @@ def test_the_cache_file_holds_no_secret_the_scan_found(cache: ScanCache, monkeyp
 
 PROBE = """
 import sys
-from auditor.cli import main
+from auditor.cli import run_cli
 sys.argv = ["audit", "scan", sys.argv[1], "--format", "json"]
 try:
-    main()
+    run_cli()
 finally:
     sys.stderr.write("\\nMODULES " + " ".join(sorted({m.split(".")[0] for m in sys.modules})) + "\\n")
 """

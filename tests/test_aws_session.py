@@ -1,0 +1,56 @@
+"""Sessions made by auditor.aws read botocore's data files with orjson, to the same content."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import botocore
+import pytest
+from botocore.loaders import JSONFileLoader
+
+from auditor.aws import Aws, AwsSettings, ModelFileLoader, new_session
+
+DATA = Path(botocore.__file__).parent / "data"
+
+
+@pytest.mark.parametrize("name", ["endpoints", "sdk-default-configuration", "ec2/2016-11-15/service-2",
+                                  "elbv2/2015-12-01/paginators-1", "ecs/2014-11-13/endpoint-rule-set-1"])
+def test_the_loader_reads_what_botocores_reads(name: str) -> None:
+    expected = JSONFileLoader().load_file(str(DATA / name))
+    assert expected is not None
+    assert ModelFileLoader().load_file(str(DATA / name)) == expected
+
+
+def test_plain_and_gzipped_files_and_a_missing_one(tmp_path: Path) -> None:
+    import gzip
+
+    (tmp_path / "plain.json").write_bytes(b'{"a": [1, 2]}')
+    (tmp_path / "packed.json.gz").write_bytes(gzip.compress(b'{"b": {"c": null}}'))
+    (tmp_path / "folder.json").mkdir()
+    loader = ModelFileLoader()
+    assert loader.load_file(str(tmp_path / "plain")) == {"a": [1, 2]}
+    assert loader.load_file(str(tmp_path / "packed")) == {"b": {"c": None}}
+    assert loader.load_file(str(tmp_path / "absent")) is None
+    assert loader.load_file(str(tmp_path / "folder")) is None
+
+
+def test_a_session_uses_it_and_keeps_the_profiles_data_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "config"
+    config.write_text(f"[profile models]\nregion = eu-west-1\ndata_path = {tmp_path / 'models'}\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    for name in ("AWS_DATA_PATH", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    session = new_session(profile_name="models")
+    loader = session._session.get_component("data_loader")
+    assert isinstance(loader.file_loader, ModelFileLoader)
+    assert str(tmp_path / "models") in loader.search_paths
+    assert session.region_name == "eu-west-1"
+
+
+def test_clients_of_every_service_an_audit_uses_are_made_from_it() -> None:
+    aws = Aws(AwsSettings(region="us-east-1"))
+    for service in ("s3", "dynamodb", "sts", "ec2", "elbv2", "ecs", "ecr", "logs", "cloudwatch", "iam", "kms",
+                    "acm", "sns", "resourcegroupstaggingapi"):
+        client = aws.client(service)
+        assert client.meta.service_model.operation_names, service
+    assert aws.client("ec2").can_paginate("describe_security_groups")  # paginators-1 read too
