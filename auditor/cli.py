@@ -38,6 +38,9 @@ Exit codes:
 
 FORMATS = ("table", "json", "plan-json", "html")
 
+_PROCESS_ENDS_IN_COMMAND = False
+"""Set by the console script: a command that finished ends the process itself (see _finish)."""
+
 
 def _console(**options: Any) -> Console:
     """A rich Console (rich is imported only by the output that draws tables or bars)."""
@@ -189,7 +192,7 @@ def run_cmd(states: tuple[str, ...], workspaces: tuple[str, ...], lock_table: st
     with _progress(show_progress) as update:
         result = run_audit(config, aws, progress=update)
     emit(result, fmt, output, html, json_out)
-    sys.exit(int(result.exit_code))
+    _finish(int(result.exit_code))
 
 
 @cli.command("resources")
@@ -301,7 +304,7 @@ def scan_cmd(directory: Path, rules_dirs: tuple[Path, ...], no_builtin_rules: bo
         write_atomic(output, renderers[fmt](result))
     else:
         click.echo(renderers[fmt](result), nl=False)
-    sys.exit(int(ExitCode.DRIFT if result.blocking() else ExitCode.CLEAN))
+    _finish(int(ExitCode.DRIFT if result.blocking() else ExitCode.CLEAN))
 
 
 @cli.group("rules")
@@ -402,7 +405,7 @@ def demo_cmd(out_dir: Path, clean: bool) -> None:
     from auditor.demo.run import run_demo
 
     code = run_demo(out_dir, with_drift=not clean, console=_console())
-    sys.exit(int(code))
+    _finish(int(code))
 
 
 def _tune_gc() -> None:
@@ -434,12 +437,23 @@ def run_cli() -> int:
     return int(ExitCode.CLEAN)
 
 
+def _finish(code: int) -> NoReturn:
+    """End a command that has done all its work with `code`.
+
+    In the console script the process ends here, before the command's frames unwind and free the
+    audit's objects one by one (0.1 s at 700 resources); under a test runner it is sys.exit.
+    """
+    if _PROCESS_ENDS_IN_COMMAND:
+        _leave(code)
+    sys.exit(code)
+
+
 def _leave(code: int) -> NoReturn:
     """Flush the output and the log, then end the process without tearing the interpreter down.
 
     Every command has finished its work (files are written atomically and closed, thread pools are
-    joined) before this runs. Python's own exit would free a big audit's objects one by one and
-    close each pooled connection, about 0.2 s at 700 resources; the OS reclaims all of it at once.
+    joined) before this runs. Python's own exit would free every object one by one and close each
+    pooled connection, about 0.2 s at 700 resources; the OS reclaims all of it at once.
     """
     for stream in (sys.stdout, sys.stderr):
         try:
@@ -452,5 +466,7 @@ def _leave(code: int) -> NoReturn:
 
 def main() -> NoReturn:
     """Console-script entry point."""
+    global _PROCESS_ENDS_IN_COMMAND
+    _PROCESS_ENDS_IN_COMMAND = True
     _tune_gc()
     _leave(run_cli())
