@@ -8,6 +8,7 @@ adaptive retries, and counts every API request sent so the audit can report it.
 from __future__ import annotations
 
 import gzip
+import os
 import threading
 from collections import Counter
 from collections.abc import Mapping
@@ -19,7 +20,7 @@ import botocore.exceptions
 import botocore.session
 import orjson
 from botocore.config import Config
-from botocore.loaders import JSONFileLoader
+from botocore.loaders import JSONFileLoader, Loader
 
 from auditor.errors import AwsAccessError
 
@@ -108,12 +109,65 @@ class ModelFileLoader(JSONFileLoader):
         return None
 
 
+_SUFFIXES = (".json.gz", ".json")
+
+
+class ModelLoader(Loader):
+    """botocore's Loader of its data files, reading them with ModelFileLoader, that finds which
+    services have which kinds of file (service-2, paginators-1, endpoint-rule-set-1...) in one pass.
+
+    botocore lists the services again for each kind, with four file-system calls per service
+    folder each time: 0.09 s of an audit's CPU. The answers are the same (a test compares them).
+    """
+
+    def __init__(self, data_path: str | None) -> None:
+        """`data_path`: botocore's `data_path` setting (AWS_DATA_PATH), searched before the defaults."""
+        extra = [os.path.expanduser(os.path.expandvars(p)) for p in data_path.split(os.pathsep)] if data_path else None
+        super().__init__(extra_search_paths=extra, file_loader=ModelFileLoader())
+        self._kinds_lock = threading.Lock()
+        self._kinds: dict[str, set[str]] | None = None
+
+    def list_available_services(self, type_name: str) -> list[str]:
+        with self._kinds_lock:
+            if self._kinds is None:
+                self._kinds = self._file_kinds()
+            kinds = self._kinds
+        return sorted(service for service, held in kinds.items() if type_name in held)
+
+    def _file_kinds(self) -> dict[str, set[str]]:
+        """Service folder name -> the kinds of data file any of its API versions holds, on every search path."""
+        kinds: dict[str, set[str]] = {}
+        for root in self.search_paths:
+            if not os.path.isdir(root):
+                continue
+            for service in _folders(root):
+                held = kinds.setdefault(service.name, set())
+                for version in _folders(service.path):
+                    with os.scandir(version.path) as files:
+                        held.update(_kind(entry.name) for entry in files if entry.is_file())
+        return kinds
+
+
+def _folders(path: str) -> list[os.DirEntry[str]]:
+    with os.scandir(path) as entries:
+        return [entry for entry in entries if entry.is_dir()]
+
+
+def _kind(file_name: str) -> str:
+    """`paginators-1.json.gz` -> `paginators-1` (names of other files are no kind any lookup asks for)."""
+    for suffix in _SUFFIXES:
+        if file_name.endswith(suffix):
+            return file_name[:-len(suffix)]
+    return file_name
+
+
 def new_session(**options: Any) -> boto3.Session:
-    """A boto3 Session (profile, region or keys as boto3 takes them) whose models load with ModelFileLoader."""
+    """A boto3 Session (profile, region or keys as boto3 takes them) that reads botocore's models with
+    ModelLoader. The loader is made when boto3 first asks for it, after the profile (and so the
+    profile's `data_path`) is set."""
     core = botocore.session.get_session()
-    session = boto3.Session(botocore_session=core, **options)
-    core.get_component("data_loader").file_loader = ModelFileLoader()  # after the profile is set: its data_path
-    return session
+    core.lazy_register_component("data_loader", lambda: ModelLoader(core.get_config_variable("data_path")))
+    return boto3.Session(botocore_session=core, **options)
 
 
 class Aws:

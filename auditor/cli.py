@@ -171,13 +171,14 @@ def run_cmd(states: tuple[str, ...], workspaces: tuple[str, ...], lock_table: st
             output: Path | None, json_out: Path | None, html: Path | None, progress: bool | None,
             rules_dirs: tuple[Path, ...], no_rules: bool, code_dirs: tuple[Path, ...]) -> None:
     """Audit Terraform state against live AWS: drift, and the compliance rules on live and state resources."""
-    from auditor.state.discover import requests_from_backend_dir
-
     config = _load_config(config_path)
     requests = list(config.states) + list(_state_requests(states, workspaces, lock_table, state_role_arn,
                                                           state_region))
-    for directory in backend_dirs:
-        requests.extend(requests_from_backend_dir(directory))
+    if backend_dirs:  # the HCL reader loads only when asked to read a backend block
+        from auditor.state.discover import requests_from_backend_dir
+
+        for directory in backend_dirs:
+            requests.extend(requests_from_backend_dir(directory))
     if ignore_file is None and config.ignore_file is None and Path(".auditignore").is_file():
         ignore_file = Path(".auditignore")
     config = merge(config, states=tuple(requests), regions=regions, profile=profile, role_arn=role_arn,

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+import boto3
 import botocore
 import pytest
-from botocore.loaders import JSONFileLoader
+from botocore.loaders import JSONFileLoader, create_loader
 
-from auditor.aws import Aws, AwsSettings, ModelFileLoader, new_session
+from auditor.aws import Aws, AwsSettings, ModelFileLoader, ModelLoader, new_session
 
 DATA = Path(botocore.__file__).parent / "data"
 
@@ -42,9 +44,29 @@ def test_a_session_uses_it_and_keeps_the_profiles_data_path(tmp_path: Path, monk
         monkeypatch.delenv(name, raising=False)
     session = new_session(profile_name="models")
     loader = session._session.get_component("data_loader")
-    assert isinstance(loader.file_loader, ModelFileLoader)
-    assert str(tmp_path / "models") in loader.search_paths
+    assert isinstance(loader, ModelLoader) and isinstance(loader.file_loader, ModelFileLoader)
+    assert loader.search_paths[0] == str(tmp_path / "models")
+    assert loader.search_paths[1:] == [*create_loader().search_paths, str(Path(boto3.__file__).parent / "data")]
     assert session.region_name == "eu-west-1"
+
+
+@pytest.mark.parametrize("kind", ["service-2", "paginators-1", "endpoint-rule-set-1", "waiters-2", "examples-1",
+                                  "resources-1", "no-such-kind"])
+def test_the_services_listed_for_each_kind_are_botocores(kind: str) -> None:
+    assert ModelLoader(None).list_available_services(kind) == create_loader().list_available_services(kind)
+
+
+def test_a_service_found_only_on_an_extra_data_path_is_listed(tmp_path: Path) -> None:
+    version = tmp_path / "extra" / "made-up-service" / "2020-01-01"
+    version.mkdir(parents=True)
+    (version / "service-2.json").write_text("{}")
+    (tmp_path / "extra" / "stray-file.json").write_text("{}")
+    (tmp_path / "extra" / "empty-service").mkdir()
+    loader = ModelLoader(f"{tmp_path / 'extra'}{os.pathsep}{tmp_path / 'absent'}")
+    assert "made-up-service" in loader.list_available_services("service-2")
+    assert "made-up-service" not in loader.list_available_services("paginators-1")
+    assert "empty-service" not in loader.list_available_services("service-2")
+    assert "ec2" in loader.list_available_services("service-2")
 
 
 def test_clients_of_every_service_an_audit_uses_are_made_from_it() -> None:

@@ -91,11 +91,9 @@ def _elb_tags(ctx: CollectContext) -> dict[str, dict[str, str]]:
                 + [listener["ListenerArn"] for listener in _listeners(ctx)]
                 + [tg["TargetGroupArn"] for tg in _target_groups(ctx)])
         elbv2 = ctx.client("elbv2")
-        tags: dict[str, dict[str, str]] = {}
-        for batch in chunks(arns, 20):
-            for desc in elbv2.describe_tags(ResourceArns=batch).get("TagDescriptions", []):
-                tags[desc["ResourceArn"]] = tags_dict(desc.get("Tags"))
-        return tags
+        answers = ctx.each(lambda batch: elbv2.describe_tags(ResourceArns=batch), list(chunks(arns, 20)))
+        return {desc["ResourceArn"]: tags_dict(desc.get("Tags"))
+                for answer in answers for desc in answer.get("TagDescriptions", [])}
 
     return ctx.shared("elbv2.tags", fetch)
 
@@ -192,10 +190,10 @@ def _subnet_mapping(zone: Mapping[str, Any]) -> dict[str, Any]:
 @collector(LOAD_BALANCER)
 def collect_load_balancers(ctx: CollectContext) -> Iterator[Resource]:
     elbv2 = ctx.client("elbv2")
-    tags = _elb_tags(ctx)
     balancers = list(_load_balancers(ctx))
     answers = ctx.each(lambda arn: _key_values(elbv2.describe_load_balancer_attributes(
         LoadBalancerArn=arn).get("Attributes")), [lb["LoadBalancerArn"] for lb in balancers])
+    tags = _elb_tags(ctx)  # after the per-balancer calls: another type's job may be reading them meanwhile
     for lb, answer in zip(balancers, answers, strict=True):
         arn = lb["LoadBalancerArn"]
         yield ctx.resource(LOAD_BALANCER, arn, lb_attributes(lb, answer, tags.get(arn, {})))
@@ -485,7 +483,6 @@ def _stickiness(answer: Mapping[str, str]) -> list[dict[str, Any]] | None:
 def collect_target_groups(ctx: CollectContext) -> Iterator[Resource]:
     elbv2 = ctx.client("elbv2")
     wanted = ctx.wanted.get(TARGET_GROUP.type, frozenset())
-    tags = _elb_tags(ctx)
     groups = list(_target_groups(ctx))
 
     def attributes(arn: str) -> dict[str, str] | None:
@@ -494,6 +491,7 @@ def collect_target_groups(ctx: CollectContext) -> Iterator[Resource]:
         return _key_values(elbv2.describe_target_group_attributes(TargetGroupArn=arn).get("Attributes"))
 
     answers = ctx.each(attributes, [tg["TargetGroupArn"] for tg in groups])
+    tags = _elb_tags(ctx)  # after the per-group calls (the long pole): another type's job may be reading them
     for tg, answer in zip(groups, answers, strict=True):
         arn = tg["TargetGroupArn"]
         yield ctx.resource(TARGET_GROUP, arn, target_group_attributes(tg, answer, tags.get(arn, {})))

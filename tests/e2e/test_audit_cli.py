@@ -189,3 +189,31 @@ def test_code_versus_state_on_the_reference_stack(moto_server: str, stack: Seede
     assert comparison["state"] == f"s3://{stack.bucket}/{STACK_KEY}"
     assert comparison["drifts"] == [] and comparison["unexpanded"] == []
     assert code == 0
+
+
+IMPORTS_PROBE = """
+import sys
+from auditor.cli import run_cli
+sys.argv = ["audit", *sys.argv[1:]]
+try:
+    run_cli()
+finally:
+    sys.stderr.write("\\nMODULES " + " ".join(sorted({m.split(".")[0] for m in sys.modules})) + "\\n")
+"""
+
+
+def test_a_json_audit_loads_neither_the_hcl_reader_nor_jinja2_nor_rich(moto_server: str, stack: SeededStack) -> None:
+    """What a scheduled `audit run --format json` does not need, it does not pay for at every start."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update({"AWS_ENDPOINT_URL": moto_server, "AWS_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing", "AWS_CONFIG_FILE": os.devnull,
+                "AWS_SHARED_CREDENTIALS_FILE": os.devnull, "AWS_EC2_METADATA_DISABLED": "true"})
+    argv = ["run", "--state", f"s3://{stack.bucket}/{STACK_KEY}", "--lock-table", stack.lock_table,
+            "--region", REGION, "--format", "json", "--no-rules"]
+    done = subprocess.run([sys.executable, "-c", IMPORTS_PROBE, *argv], capture_output=True, text=True, env=env,
+                          timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["summary"]["counts"]["changed"] == 0
+    loaded = set(done.stderr.rsplit("MODULES ", 1)[1].split())
+    assert {"boto3", "orjson"} <= loaded
+    assert loaded & {"hcl2", "lark", "jinja2", "rich", "detect_secrets", "deepdiff"} == set()

@@ -431,14 +431,14 @@ def test_every_describe_load_balancers_page_is_read() -> None:
     with Stubber(elbv2) as stub:
         stub.add_response("describe_load_balancers", {"LoadBalancers": [first], "NextMarker": "page-2"}, {})
         stub.add_response("describe_load_balancers", {"LoadBalancers": [second]}, {"Marker": "page-2"})
+        for arn in arns:  # the per-balancer calls first, the shared tag reading after
+            stub.add_response("describe_load_balancer_attributes", {"Attributes": [
+                {"Key": "deletion_protection.enabled", "Value": "true"}]}, {"LoadBalancerArn": arn})
         for arn in arns:
             stub.add_response("describe_listeners", {"Listeners": []}, {"LoadBalancerArn": arn})
         stub.add_response("describe_target_groups", {"TargetGroups": []}, {})
         stub.add_response("describe_tags", {"TagDescriptions": [
             {"ResourceArn": arns[1], "Tags": [{"Key": "Team", "Value": "edge"}]}]}, {"ResourceArns": arns})
-        for arn in arns:
-            stub.add_response("describe_load_balancer_attributes", {"Attributes": [
-                {"Key": "deletion_protection.enabled", "Value": "true"}]}, {"LoadBalancerArn": arn})
         found = collect(aws, lbmod.collect_load_balancers)
         stub.assert_no_pending_responses()
     assert set(found) == set(arns)
@@ -453,12 +453,12 @@ def test_every_describe_target_groups_page_is_read() -> None:
     first, second = _stub_tg("blue"), _stub_tg("green")
     arns = [first["TargetGroupArn"], second["TargetGroupArn"]]
     with Stubber(elbv2) as stub:
-        stub.add_response("describe_load_balancers", {"LoadBalancers": []}, {})
         stub.add_response("describe_target_groups", {"TargetGroups": [first], "NextMarker": "page-2"}, {})
         stub.add_response("describe_target_groups", {"TargetGroups": [second]}, {"Marker": "page-2"})
-        stub.add_response("describe_tags", {"TagDescriptions": []}, {"ResourceArns": arns})
-        stub.add_response("describe_target_group_attributes", {"Attributes": [
+        stub.add_response("describe_target_group_attributes", {"Attributes": [  # before the shared tag reading
             {"Key": "deregistration_delay.timeout_seconds", "Value": "15"}]}, {"TargetGroupArn": arns[1]})
+        stub.add_response("describe_load_balancers", {"LoadBalancers": []}, {})
+        stub.add_response("describe_tags", {"TagDescriptions": []}, {"ResourceArns": arns})
         found = collect(aws, lbmod.collect_target_groups, {"aws_lb_target_group": [arns[1]]})
         stub.assert_no_pending_responses()
     assert set(found) == set(arns)
