@@ -160,7 +160,8 @@ def _counted(lab: Lab, callers: tuple[str, ...], action: Callable[[], int | None
 
 def measure(lab: Lab, label: str, resources: int, root: TerraformRoot, state_uri: str,
             repeat: int) -> list[Measurement]:
-    """Both tools on one state: the median wall time of `repeat` runs, requests of the last one."""
+    """Both tools on one state, `repeat` rounds of each in turn (so a slow spell of the machine hits
+    all of them alike): the median wall time, and the requests of the last round."""
     def plan() -> None:
         root.run("plan", "-refresh-only", "-lock=false", "-input=false", "-detailed-exitcode", ok=(0, 2))
         return None
@@ -179,12 +180,12 @@ def measure(lab: Lab, label: str, resources: int, root: TerraformRoot, state_uri
     runs = (("terraform plan -refresh-only", TERRAFORM_CALLERS, plan),
             ("audit run --no-rules", AUDITOR_CALLERS, audit(False)),
             ("audit run (with rules)", AUDITOR_CALLERS, audit(True)))
-    found = []
-    for tool, callers, action in runs:
-        samples = [_counted(lab, callers, action) for _ in range(repeat)]
-        seconds = statistics.median(s[0] for s in samples)
-        found.append(Measurement(label, resources, tool, seconds, samples[-1][1], samples[-1][2]))
-    return found
+    samples: dict[str, list[tuple[float, int, int | None]]] = {tool: [] for tool, _, _ in runs}
+    for _ in range(repeat):
+        for tool, callers, action in runs:
+            samples[tool].append(_counted(lab, callers, action))
+    return [Measurement(label, resources, tool, statistics.median(s[0] for s in samples[tool]),
+                        samples[tool][-1][1], samples[tool][-1][2]) for tool, _, _ in runs]
 
 
 def _count_resources(root: TerraformRoot) -> int:
@@ -216,12 +217,18 @@ def run(units: list[int], repeat: int) -> list[Measurement]:
 
 
 def table(results: list[Measurement]) -> str:
+    """Markdown: every measurement, with how many times faster and fewer requests than Terraform on that stack."""
     header = ("| stack | resources in state | tool | wall s | AWS requests (counted at moto) | "
-              "auditor's api_calls.total |")
-    lines = [header, "|---|---:|---|---:|---:|---:|"]
+              "auditor's api_calls.total | faster than terraform | fewer requests |")
+    lines = [header, "|---|---:|---|---:|---:|---:|---:|---:|"]
+    baseline = {m.stack: m for m in results if m.tool.startswith("terraform")}
     for m in results:
         reported = "" if m.reported is None else str(m.reported)
-        lines.append(f"| {m.stack} | {m.resources} | {m.tool} | {m.seconds:.1f} | {m.requests} | {reported} |")
+        base = baseline.get(m.stack)
+        faster = f"{base.seconds / m.seconds:.1f}×" if base and base is not m and m.seconds else ""
+        fewer = f"{base.requests / m.requests:.1f}×" if base and base is not m and m.requests else ""
+        lines.append(f"| {m.stack} | {m.resources} | {m.tool} | {m.seconds:.2f} | {m.requests} | {reported} | "
+                     f"{faster} | {fewer} |")
     return "\n".join(lines)
 
 
