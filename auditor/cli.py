@@ -9,6 +9,7 @@ Exit codes (Terraform's -detailed-exitcode convention):
 from __future__ import annotations
 
 import gc
+import importlib
 import logging
 import os
 import sys
@@ -93,19 +94,14 @@ def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]
         yield update
 
 
+_RENDERERS = {"json": "auditor.report.json_report", "plan-json": "auditor.report.plan_json",
+              "html": "auditor.report.html"}
+"""Machine format -> the module whose `render` writes it (imported when asked for: jinja2 only for html)."""
+
+
 def _renderer(fmt: str) -> Callable[[AuditRun], str]:
-    """The renderer of one machine format (each imports only what it needs: jinja2 for html)."""
-    if fmt == "html":
-        from auditor.report import html as html_report
-
-        return html_report.render
-    if fmt == "plan-json":
-        from auditor.report import plan_json
-
-        return plan_json.render
-    from auditor.report import json_report
-
-    return json_report.render
+    render: Callable[[AuditRun], str] = importlib.import_module(_RENDERERS[fmt]).render
+    return render
 
 
 def emit(run: AuditRun, fmt: str, output: Path | None, html: Path | None, json_out: Path | None) -> None:
