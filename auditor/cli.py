@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import importlib
+import io
 import logging
 import os
 import sys
@@ -77,6 +78,13 @@ def _state_requests(states: tuple[str, ...], workspaces: tuple[str, ...], lock_t
     )
 
 
+def _table_text(draw: Callable[[Console], None]) -> str:
+    """What `draw` prints on a console, as plain text 160 columns wide (for `--format table -o FILE`)."""
+    console = _console(file=io.StringIO(), record=True, width=160)
+    draw(console)
+    return console.export_text()
+
+
 @contextmanager
 def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]:
     if not enabled:
@@ -114,10 +122,7 @@ def emit(run: AuditRun, fmt: str, output: Path | None, html: Path | None, json_o
         from auditor.report.console import print_summary
 
         if output:
-            console = _console(file=None, record=True, width=160)
-            with console.capture():
-                print_summary(run, console)
-            write_atomic(output, console.export_text())
+            write_atomic(output, _table_text(lambda console: print_summary(run, console)))
         else:
             print_summary(run, _console())
         return
@@ -292,11 +297,11 @@ def scan_cmd(directory: Path, rules_dirs: tuple[Path, ...], no_builtin_rules: bo
     result = scan(directory, pack, settings, Suppressions(config.suppressions),
                   cache=None if no_cache else ScanCache.default())
     renderers = {"json": report.render_json, "sarif": report.render_sarif, "junit": report.render_junit}
-    if fmt == "table":
-        console = _console(record=output is not None, width=160 if output else None)
-        report.print_findings(result, console, show_passed=show_passed)
-        if output:
-            write_atomic(output, console.export_text())
+    if fmt == "table" and output:
+        write_atomic(output, _table_text(lambda console: report.print_findings(result, console,
+                                                                                show_passed=show_passed)))
+    elif fmt == "table":
+        report.print_findings(result, _console(), show_passed=show_passed)
     elif output:
         write_atomic(output, renderers[fmt](result))
     else:

@@ -72,3 +72,13 @@ def test_junit_has_one_testcase_per_rule_and_resource(in_repo: Path, tmp_path: P
     cases = root.findall(".//testcase")
     assert len({(c.get("classname"), c.get("name")) for c in cases}) == len(cases) > 0
     assert any(c.find("failure") is not None and c.get("classname") == "ECR-07" for c in cases)
+
+
+def test_a_table_asked_into_a_file_goes_there_whole_and_nowhere_else(in_repo: Path, tmp_path: Path) -> None:
+    out = tmp_path / "scan.txt"
+    result = CliRunner().invoke(cli, ["scan", "tests/terraform/fixtures/seed_task_definition", "--format", "table",
+                                      "-o", str(out), "--fail-on", "medium"])
+    assert result.exit_code == 2
+    assert result.output == ""
+    text = out.read_text(encoding="utf-8")
+    assert "ECR-" in text and "FAIL" in text and "\x1b[" not in text

@@ -217,3 +217,13 @@ def test_a_json_audit_loads_neither_the_hcl_reader_nor_jinja2_nor_rich(moto_serv
     loaded = set(done.stderr.rsplit("MODULES ", 1)[1].split())
     assert {"boto3", "orjson"} <= loaded
     assert loaded & {"hcl2", "lark", "jinja2", "rich", "detect_secrets", "deepdiff"} == set()
+
+
+def test_a_table_asked_into_a_file_goes_there_whole_and_nowhere_else(moto_server: str, stack: SeededStack,
+                                                                      tmp_path: Path) -> None:
+    out = tmp_path / "audit.txt"
+    result = audit(moto_server, "run", "--state", f"s3://{stack.bucket}/**/terraform.tfstate", "--lock-table",
+                   stack.lock_table, "--region", REGION, "--no-rules", "--format", "table", "-o", str(out))
+    assert (result.returncode, result.stdout) == (0, ""), result.stderr
+    text = out.read_text(encoding="utf-8")
+    assert "States" in text and f"s3://{stack.bucket}/" in text and "drift index" in text.lower()
