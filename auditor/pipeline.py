@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from auditor import __version__
 from auditor.aws import Aws
-from auditor.compliance import ComplianceResult, judge_audit, live_backends, rule_pack
 from auditor.config import AuditConfig
 from auditor.diff import diff
 from auditor.errors import AuditError, ConfigError, ExitCode
@@ -17,7 +17,6 @@ from auditor.ignore import load_ignore
 from auditor.inventory.base import registry
 from auditor.inventory.runner import collect_inventory
 from auditor.models import DRIFTED_KINDS, Drift, Inventory, Observation, ObservationStatus
-from auditor.rules.engine import Suppressions
 from auditor.score import Score, score
 from auditor.state.backend import load_states
 from auditor.state.model import LoadedState, StateFailure
@@ -25,6 +24,7 @@ from auditor.state.resources import StateResources, to_resources
 
 if TYPE_CHECKING:
     from auditor.codedrift import CodeComparison
+    from auditor.compliance import ComplianceResult
 
 Progress = Callable[[str, int, int], None]
 """progress(stage, done, total): called as the inventory advances."""
@@ -90,18 +90,18 @@ def run_audit(config: AuditConfig, aws: Aws, progress: Progress | None = None) -
     ignore = load_ignore(config.ignore_file)
     if not config.states:
         raise ConfigError("no state to audit", "pass --state s3://BUCKET/KEY, --backend-dir DIR or --config FILE")
-    loaded, failures = load_states(aws, config.states, wait_for_lock=config.wait_for_lock,
-                                   max_workers=config.max_workers)
-    if not loaded:
-        first = failures[0].error if failures else "no state matched"
-        more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
-        raise AuditError(f"no state could be read: {first}{more}")
-    default_region = config.regions[0] if config.regions else (aws.default_region or "us-east-1")
-    state = to_resources(loaded, default_region)
-    regions = regions_for(config, state, aws)
-
-    live_aws = aws.assume(config.role_arn) if config.role_arn else aws
-    account_id = live_aws.account_id()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="caller") as side:
+        caller = side.submit(_caller, aws, config.role_arn)  # asked while the states are read
+        loaded, failures = load_states(aws, config.states, wait_for_lock=config.wait_for_lock,
+                                       max_workers=config.max_workers)
+        if not loaded:
+            first = failures[0].error if failures else "no state matched"
+            more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+            raise AuditError(f"no state could be read: {first}{more}")
+        default_region = config.regions[0] if config.regions else (aws.default_region or "us-east-1")
+        state = to_resources(loaded, default_region)
+        regions = regions_for(config, state, aws)
+        live_aws, account_id = caller.result()  # a state error, then a region error, come first
     types = config.types or tuple(registry())
     wanted: dict[str, dict[str, set[str]]] = {}
     home = default_region if default_region in regions else regions[0]
@@ -118,7 +118,10 @@ def run_audit(config: AuditConfig, aws: Aws, progress: Progress | None = None) -
              if failures else None)
     drifts = diff(state, inventory, ignore, doubt)
     compliance = None
-    if config.check_rules:
+    if config.check_rules:  # the rule engine is imported only for an audit that checks the rules
+        from auditor.compliance import judge_audit, live_backends, rule_pack
+        from auditor.rules.engine import Suppressions
+
         compliance = judge_audit(
             rule_pack(config.rules_dirs), live=[*inventory.resources, *live_backends(loaded)],
             state=[*state.resources, *state.unsupported], inventory=inventory, wanted=wanted,
@@ -138,6 +141,12 @@ def run_audit(config: AuditConfig, aws: Aws, progress: Progress | None = None) -
         compliance=compliance,
         code=_compare_code(config, loaded),
     )
+
+
+def _caller(aws: Aws, role_arn: str | None) -> tuple[Aws, str]:
+    """The session that observes AWS (with `role_arn` assumed, if given) and its account id."""
+    live = aws.assume(role_arn) if role_arn else aws
+    return live, live.account_id()
 
 
 def _compare_code(config: AuditConfig, loaded: list[LoadedState]) -> tuple[CodeComparison, ...]:

@@ -138,3 +138,18 @@ def test_the_audit_pipeline_imports_no_code_reader_and_no_differ_up_front() -> N
              "print(sorted(m for m in ('hcl2', 'lark', 'deepdiff', 'detect_secrets') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_an_unidentified_caller_fails_the_audit_after_the_states_are_read(vpc_state: Path) -> None:
+    aws = Aws(AwsSettings(region=REGION))
+    _deny("sts", aws)  # GetCallerIdentity is asked while the states are read
+    with pytest.raises(AuditError, match="cannot identify the AWS caller"):
+        run_audit(_config(vpc_state), aws)
+
+
+def test_an_unreadable_state_is_reported_before_an_unidentified_caller(tmp_path: Path) -> None:
+    with mock_aws():
+        aws = Aws(AwsSettings(region=REGION))
+        _deny("sts", aws)
+        with pytest.raises(AuditError, match="no state could be read"):
+            run_audit(_config(tmp_path / "absent.tfstate"), aws)

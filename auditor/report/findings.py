@@ -8,11 +8,12 @@ from xml.etree import ElementTree as ET
 import orjson
 
 from auditor import __version__
-from auditor.compliance import ComplianceResult
 from auditor.rules.model import Finding, RuleMeta, Severity, Status
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from auditor.compliance import ComplianceResult
 
 SCHEMA = "auditor.scan/v1"
 _LEVEL = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "warning", Severity.LOW: "note"}
