@@ -90,7 +90,8 @@ def run_audit(config: AuditConfig, aws: Aws, progress: Progress | None = None) -
     ignore = load_ignore(config.ignore_file)
     if not config.states:
         raise ConfigError("no state to audit", "pass --state s3://BUCKET/KEY, --backend-dir DIR or --config FILE")
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="caller") as side:
+    side = ThreadPoolExecutor(max_workers=1, thread_name_prefix="caller")
+    try:
         caller = side.submit(_caller, aws, config.role_arn)  # asked while the states are read
         loaded, failures = load_states(aws, config.states, wait_for_lock=config.wait_for_lock,
                                        max_workers=config.max_workers)
@@ -102,6 +103,8 @@ def run_audit(config: AuditConfig, aws: Aws, progress: Progress | None = None) -
         state = to_resources(loaded, default_region)
         regions = regions_for(config, state, aws)
         live_aws, account_id = caller.result()  # a state error, then a region error, come first
+    finally:
+        side.shutdown(wait=False)  # such an error is reported without waiting for the caller's answer
     types = config.types or tuple(registry())
     wanted: dict[str, dict[str, set[str]]] = {}
     home = default_region if default_region in regions else regions[0]

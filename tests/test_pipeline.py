@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -147,9 +149,19 @@ def test_an_unidentified_caller_fails_the_audit_after_the_states_are_read(vpc_st
         run_audit(_config(vpc_state), aws)
 
 
-def test_an_unreadable_state_is_reported_before_an_unidentified_caller(tmp_path: Path) -> None:
+def test_an_unreadable_state_is_reported_at_once_whatever_the_caller_lookup_does(tmp_path: Path) -> None:
+    released = threading.Event()
+
+    def hang(**_: Any) -> None:  # an STS endpoint that does not answer
+        released.wait(30)
+
     with mock_aws():
         aws = Aws(AwsSettings(region=REGION))
-        _deny("sts", aws)
-        with pytest.raises(AuditError, match="no state could be read"):
-            run_audit(_config(tmp_path / "absent.tfstate"), aws)
+        aws.client("sts", REGION).meta.events.register("before-call", hang)
+        started = time.monotonic()
+        try:
+            with pytest.raises(AuditError, match="no state could be read"):
+                run_audit(_config(tmp_path / "absent.tfstate"), aws)
+            assert time.monotonic() - started < 5
+        finally:
+            released.set()
