@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
@@ -31,6 +32,7 @@ def test_every_byte_of_a_long_output_is_flushed_before_the_process_ends() -> Non
 
 def test_a_reader_that_stops_early_gets_no_traceback() -> None:
     read_end, write_end = os.pipe()  # `audit resources | head -c 10`
+    fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, 4096)  # the writer blocks before it is done: a sure EPIPE
     with subprocess.Popen([AUDIT, "resources"], stdout=write_end, stderr=subprocess.PIPE, text=True,
                           env=_env()) as process:
         os.close(write_end)
