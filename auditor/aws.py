@@ -11,7 +11,7 @@ import gzip
 import os
 import threading
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,6 +90,10 @@ class CallCounter:
             return dict(sorted(self._counts.items()))
 
 
+_DATA_FILES: tuple[tuple[str, Callable[[bytes], bytes] | None], ...] = ((".json", None), (".json.gz", gzip.decompress))
+"""botocore's data-file suffixes, in its lookup order, and how each is unpacked."""
+
+
 class ModelFileLoader(JSONFileLoader):
     """botocore's reader of its data files (service models, endpoint rules), decoding with orjson.
 
@@ -99,7 +103,7 @@ class ModelFileLoader(JSONFileLoader):
     """
 
     def load_file(self, file_path: str) -> Any:
-        for suffix, unpack in ((".json", None), (".json.gz", gzip.decompress)):
+        for suffix, unpack in _DATA_FILES:
             try:
                 with open(file_path + suffix, "rb") as handle:
                     data = handle.read()
@@ -107,9 +111,6 @@ class ModelFileLoader(JSONFileLoader):
                 continue
             return orjson.loads(unpack(data) if unpack else data)
         return None
-
-
-_SUFFIXES = (".json.gz", ".json")
 
 
 class ModelLoader(Loader):
@@ -155,7 +156,7 @@ def _folders(path: str) -> list[os.DirEntry[str]]:
 
 def _kind(file_name: str) -> str:
     """`paginators-1.json.gz` -> `paginators-1` (names of other files are no kind any lookup asks for)."""
-    for suffix in _SUFFIXES:
+    for suffix, _ in _DATA_FILES:
         if file_name.endswith(suffix):
             return file_name[:-len(suffix)]
     return file_name
