@@ -165,7 +165,13 @@ def _kind(file_name: str) -> str:
 def new_session(**options: Any) -> boto3.Session:
     """A boto3 Session (profile, region or keys as boto3 takes them) that reads botocore's models with
     ModelLoader. The loader is made when boto3 first asks for it, after the profile (and so the
-    profile's `data_path`) is set."""
+    profile's `data_path`) is set.
+
+    Without a region, `AWS_REGION` comes before `AWS_DEFAULT_REGION` and the profile's, as in the
+    AWS CLI and the other SDKs (botocore itself reads only `AWS_DEFAULT_REGION`).
+    """
+    if options.get("region_name") is None and os.environ.get("AWS_REGION"):
+        options["region_name"] = os.environ["AWS_REGION"]
     core = botocore.session.get_session()
     core.lazy_register_component("data_loader", lambda: ModelLoader(core.get_config_variable("data_path")))
     return boto3.Session(botocore_session=core, **options)

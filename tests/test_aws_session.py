@@ -76,3 +76,21 @@ def test_clients_of_every_service_an_audit_uses_are_made_from_it() -> None:
         client = aws.client(service)
         assert client.meta.service_model.operation_names, service
     assert aws.client("ec2").can_paginate("describe_security_groups")  # paginators-1 read too
+
+
+def test_aws_region_comes_before_aws_default_region_and_the_profile(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "config"
+    config.write_text("[default]\nregion = us-west-2\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_REGION", "ap-south-1")
+    aws = Aws()
+    assert aws.default_region == "ap-south-1"
+    assert aws.client("s3").meta.region_name == "ap-south-1"
+    assert Aws(AwsSettings(region="eu-central-1")).default_region == "eu-central-1"  # --region wins
+    monkeypatch.delenv("AWS_REGION")
+    assert Aws().default_region == "eu-west-1"
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    assert Aws().default_region == "us-west-2"

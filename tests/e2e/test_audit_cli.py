@@ -229,3 +229,11 @@ def test_a_table_asked_into_a_file_goes_there_whole_and_nowhere_else(moto_server
     assert (result.returncode, result.stdout) == (0, ""), result.stderr
     text = out.read_text(encoding="utf-8")
     assert "States" in text and f"s3://{stack.bucket}/" in text and "drift index" in text.lower()
+
+
+def test_aws_region_alone_is_enough_to_audit(moto_server: str, stack: SeededStack) -> None:
+    """The SDK-standard AWS_REGION (which botocore itself ignores) sets the state's and the audit's region."""
+    result = audit(moto_server, "run", "--state", f"s3://{stack.bucket}/{STACK_KEY}", "--lock-table",
+                   stack.lock_table, "--no-rules", "--format", "json")
+    assert result.returncode in (0, 2), result.stderr
+    assert json.loads(result.stdout)["run"]["regions"] == [REGION]
