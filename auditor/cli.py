@@ -428,6 +428,11 @@ def demo_cmd(out_dir: Path, clean: bool) -> None:
     _finish(int(code))
 
 
+from auditor.history.cli import history_group  # noqa: E402
+
+cli.add_command(history_group)
+
+
 def _tune_gc() -> None:
     """One run allocates many short-lived objects (AWS answers, state JSON, parse trees) and few cycles:
     the youngest generation is collected every 100,000 allocations instead of 700 (mypy does the same),

@@ -99,6 +99,10 @@ class History(ABC):
         """What one run said about each finding: key -> new / persisting / reopened / resolved / unverified."""
 
     @abstractmethod
+    def statuses(self, since: datetime | None = None) -> list[tuple[str, datetime, str, str]]:
+        """(run id, started at, finding key, status) of every run, oldest first: the findings' whole story."""
+
+    @abstractmethod
     def scores(self, scope: str | None = None, since: datetime | None = None) -> list[tuple[str, datetime, Score]]:
         """(run id, started at, score) of completed runs, oldest first; `scope`: state / type / account / rule."""
 

@@ -14,6 +14,7 @@ from secrets import token_hex
 from typing import Any
 
 DRIFTED = frozenset({"changed", "missing", "unmanaged"})
+_VERDICTS = ("PASS", "FAIL", "UNKNOWN")  # the order of Score's passed, failed, unknown
 
 
 def new_run_id(started_at: datetime) -> str:
@@ -163,33 +164,36 @@ def _observed(doc: Mapping[str, Any]) -> Observed:
 
 
 def _scores(doc: Mapping[str, Any]) -> list[Score]:
+    """Drift and failing rules per state, type and account; verdicts per rule."""
     summary = doc.get("summary") or {}
-    out = []
-    for scope, key in (("state", "by_state"), ("type", "by_type")):
-        for name, b in (summary.get(key) or {}).items():
-            counts = b.get("counts") or {}
-            audited = sum(v for k, v in counts.items() if k != "unknown")
-            drifted = sum(v for k, v in counts.items() if k in DRIFTED)
-            out.append(Score(scope, name, audited, drifted, b.get("drift_index"), b.get("coverage"),
-                             unknown=counts.get("unknown", 0)))
+    states_of = {(r["type"], r["id"]): r.get("states") or () for r in doc.get("resources", ())}
     account = (doc.get("run") or {}).get("account_id")
-    if account:
-        counts = summary.get("counts") or {}
-        out.append(Score("account", account, sum(v for k, v in counts.items() if k != "unknown"),
-                         sum(v for k, v in counts.items() if k in DRIFTED), summary.get("drift_index"),
-                         summary.get("coverage"), unknown=counts.get("unknown", 0)))
+    failed: dict[tuple[str, str], int] = {}
     by_rule: dict[str, list[int]] = {}
     for f in ((doc.get("compliance") or {}).get("findings") or ()):
-        tally = by_rule.setdefault(f["rule"], [0, 0, 0])
-        status = f["status"]
         if f.get("suppressed"):
             continue
-        if status == "PASS":
-            tally[0] += 1
-        elif status == "FAIL":
-            tally[1] += 1
-        elif status == "UNKNOWN":
-            tally[2] += 1
+        tally = by_rule.setdefault(f["rule"], [0, 0, 0])
+        status = f["status"]
+        if status in _VERDICTS:
+            tally[_VERDICTS.index(status)] += 1
+        if status == "FAIL":
+            scopes = [("type", f["type"]), *(("state", s) for s in states_of.get((f["type"], f["id"]), ()))]
+            for scope in scopes + ([("account", account)] if account else []):
+                failed[scope] = failed.get(scope, 0) + 1
+
+    def score(scope: str, name: str, b: Mapping[str, Any]) -> Score:
+        counts = b.get("counts") or {}
+        return Score(scope, name, sum(v for k, v in counts.items() if k != "unknown"),
+                     sum(v for k, v in counts.items() if k in DRIFTED), b.get("drift_index"), b.get("coverage"),
+                     failed=failed.get((scope, name), 0), unknown=counts.get("unknown", 0))
+
+    out = [score(scope, name, b) for scope, key in (("state", "by_state"), ("type", "by_type"))
+           for name, b in (summary.get(key) or {}).items()]
+    out += [Score(scope, name, failed=n) for (scope, name), n in sorted(failed.items())
+            if scope == "type" and name not in (summary.get("by_type") or {})]
+    if account:
+        out.append(score("account", account, summary))
     out.extend(Score("rule", rule, passed=p, failed=f, unknown=u) for rule, (p, f, u) in sorted(by_rule.items()))
     return out
 

@@ -149,6 +149,12 @@ class S3History(History):
     def run_statuses(self, run_id: str) -> dict[str, str]:
         return replay(self._all())[1].get(run_id, {})
 
+    def statuses(self, since: datetime | None = None) -> list[tuple[str, datetime, str, str]]:
+        records = self._all()
+        per_run = replay(records)[1]
+        return [(r.info.id, r.info.started_at, key, status) for r in records
+                if since is None or r.info.started_at >= since for key, status in per_run.get(r.info.id, {}).items()]
+
     def scores(self, scope: str | None = None, since: datetime | None = None) -> list[tuple[str, datetime, Score]]:
         return [(r.info.id, r.info.started_at, s) for r in self._all()
                 if r.info.status == "completed" and (since is None or r.info.started_at >= since)

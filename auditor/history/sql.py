@@ -198,6 +198,14 @@ class SqlHistory(History):
             return {r.key: r.status for r in conn.execute(
                 select(run_findings.c.key, run_findings.c.status).where(run_findings.c.run_id == run_id))}
 
+    def statuses(self, since: datetime | None = None) -> list[tuple[str, datetime, str, str]]:
+        query = (select(run_findings.c.run_id, runs.c.started_at, run_findings.c.key, run_findings.c.status)
+                 .join(runs, runs.c.id == run_findings.c.run_id).order_by(runs.c.started_at, runs.c.id))
+        if since is not None:
+            query = query.where(runs.c.started_at >= _db_time(since))
+        with self._read() as conn:
+            return [(r.run_id, parse_time(r.started_at), r.key, r.status) for r in conn.execute(query)]
+
     def scores(self, scope: str | None = None, since: datetime | None = None) -> list[tuple[str, datetime, Score]]:
         query = (select(run_scores, runs.c.started_at).join(runs, runs.c.id == run_scores.c.run_id)
                  .where(runs.c.status == "completed").order_by(runs.c.started_at, runs.c.id))
