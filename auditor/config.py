@@ -46,7 +46,8 @@ from pathlib import Path
 from typing import Any
 
 from auditor.errors import ConfigError
-from auditor.rules.model import RuleSettings, Severity, Suppression
+from auditor.models import Severity, Suppression
+from auditor.rules.model import RuleSettings
 from auditor.score import Weights
 from auditor.state.model import StateRequest
 

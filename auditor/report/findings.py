@@ -8,12 +8,13 @@ from xml.etree import ElementTree as ET
 import orjson
 
 from auditor import __version__
-from auditor.rules.model import Finding, RuleMeta, Severity, Status
+from auditor.models import Finding, Severity, Status
+from auditor.rules.model import RuleMeta
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from auditor.compliance import ComplianceResult
+    from auditor.models import ComplianceResult
 
 SCHEMA = "auditor.scan/v1"
 _LEVEL = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "warning", Severity.LOW: "note"}

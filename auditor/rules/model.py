@@ -1,32 +1,12 @@
-"""Typed values of the rule engine: metadata beside each rule, verdicts, findings."""
+"""Typed values of the rule engine: metadata beside each rule, verdicts, the context a rule reads."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
-from enum import StrEnum
 from typing import Any
 
-from auditor.models import Resource
-
-
-class Status(StrEnum):
-    PASS = "PASS"
-    FAIL = "FAIL"
-    UNKNOWN = "UNKNOWN"  # evidence missing or unresolvable: never PASS
-    NOT_APPLICABLE = "NOT_APPLICABLE"
-
-
-class Severity(StrEnum):
-    LOW = "low"
-    MEDIUM = "medium"
-    HIGH = "high"
-    CRITICAL = "critical"
-
-    @property
-    def rank(self) -> int:
-        return list(Severity).index(self)
+from auditor.models import Resource, Severity, Status
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,24 +42,6 @@ class Verdict:
     status: Status
     message: str
     value: Any = None
-
-
-class Unresolved:
-    """A value that cannot be known statically (a variable without default, a computed attribute)."""
-
-    __slots__ = ("reason",)
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-
-    def __repr__(self) -> str:
-        return f"Unresolved({self.reason!r})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Unresolved) and other.reason == self.reason
-
-    def __hash__(self) -> int:
-        return hash(("Unresolved", self.reason))
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,28 +82,3 @@ CheckFn = Callable[[Resource, RuleContext], Verdict | Iterable[Verdict]]
 class Rule:
     meta: RuleMeta
     check: CheckFn
-
-
-@dataclass(frozen=True, slots=True)
-class Suppression:
-    rule_id: str
-    target: str  # fnmatch pattern over TYPE.ID or the address
-    reason: str
-    expires: date | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    rule_id: str
-    status: Status
-    severity: Severity
-    resource_type: str
-    resource_id: str
-    address: str | None
-    origin: str
-    message: str
-    value: Any = None
-    file: str | None = None
-    line: int | None = None
-    suppressed_by: Suppression | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
