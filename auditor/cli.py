@@ -24,6 +24,7 @@ from auditor.config import AuditConfig, load_config, merge, parse_duration
 from auditor.errors import AuditError, ConfigError, ExitCode
 from auditor.report import write_atomic
 from auditor.report.emit import RUN_FORMATS, console, emit, table_text
+from auditor.rules.settings import RuleSettings, choices_of, plain, setting_fields
 from auditor.state.model import StateRequest
 
 EXIT_CODES_HELP = """\b
@@ -184,6 +185,20 @@ def _rule_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
+def setting_options(cls: type[RuleSettings] = RuleSettings) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """One option per field of `cls` (`--min-azs` for min_azs), each overriding audit.toml's [rules]."""
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        for spec in reversed(setting_fields(cls)):
+            choices = choices_of(spec)
+            fn = click.option(f"--{spec.name.replace('_', '-')}", spec.name,
+                              type=click.Choice(choices) if choices else int,
+                              help=f"{spec.metadata['help']} (default {plain(spec.default)}).")(fn)
+        return fn
+
+    return decorate
+
+
 DEFAULT_CONFIG = Path("audit.toml")
 
 
@@ -207,12 +222,7 @@ def _pack_and_config(rules_dirs: tuple[Path, ...], no_builtin: bool,
                                                                           "failed"))
 @click.argument("directory", type=click.Path(path_type=Path, exists=True, file_okay=False))
 @_rule_options
-@click.option("--tls-profile", type=click.Choice(["aws-recommended", "securityhub-elb17"]),
-              help="TLS policy allowlist for ALB-03 (default aws-recommended).")
-@click.option("--min-azs", type=int, help="Fewest availability zones an ALB or service may span (default 2).")
-@click.option("--min-log-retention-days", type=int, help="Shortest acceptable log retention (default 30).")
-@click.option("--fail-on", type=click.Choice(["low", "medium", "high", "critical"]),
-              help="Exit 2 when a rule of this severity or higher fails (default high).")
+@setting_options()
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "sarif", "junit"]), default="table",
               show_default=True, help="table, json (schema auditor.scan/v1), sarif (2.1.0) or junit (XML).")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the --format output to FILE.")
@@ -222,8 +232,7 @@ def _pack_and_config(rules_dirs: tuple[Path, ...], no_builtin: bool,
                    "(before suppressions) with a digest of its files, the rules and the settings, kept in "
                    "$AUDITOR_CACHE_DIR, else $XDG_CACHE_HOME/auditor, else ~/.cache/auditor.")
 def scan_cmd(directory: Path, rules_dirs: tuple[Path, ...], no_builtin_rules: bool, config_path: Path | None,
-             tls_profile: str | None, min_azs: int | None, min_log_retention_days: int | None,
-             fail_on: str | None, fmt: str, output: Path | None, show_passed: bool, no_cache: bool) -> None:
+             fmt: str, output: Path | None, show_passed: bool, no_cache: bool, **overrides: Any) -> None:
     """Check Terraform code (every root module under DIRECTORY) against the compliance rules.
 
     A re-scan of unchanged code reads its findings from the scan cache (see --no-cache).
@@ -235,12 +244,7 @@ def scan_cmd(directory: Path, rules_dirs: tuple[Path, ...], no_builtin_rules: bo
     from auditor.scancache import ScanCache
 
     pack, config = _pack_and_config(rules_dirs, no_builtin_rules, config_path)
-    base = config.rule_settings
-    settings = rule_settings({"tls_profile": base.tls_profile, "min_azs": base.min_azs,
-                              "min_log_retention_days": base.min_log_retention_days,
-                              "min_desired_count": base.min_desired_count, "fail_on": base.fail_on.value},
-                             "options", tls_profile=tls_profile, min_azs=min_azs,
-                             min_log_retention_days=min_log_retention_days, fail_on=fail_on)
+    settings = rule_settings({}, "options", base=config.rule_settings, **overrides)
     result = scan(directory, pack, settings, Suppressions(config.suppressions),
                   cache=None if no_cache else ScanCache.default())
     renderers = {"json": report.render_json, "sarif": report.render_sarif, "junit": report.render_junit}

@@ -11,7 +11,7 @@ from auditor.errors import ConfigError
 from auditor.models import ComplianceResult, Finding, Inventory, Origin, Resource, Status
 from auditor.rules.engine import BUILTIN_PACK, RulePack, Suppressions, evaluate, load_pack
 from auditor.rules.lib import BACKEND_TYPE, backend_resource, live_read_from
-from auditor.rules.model import RuleSettings
+from auditor.rules.settings import RuleSettings
 from auditor.state.model import LoadedState, LockMechanism
 
 if TYPE_CHECKING:

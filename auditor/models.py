@@ -15,7 +15,7 @@ from auditor.errors import ExitCode
 if TYPE_CHECKING:
     from auditor.codedrift import CodeComparison
     from auditor.rules.engine import RulePack
-    from auditor.rules.model import RuleSettings
+    from auditor.rules.settings import RuleSettings
     from auditor.score import Score
     from auditor.state.model import LoadedState, StateFailure
 

@@ -41,7 +41,7 @@ from auditor.compliance import CodeScan
 from auditor.models import Finding, Severity, Status
 from auditor.report.findings import shown_value
 from auditor.rules.engine import RulePack
-from auditor.rules.model import RuleSettings
+from auditor.rules.settings import RuleSettings
 
 log = logging.getLogger(__name__)
 

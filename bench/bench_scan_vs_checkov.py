@@ -53,7 +53,8 @@ from auditor.compliance import root_modules
 from auditor.models import Origin, Status
 from auditor.rules.engine import BUILTIN_PACK, RulePack, evaluate, load_pack
 from auditor.rules.lib import address_type, all_of, backend_resource, normalize_address
-from auditor.rules.model import RuleSettings, Verdict
+from auditor.rules.model import Verdict
+from auditor.rules.settings import RuleSettings
 
 CHECKOV_VERSION = "3.3.30"
 REPO = Path(__file__).resolve().parent.parent

@@ -24,7 +24,7 @@ from auditor.models import ComplianceResult, Status, Suppression
 from auditor.report import findings as report
 from auditor.rules import secrets
 from auditor.rules.engine import RulePack, Suppressions
-from auditor.rules.model import RuleSettings
+from auditor.rules.settings import RuleSettings
 from auditor.scancache import ScanCache, scan_key
 from tests.rules.support import FIXTURES, builtin_pack
 

@@ -19,7 +19,8 @@ from typing import Any
 
 from auditor.errors import ConfigError
 from auditor.models import Finding, Resource, Severity, Status, Suppression
-from auditor.rules.model import CheckFn, Peers, Rule, RuleContext, RuleMeta, RuleSettings, Verdict
+from auditor.rules.model import CheckFn, Peers, Rule, RuleContext, RuleMeta, Verdict
+from auditor.rules.settings import RuleSettings
 
 BUILTIN_PACK = Path(__file__).resolve().parents[2] / "rules"
 _ID = re.compile(r"^[A-Z][A-Z0-9]*-\d{2,3}$")

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from auditor.models import Resource, Severity, Status
+from auditor.rules.settings import RuleSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,23 +46,11 @@ class Verdict:
 
 
 @dataclass(frozen=True, slots=True)
-class RuleSettings:
-    """Thresholds that differ between authorities: configuration, not code."""
-
-    tls_profile: str = "aws-recommended"  # or "securityhub-elb17"
-    min_azs: int = 2
-    min_log_retention_days: int = 30
-    min_desired_count: int = 2
-    bucket_scope: str = "state"  # STATE-04/05: "state" buckets only, or "all" buckets as the peers do
-    fail_on: Severity = Severity.HIGH  # exit 2 when a rule at or above this fails
-
-
-@dataclass(frozen=True, slots=True)
 class RuleContext:
     """Everything a rule may look at besides its own resource: the other resources of the same source."""
 
     resources: Mapping[str, Sequence[Resource]]
-    settings: RuleSettings = RuleSettings()
+    settings: RuleSettings = field(default_factory=RuleSettings)
     # LIVE: the get_registry_scanning_configuration answer (or {region: answer}), when observed
     registry_scanning: Any = None
     # LIVE only: type -> the ids the collectors asked AWS about for that type ("*" = every resource of

@@ -19,7 +19,7 @@ import pytest
 
 from auditor.models import Status
 from auditor.rules.engine import evaluate
-from auditor.rules.model import RuleSettings
+from auditor.rules.settings import RuleSettings
 from tests.rules.support import builtin_pack, code_resources, verdicts
 
 

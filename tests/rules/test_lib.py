@@ -11,7 +11,8 @@ from auditor.code.values import Encoded, Ref, Template
 from auditor.models import Inventory, Observation, ObservationStatus, Origin, Resource, Status, Unresolved
 from auditor.rules import lib
 from auditor.rules.engine import evaluate
-from auditor.rules.model import RuleContext, RuleSettings, Verdict
+from auditor.rules.model import RuleContext, Verdict
+from auditor.rules.settings import RuleSettings
 from tests.rules.support import builtin_pack, code_resources, verdicts
 
 UNKNOWN_VAR = Unresolved("var.name has no value")

@@ -11,7 +11,7 @@ import pytest
 
 from auditor.models import Origin, Resource, Status
 from auditor.rules.engine import evaluate
-from auditor.rules.model import RuleSettings
+from auditor.rules.settings import RuleSettings
 from tests.rules.support import FIXTURES, builtin_pack, code_resources, messages, verdicts
 
 REPO = Path(__file__).resolve().parents[2]

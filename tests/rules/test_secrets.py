@@ -30,7 +30,6 @@ from auditor.inventory.base import CollectContext
 from auditor.models import ComplianceResult, Origin, Resource, Status, Unresolved
 from auditor.report import findings as report
 from auditor.rules.engine import Suppressions, evaluate
-from auditor.rules.model import RuleSettings
 from auditor.rules.secrets import (
     FILE_TYPE,
     is_secret_name,
@@ -39,6 +38,7 @@ from auditor.rules.secrets import (
     unknown_secret_source,
     value_secret_kind,
 )
+from auditor.rules.settings import RuleSettings
 from tests.rules.support import FIXTURES, builtin_pack, expected_verdicts, verdicts
 
 REPO = Path(__file__).resolve().parents[2]

@@ -8,7 +8,7 @@ from auditor.code import load_code
 from auditor.models import Origin, Status
 from auditor.rules.engine import evaluate
 from auditor.rules.lib import backend_resource
-from auditor.rules.model import RuleSettings
+from auditor.rules.settings import RuleSettings
 from tests.rules.support import builtin_pack
 
 CODE = """

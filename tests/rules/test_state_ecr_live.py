@@ -17,7 +17,7 @@ from auditor.inventory.runner import collect_inventory
 from auditor.models import Finding, Inventory, Origin, Resource, Status
 from auditor.rules.engine import evaluate
 from auditor.rules.lib import BACKEND_TYPE, backend_resource, live_read_from
-from auditor.rules.model import RuleSettings
+from auditor.rules.settings import RuleSettings
 from auditor.state.model import LoadedState
 from auditor.state.parse import parse_state
 from auditor.state.resources import to_resources
