@@ -99,7 +99,7 @@ def suppress(code: CodeScan, pack: RulePack, settings: RuleSettings, suppression
         replace(f, suppressed_by=suppressions.match(f.rule_id, (f"{f.resource_type}.{f.resource_id}", f.address or "")))
         if f.status is Status.FAIL else f for f in code.findings)
     expired = tuple(f"{s.rule_id} on {s.target} expired {s.expires}" for s in suppressions.expired())
-    return ComplianceResult(pack, findings, settings, expired, code.notes)
+    return ComplianceResult(pack, findings, settings, expired, code.notes, suppressions.items)
 
 
 def scan(root: Path, pack: RulePack, settings: RuleSettings, suppressions: Suppressions, *,
@@ -160,4 +160,4 @@ def judge_audit(pack: RulePack, *, live: Sequence[Resource], state: Sequence[Res
         findings += [f for f in evaluate(pack, [*group, *backends], settings, suppressions)
                      if f.resource_type != BACKEND_TYPE]
     expired = tuple(f"{s.rule_id} on {s.target} expired {s.expires}" for s in suppressions.expired())
-    return ComplianceResult(pack, tuple(findings), settings, expired)
+    return ComplianceResult(pack, tuple(findings), settings, expired, suppressions=suppressions.items)

@@ -173,6 +173,8 @@ class Suppression:
     target: str  # fnmatch pattern over TYPE.ID or the address
     reason: str
     expires: date | None = None
+    approver: str | None = None  # who accepted the exception
+    approved_on: date | None = None
 
 
 
@@ -203,6 +205,7 @@ class ComplianceResult:
     settings: RuleSettings
     expired_suppressions: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    suppressions: tuple[Suppression, ...] = ()  # every configured exception, expired or not
 
     def counts(self) -> dict[str, int]:
         counts = Counter(f.status.value for f in self.findings if f.suppressed_by is None)
