@@ -54,10 +54,14 @@ def _source(source: str | None, history_url: str | None) -> tuple[dict[str, Any]
               help="The history to read: sqlite:///PATH, postgresql://..., s3://BUCKET/PREFIX (default: `history` "
                    "in audit.toml, else $XDG_DATA_HOME/auditor/history.db).")
 @click.option("--no-history", is_flag=True, help="Render a result file alone, without trend or first-seen dates.")
+@click.option("--health", "health_days", type=click.IntRange(1, 455), metavar="DAYS",
+              help="Add service health: load balancer availability over the last DAYS days (CloudWatch) and "
+                   "the ECS services' deployments, read now with the default AWS credentials.")
 @click.option("--config", "config_path", type=click.Path(path_type=Path),
               help="audit.toml with `history` (default: ./audit.toml).")
 def report_cmd(source: str | None, html_out: Path | None, md_out: Path | None, csv_out: Path | None,
-               publish: str | None, history_url: str | None, no_history: bool, config_path: Path | None) -> None:
+               publish: str | None, history_url: str | None, no_history: bool, health_days: int | None,
+               config_path: Path | None) -> None:
     """Render the auditor's report of RUN (a run id, a unique prefix, `latest`; default latest) from the
     history, or of a RESULT.json written by `audit run --json`.
 
@@ -75,7 +79,13 @@ def report_cmd(source: str | None, html_out: Path | None, md_out: Path | None, c
     if html_out or publish:
         from auditor.report.html import render_report
 
-        page = render_report(report)
+        health = None
+        if health_days:
+            from auditor.aws import Aws, AwsSettings
+            from auditor.report.health import read_health
+
+            health = read_health(Aws(AwsSettings(region=(report.regions or (None,))[0])), doc, health_days)
+        page = render_report(report, health=health)
     if html_out and page is not None:
         write_atomic(html_out, page)
     if csv_out:

@@ -19,6 +19,7 @@ from auditor.report.svg import trend_chart
 
 if TYPE_CHECKING:
     from auditor.models import AuditRun
+    from auditor.report.health import Health
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "reports"
 _SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
@@ -64,8 +65,8 @@ def render_index(entries: Sequence[Mapping[str, Any]], templates: Path = TEMPLAT
     return _environment(templates).get_template("index.html.j2").render(entries=entries, **_script(templates))
 
 
-def render_report(report: Report, *, health: Markup | None = None, templates: Path = TEMPLATES) -> str:
-    """The page for `report`; `health` is an already-rendered service-health section."""
+def render_report(report: Report, *, health: Health | None = None, templates: Path = TEMPLATES) -> str:
+    """The page for `report`, with the service-health section when `health` was read."""
     return _environment(templates).get_template("report.html.j2").render(
         r=report, charts=_charts(report), **_script(templates),
         kinds=[k.value for k in DriftKind], frameworks=FRAMEWORKS, severity_rank=_SEVERITY_RANK, health=health,
