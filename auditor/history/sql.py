@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from auditor.history import History, HistoryError, check_kind
-from auditor.history.lifecycle import FindingState, advance
+from auditor.history.lifecycle import OPEN_STATUSES, FindingState, advance
 from auditor.history.record import Detail, RunInfo, RunRecord, Score, StateRead, parse_time
 from auditor.history.schema import (
     SCHEMA_VERSION,
@@ -157,7 +157,12 @@ class SqlHistory(History):
                 {"run_id": info.id, "uri": s.uri, "workspace": s.workspace, "serial": s.serial,
                  "lineage": s.lineage, "digest": s.digest, "locked": s.locked} for s in record.states])
             if record.observed is not None:
-                known = {row.key: _finding(row) for row in conn.execute(select(findings))}
+                known = {row.key: _finding(row) for row in conn.execute(
+                    select(findings).where(findings.c.status.in_(sorted(OPEN_STATUSES))))}
+                others = [k for k in record.observed.open if k not in known]  # new, or back after being resolved
+                for i in range(0, len(others), 500):
+                    known.update((row.key, _finding(row)) for row in conn.execute(
+                        select(findings).where(findings.c.key.in_(others[i:i + 500]))))
                 changed, statuses = advance(known, info.id, info.started_at, record.observed)
                 if changed:
                     keys = list(changed)
@@ -189,9 +194,13 @@ class SqlHistory(History):
         document = None if row.document is None else orjson.loads(zlib.decompress(row.document))
         return RunRecord(_info(row), tuple(scores), tuple(states), None, document)
 
-    def findings(self) -> dict[str, FindingState]:
+    def findings(self, run_id: str | None = None) -> dict[str, FindingState]:
+        query = select(findings)
+        if run_id is not None:
+            query = query.join(run_findings, run_findings.c.key == findings.c.key).where(
+                run_findings.c.run_id == run_id)
         with self._read() as conn:
-            return {row.key: _finding(row) for row in conn.execute(select(findings))}
+            return {row.key: _finding(row) for row in conn.execute(query)}
 
     def run_statuses(self, run_id: str) -> dict[str, str]:
         with self._read() as conn:

@@ -52,7 +52,7 @@ def history_context(history: History, run_id: str, last: int = 90) -> HistoryCon
         return None
     upto = runs[: index + 1]
     trend = tuple(TrendPoint(r.id, r.started_at, r.drift_index, r.coverage, r.failing_rules) for r in upto[-last:])
-    return HistoryContext(history.url, upto[-1], trend, history.run_statuses(run_id), history.findings(),
+    return HistoryContext(history.url, upto[-1], trend, history.run_statuses(run_id), history.findings(run_id),
                           upto[-2] if len(upto) >= 2 else None)
 
 
