@@ -5,7 +5,7 @@
   page's script has wired every table);
 - a history of 365 runs: the trend queries (overall and per type) on SQLite and PostgreSQL (goal < 1 s).
 
-    python bench/bench_report.py [--resources 10000] [--runs 90] [--trend-runs 365] [--no-postgres]
+    python bench/bench_report.py [--resources 10000] [--runs 90] [--trend-runs 365] [--no-postgres] [--trend-only]
 """
 
 from __future__ import annotations
@@ -129,10 +129,12 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=90)
     parser.add_argument("--trend-runs", type=int, default=365)
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--trend-only", action="store_true", help="Only the 365-run trend queries.")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        report_at_scale(folder, args.resources, args.runs)
+        if not args.trend_only:
+            report_at_scale(folder, args.resources, args.runs)
         trend_query(f"sqlite:///{folder / 'trend.db'}", args.trend_runs, "SQLite")
         if not args.no_postgres:
             from tests.history.pg import create_database, throwaway_postgres

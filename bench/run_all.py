@@ -11,6 +11,7 @@ RUNS = (
     ("state parsing (100 MB)", ["bench_state_parse.py"]),
     ("audit against moto (1k, 2k, 5k resources) and diff of 10k pairs", ["bench_audit.py"]),
     ("audit versus terraform plan -refresh-only (needs terraform and its provider mirror)", ["bench_vs_terraform.py"]),
+    ("report of 10k resources with 90 runs of history; 365-run trend on SQLite and PostgreSQL", ["bench_report.py"]),
 )
 
 
