@@ -228,7 +228,10 @@ class SqlHistory(History):
         with self._read() as conn:  # each run's time parsed once, rows read as plain tuples (365 runs x 40 types)
             times = {r.id: parse_time(r.started_at) for r in conn.execute(select(runs.c.id, runs.c.started_at)
                                                                            .where(done))}
-            return [(row[0], times[row[0]], Score(*row[1:])) for row in conn.execute(query).tuples()]
+            return [(run_id, times[run_id], Score(scope_, name, audited, drifted, index, coverage, passed, failed,
+                                                  unknown))
+                    for run_id, scope_, name, audited, drifted, index, coverage, passed, failed, unknown
+                    in conn.execute(query)]
 
     def prune(self, before: datetime) -> int:
         with self._write() as conn:
