@@ -41,12 +41,18 @@ class Stack:
 
 
 def push_image(aws: Aws, tag: str) -> str:
-    """Put an image with `tag` in the repository; returns its digest."""
+    """Put an image with `tag` in the repository (once); returns its digest."""
+    ecr = aws.client("ecr")
+    try:
+        return str(ecr.describe_images(repositoryName=REPO, imageIds=[{"imageTag": tag}])["imageDetails"][0]
+                   ["imageDigest"])
+    except ecr.exceptions.ImageNotFoundException:
+        pass
     manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
                            "config": {"digest": "sha256:" + hashlib.sha256(tag.encode()).hexdigest(), "size": 1,
                                       "mediaType": "application/vnd.docker.container.image.v1+json"},
                            "layers": []})
-    image = aws.client("ecr").put_image(repositoryName=REPO, imageManifest=manifest, imageTag=tag)["image"]
+    image = ecr.put_image(repositoryName=REPO, imageManifest=manifest, imageTag=tag)["image"]
     return str(image["imageId"]["imageDigest"])
 
 
@@ -168,7 +174,7 @@ class FakeMetrics:
         return requests * self.rate(target_group, end), requests
 
 
-def fake_seams(aws: Aws, stack: Stack, clock: FakeClock | None = None) -> dict[str, Any]:
+def fake_seams(aws: Aws, stack: Stack, clock: FakeClock | None = None, startup: float = 45.0) -> dict[str, Any]:
     clock = clock or FakeClock()
-    return {"clock": clock, "health": ServiceHealth(aws, stack, clock), "metrics": FakeMetrics(clock),
+    return {"clock": clock, "health": ServiceHealth(aws, stack, clock, startup), "metrics": FakeMetrics(clock),
             "signals": False}
