@@ -124,7 +124,7 @@ def _weighted_actions(aws: Aws, request: DeployRequest, target_group: str) -> tu
         return request.listener, None, found["Listeners"][0].get("DefaultActions") or []
     groups = _call(f"target group {target_group}", elb.describe_target_groups, TargetGroupArns=[target_group])
     places: list[tuple[str, str | None, list[Any]]] = []
-    for lb in groups["TargetGroups"][0].get("LoadBalancerArns") or []:
+    for lb in dict.fromkeys(groups["TargetGroups"][0].get("LoadBalancerArns") or []):  # moto repeats them
         for page in elb.get_paginator("describe_listeners").paginate(LoadBalancerArn=lb):
             for listener in page.get("Listeners", []):
                 arn = listener["ListenerArn"]
