@@ -17,6 +17,7 @@ from auditor.config import parse_duration
 from auditor.errors import ConfigError
 
 if TYPE_CHECKING:
+    from auditor.deploy.journal import JournalStore
     from auditor.deploy.model import DeployOutcome, DeployRequest
 
 DEFAULT_CONFIG = Path("audit.toml")
@@ -30,18 +31,23 @@ Exit codes:
   1  refused (nothing changed), rolled back, or failed"""
 
 
-def settings_from_toml(path: Path | None) -> dict[str, Any]:
-    """The `[deploy]` table of audit.toml as DeployRequest fields (durations in seconds)."""
+def read_toml(path: Path | None) -> tuple[Path | None, dict[str, Any]]:
+    """--config FILE, else ./audit.toml when there is one: (its path, its content)."""
     if path is None:
         if not DEFAULT_CONFIG.is_file():
-            return {}
+            return None, {}
         path = DEFAULT_CONFIG
     try:
-        table = tomllib.loads(path.read_text(encoding="utf-8")).get("deploy", {})
+        return path, tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from None
+
+
+def settings_from_toml(path: Path | None, document: dict[str, Any]) -> dict[str, Any]:
+    """The `[deploy]` table of audit.toml as DeployRequest fields (durations in seconds)."""
+    table = document.get("deploy", {})
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [deploy] must be a table")
     unknown = set(table) - _PLAIN - set(_DURATIONS)
@@ -101,11 +107,15 @@ def _steps(text: str) -> tuple[int, ...]:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Outcome as text or as JSON (result, weights, services, rollback reason, journal id).")
 @click.option("--config", "config_path", type=click.Path(path_type=Path),
-              help="audit.toml with a [deploy] table (default: ./audit.toml when present).")
+              help="audit.toml with a [deploy] table and `history` (default: ./audit.toml when present).")
+@click.option("--history", "history_url", metavar="URL",
+              help="Where the journal is kept: sqlite:///PATH, postgresql://..., s3://BUCKET/PREFIX (default: "
+                   "`history` in audit.toml, else $XDG_DATA_HOME/auditor/history.db).")
 @click.option("--region", help="AWS region (default: the SDK's).")
 @click.option("--profile", help="AWS profile (default: the SDK's).")
-def deploy_cmd(fmt: str, config_path: Path | None, region: str | None, profile: str | None, resume_id: str | None,
-               rollback_id: str | None, list_journals: bool, yes: bool, **options: Any) -> None:
+def deploy_cmd(fmt: str, config_path: Path | None, history_url: str | None, region: str | None, profile: str | None,
+               resume_id: str | None, rollback_id: str | None, list_journals: bool, yes: bool,
+               **options: Any) -> None:
     """Blue/green deploy of an ECS service behind its ALB, gated on health, alarms and 5xx, rolled back
     automatically (traffic to 100% blue first) on any failure, timeout or SIGINT/SIGTERM.
 
@@ -114,23 +124,30 @@ def deploy_cmd(fmt: str, config_path: Path | None, region: str | None, profile: 
     service is set up. One deploy per service at a time (a DynamoDB lease); every step is journalled
     first, so `--resume ID` / `--rollback ID` finish a deploy whose process died.
     """
-    from auditor.aws import Aws, AwsSettings
-    from auditor.deploy import engine
-    from auditor.deploy.store import FileJournalStore
+    from auditor.history import open_history
 
-    history = FileJournalStore()
-    if list_journals:
-        for journal_id in history.list_journals("deploy"):
-            click.echo(journal_id)
-        return
-    aws = Aws(AwsSettings(profile=profile, region=region))
-    if resume_id or rollback_id:
+    path, document = read_toml(config_path)
+    with open_history(history_url or document.get("history")) as history:
+        if list_journals:
+            for journal_id in history.list_journals("deploy"):
+                click.echo(journal_id)
+            return
         if resume_id and rollback_id:
             raise ConfigError("give --resume or --rollback, not both")
+        request = None if resume_id or rollback_id else _request(options, settings_from_toml(path, document))
+        outcome = _run(history, request, resume_id, rollback_id, yes, profile, region)
+    _show(outcome, fmt)
+
+
+def _run(history: JournalStore, request: DeployRequest | None, resume_id: str | None, rollback_id: str | None,
+         yes: bool, profile: str | None, region: str | None) -> DeployOutcome:
+    from auditor.aws import Aws, AwsSettings
+    from auditor.deploy import engine
+
+    aws = Aws(AwsSettings(profile=profile, region=region))
+    if request is None:
         action = engine.resume if resume_id else engine.rollback
-        _show(action(str(resume_id or rollback_id), aws=aws, history=history), fmt)
-        return
-    request = _request(options, settings_from_toml(config_path))
+        return action(str(resume_id or rollback_id), aws=aws, history=history)
     if not request.dry_run and not yes:
         plan = engine.deploy(_dry(request), aws=aws, history=history)
         click.echo("\n".join(plan.plan), err=True)
@@ -138,7 +155,7 @@ def deploy_cmd(fmt: str, config_path: Path | None, region: str | None, profile: 
             raise ConfigError("not deploying without confirmation", "pass --yes (or --dry-run to only see the plan)")
         if not click.confirm("Deploy?", err=True):
             raise click.exceptions.Abort()
-    _show(engine.deploy(request, aws=aws, history=history), fmt)
+    return engine.deploy(request, aws=aws, history=history)
 
 
 def _dry(request: DeployRequest) -> DeployRequest:

@@ -6,7 +6,7 @@ from typing import Any
 
 from auditor.aws import Aws
 from auditor.deploy import DeployRequest, deploy
-from auditor.deploy.store import FileJournalStore
+from auditor.history import History
 from tests.deploy.bgstack import (
     ALARM_5XX,
     BLUE,
@@ -28,11 +28,11 @@ def _request(stack: Stack, **overrides: Any) -> DeployRequest:
     return DeployRequest(**{**options, **overrides})
 
 
-def _events(history: FileJournalStore, deploy_id: str) -> list[str]:
+def _events(history: History, deploy_id: str) -> list[str]:
     return [e["event"] for e in history.read_journal(deploy_id)]
 
 
-def test_happy_path_ends_all_green_with_blue_at_zero(aws: Aws, stack: Stack, history: FileJournalStore) -> None:
+def test_happy_path_ends_all_green_with_blue_at_zero(aws: Aws, stack: Stack, history: History) -> None:
     digest = push_image(aws, "v2")
     seams = fake_seams(aws, stack)
     outcome = deploy(_request(stack), aws=aws, history=history, **seams)
@@ -68,7 +68,7 @@ def _assert_back_on_blue(aws: Aws, stack: Stack) -> None:
     assert "Item" not in lease
 
 
-def test_5xx_alarm_during_the_canary_rolls_back(aws: Aws, stack: Stack, history: FileJournalStore) -> None:
+def test_5xx_alarm_during_the_canary_rolls_back(aws: Aws, stack: Stack, history: History) -> None:
     push_image(aws, "v2")
     seams = fake_seams(aws, stack)
     seen: list[dict[str, int]] = []
@@ -92,7 +92,7 @@ def test_5xx_alarm_during_the_canary_rolls_back(aws: Aws, stack: Stack, history:
 
 
 def test_green_never_healthy_rolls_back_without_moving_traffic(aws: Aws, stack: Stack,
-                                                               history: FileJournalStore) -> None:
+                                                               history: History) -> None:
     push_image(aws, "v2")
     seams = fake_seams(aws, stack)
     seams["health"].broken.add(stack.green_tg)
@@ -104,7 +104,7 @@ def test_green_never_healthy_rolls_back_without_moving_traffic(aws: Aws, stack: 
     _assert_back_on_blue(aws, stack)
 
 
-def test_timeout_during_the_last_bake_rolls_back(aws: Aws, stack: Stack, history: FileJournalStore) -> None:
+def test_timeout_during_the_last_bake_rolls_back(aws: Aws, stack: Stack, history: History) -> None:
     push_image(aws, "v2")
     seams = fake_seams(aws, stack, startup=400.0)  # 405 s to provision, then 3 bakes of 300 s: past 1200 s
     outcome = deploy(_request(stack), aws=aws, history=history, **seams)
@@ -114,7 +114,7 @@ def test_timeout_during_the_last_bake_rolls_back(aws: Aws, stack: Stack, history
     _assert_back_on_blue(aws, stack)
 
 
-def test_green_5xx_rate_over_the_limit_rolls_back(aws: Aws, stack: Stack, history: FileJournalStore) -> None:
+def test_green_5xx_rate_over_the_limit_rolls_back(aws: Aws, stack: Stack, history: History) -> None:
     push_image(aws, "v2")
     seams = fake_seams(aws, stack)
     seams["metrics"].rate = lambda tg, _now: 0.05 if tg == stack.green_tg else 0.0
@@ -125,7 +125,7 @@ def test_green_5xx_rate_over_the_limit_rolls_back(aws: Aws, stack: Stack, histor
     _assert_back_on_blue(aws, stack)
 
 
-def test_dry_run_changes_nothing(aws: Aws, stack: Stack, history: FileJournalStore) -> None:
+def test_dry_run_changes_nothing(aws: Aws, stack: Stack, history: History) -> None:
     push_image(aws, "v2")
     revisions = aws.client("ecs").list_task_definitions()["taskDefinitionArns"]
     outcome = deploy(_request(stack, dry_run=True), aws=aws, history=history, **fake_seams(aws, stack))

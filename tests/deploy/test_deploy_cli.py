@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from auditor.aws import Aws
 from auditor.cli import cli, run_cli
 from auditor.deploy import resume
-from auditor.deploy.store import FileJournalStore
+from auditor.history import History
 from tests.deploy.bgstack import ALARM_5XX, BLUE, CLUSTER, GREEN, Stack, desired, fake_seams, push_image, weights
 
 
@@ -30,7 +30,7 @@ def _base(stack: Stack, *extra: str) -> list[str]:
             *extra]
 
 
-def test_cli_deploys_and_prints_json(aws: Aws, stack: Stack, history: FileJournalStore) -> None:
+def test_cli_deploys_and_prints_json(aws: Aws, stack: Stack, history: History) -> None:
     push_image(aws, "v2")
     result = CliRunner().invoke(cli, [*_base(stack, "--steps", "50,100", "--bake", "0s", "--poll", "0s",
                                              "--timeout", "1m", "--yes", "--format", "json")])
@@ -45,7 +45,7 @@ def test_cli_deploys_and_prints_json(aws: Aws, stack: Stack, history: FileJourna
     assert weights(aws, stack) == {"blue": 0, "green": 100}
 
 
-def test_cli_refusal_is_one_line_and_exit_1(aws: Aws, stack: Stack, history: FileJournalStore) -> None:
+def test_cli_refusal_is_one_line_and_exit_1(aws: Aws, stack: Stack, history: History) -> None:
     code, err = _run_cli(["deploy", "--cluster", CLUSTER, "--service", BLUE, "--image",
                                    stack.image("latest"), "--yes"])
     assert code == 1
@@ -53,7 +53,7 @@ def test_cli_refusal_is_one_line_and_exit_1(aws: Aws, stack: Stack, history: Fil
     assert weights(aws, stack) == {"blue": 100, "green": 0}
 
 
-def test_cli_dry_run_and_deploy_table_from_audit_toml(aws: Aws, stack: Stack, history: FileJournalStore,
+def test_cli_dry_run_and_deploy_table_from_audit_toml(aws: Aws, stack: Stack, history: History,
                                                       tmp_path: Path) -> None:
     push_image(aws, "v2")
     config = tmp_path / "audit.toml"
@@ -102,7 +102,7 @@ def _wait_for(aws: Aws, stack: Stack, green: int, process: subprocess.Popen[byte
         time.sleep(0.1)
 
 
-def test_sigterm_mid_shift_rolls_back(aws: Aws, stack: Stack, history: FileJournalStore, tmp_path: Path) -> None:
+def test_sigterm_mid_shift_rolls_back(aws: Aws, stack: Stack, history: History, tmp_path: Path) -> None:
     push_image(aws, "v2")
     process = _start(stack, tmp_path / "data", "10,50,100", "--format", "json")
     _wait_for(aws, stack, 10, process)
@@ -119,7 +119,7 @@ def test_sigterm_mid_shift_rolls_back(aws: Aws, stack: Stack, history: FileJourn
     assert entries[-1]["event"] == "outcome" and entries[-1]["rollback_reason"] == "interrupted by SIGTERM"
 
 
-def _crash_after_half(aws: Aws, stack: Stack, history: FileJournalStore, data: Path) -> str:
+def _crash_after_half(aws: Aws, stack: Stack, history: History, data: Path) -> str:
     process = _start(stack, data, "50,100")
     _wait_for(aws, stack, 50, process)
     process.kill()
@@ -129,7 +129,7 @@ def _crash_after_half(aws: Aws, stack: Stack, history: FileJournalStore, data: P
     return deploy_id
 
 
-def test_crash_after_the_50_step_then_resume(aws: Aws, stack: Stack, history: FileJournalStore,
+def test_crash_after_the_50_step_then_resume(aws: Aws, stack: Stack, history: History,
                                              tmp_path: Path) -> None:
     push_image(aws, "v2")
     deploy_id = _crash_after_half(aws, stack, history, tmp_path / "data")
@@ -145,7 +145,7 @@ def test_crash_after_the_50_step_then_resume(aws: Aws, stack: Stack, history: Fi
     assert events.count("start") == 1 and "resume" in events and events[-1] == "outcome"
 
 
-def test_crash_after_the_50_step_then_rollback(aws: Aws, stack: Stack, history: FileJournalStore,
+def test_crash_after_the_50_step_then_rollback(aws: Aws, stack: Stack, history: History,
                                                tmp_path: Path) -> None:
     push_image(aws, "v2")
     deploy_id = _crash_after_half(aws, stack, history, tmp_path / "data")
