@@ -175,9 +175,9 @@ def _guarded(run: AlbRun, journal: Journal, seams: Seams, lease: Lease, opening:
                     message = f"rollback failed: {text}"
         outcome = _outcome(run, result, reason, message, seams.clock.now() - started)
         journal.write("outcome", **{k: v for k, v in outcome.to_dict().items() if k not in ("plan", "deploy_id")})
-        return outcome
     finally:
-        lease.release()
+        problem = lease.release()
+    return replace(outcome, message=f"{outcome.message}; {problem}") if problem else outcome
 
 
 def _outcome(run: AlbRun, result: str, reason: str | None, message: str, duration: float) -> DeployOutcome:

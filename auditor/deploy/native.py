@@ -8,6 +8,7 @@ gates (alarms, 5xx rate per target group, smoke URL) at each poll, and stops it 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from auditor.aws import Aws, describe_error
@@ -173,9 +174,9 @@ def deploy_native(request: DeployRequest, setup: NativeSetup, aws: Aws, history:
                                 services={"service": {"service": setup.service, "desired": setup.desired,
                                                       "deployment": run.arn}})
         journal.write("outcome", **{k: v for k, v in outcome.to_dict().items() if k not in ("plan", "deploy_id")})
-        return outcome
     finally:
-        lease.release()
+        problem = lease.release()
+    return replace(outcome, message=f"{outcome.message}; {problem}") if problem else outcome
 
 
 def _reason(deployment: dict[str, Any]) -> str | None:
