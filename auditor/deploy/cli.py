@@ -102,6 +102,8 @@ def _steps(text: str) -> tuple[int, ...]:
 @click.option("--resume", "resume_id", metavar="ID", help="Carry on the deploy ID whose process died.")
 @click.option("--rollback", "rollback_id", metavar="ID", help="Put the deploy ID whose process died back on blue.")
 @click.option("--list", "list_journals", is_flag=True, help="List the deploy journals, newest last.")
+@click.option("--stats", is_flag=True,
+              help="Deploy figures from the journals: outcomes, failed-deployment rate, green provisioning time.")
 @click.option("--dry-run", is_flag=True, help="Discover, check and print the plan; change nothing.")
 @click.option("--yes", is_flag=True, help="Do not ask before changing traffic.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
@@ -114,7 +116,7 @@ def _steps(text: str) -> tuple[int, ...]:
 @click.option("--region", help="AWS region (default: the SDK's).")
 @click.option("--profile", help="AWS profile (default: the SDK's).")
 def deploy_cmd(fmt: str, config_path: Path | None, history_url: str | None, region: str | None, profile: str | None,
-               resume_id: str | None, rollback_id: str | None, list_journals: bool, yes: bool,
+               resume_id: str | None, rollback_id: str | None, list_journals: bool, stats: bool, yes: bool,
                **options: Any) -> None:
     """Blue/green deploy of an ECS service behind its ALB, gated on health, alarms and 5xx, rolled back
     automatically (traffic to 100% blue first) on any failure, timeout or SIGINT/SIGTERM.
@@ -131,6 +133,9 @@ def deploy_cmd(fmt: str, config_path: Path | None, history_url: str | None, regi
         if list_journals:
             for journal_id in history.list_journals("deploy"):
                 click.echo(journal_id)
+            return
+        if stats:
+            _show_stats(history, fmt)
             return
         if resume_id and rollback_id:
             raise ConfigError("give --resume or --rollback, not both")
@@ -156,6 +161,23 @@ def _run(history: JournalStore, request: DeployRequest | None, resume_id: str | 
         if not click.confirm("Deploy?", err=True):
             raise click.exceptions.Abort()
     return engine.deploy(request, aws=aws, history=history)
+
+
+def _show_stats(history: JournalStore, fmt: str) -> None:
+    from auditor.deploy.telemetry import deploy_stats
+
+    figures = deploy_stats(history)
+    if fmt == "json":
+        click.echo(json.dumps(figures.to_dict(), indent=2, sort_keys=True))
+        return
+    rate, median = figures.failed_rate, figures.median_provisioning_seconds
+    click.echo(f"{len(figures.deploys)} deploys, {len(figures.ended)} ended; failed-deployment rate "
+               + (f"{rate:.1%}" if rate is not None else "n/a") + "; median green provisioning "
+               + (f"{median:.0f}s" if median is not None else "n/a"))
+    for record in figures.deploys:
+        took = f"{record.duration_seconds:.0f}s" if record.duration_seconds is not None else "-"
+        click.echo(f"  {record.deploy_id}  {record.result:<11} {took:>6}"
+                   + (f"  {record.rollback_reason}" if record.rollback_reason else ""))
 
 
 def _dry(request: DeployRequest) -> DeployRequest:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from click.testing import CliRunner
+
 from auditor.aws import Aws
+from auditor.cli import cli
 from auditor.deploy import DeployRequest, deploy
 from auditor.history import History
 from tests.deploy.bgstack import (
@@ -134,3 +138,23 @@ def test_dry_run_changes_nothing(aws: Aws, stack: Stack, history: History) -> No
     assert history.list_journals("deploy") == []
     assert aws.client("ecs").list_task_definitions()["taskDefinitionArns"] == revisions
     _assert_back_on_blue(aws, stack)
+
+
+def test_stats_from_the_journals(aws: Aws, stack: Stack, history: History) -> None:
+    push_image(aws, "v2")
+    seams = fake_seams(aws, stack)
+    seams["health"].broken.add(stack.green_tg)
+    failed = deploy(_request(stack), aws=aws, history=history, **seams)
+    done = deploy(_request(stack), aws=aws, history=history, **fake_seams(aws, stack, seams["clock"]))
+    history.append_journal("web-blue-dead", "deploy", {"event": "start", "way": "alb-weights", "at": 1.0})
+    result = CliRunner().invoke(cli, ["deploy", "--stats", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout)
+    assert (figures["deploys"], figures["ended"], figures["failed_rate"]) == (3, 2, 0.5)
+    assert figures["by_result"] == {"rolled_back": 1, "succeeded": 1, "unfinished": 1}
+    assert figures["median_green_provisioning_seconds"] == 45.0
+    records = {r["deploy_id"]: r for r in figures["records"]}
+    assert records[failed.deploy_id]["rollback_reason"] == failed.rollback_reason
+    assert records[done.deploy_id]["duration_seconds"] == round(done.duration_seconds, 3)
+    text = CliRunner().invoke(cli, ["deploy", "--stats"]).stdout
+    assert text.startswith("3 deploys, 2 ended; failed-deployment rate 50.0%; median green provisioning 45s")
