@@ -78,8 +78,8 @@ def run_audit(config: AuditConfig, aws: Aws, progress: Progress | None = None) -
     drifts = diff(state, inventory, ignore, doubt)
     compliance = None
     if config.check_rules:  # the rule engine is imported only for an audit that checks the rules
-        from auditor.compliance import judge_audit, live_backends, rule_pack
-        from auditor.rules.engine import Suppressions
+        from auditor.rules.audit import judge_audit, live_backends
+        from auditor.rules.engine import Suppressions, rule_pack
 
         compliance = judge_audit(
             rule_pack(config.rules_dirs), live=[*inventory.resources, *live_backends(loaded)],

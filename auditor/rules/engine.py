@@ -90,6 +90,12 @@ def load_pack(*folders: Path) -> RulePack:
     return RulePack(tuple(sorted(rules, key=lambda r: _sort_key(r.meta.id))), tuple(sources))
 
 
+def rule_pack(rules_dirs: Sequence[Path] = (), *, builtin: bool = True) -> RulePack:
+    """The built-in pack and/or the user's packs, loaded the same way."""
+    folders = ([BUILTIN_PACK] if builtin else []) + list(rules_dirs)
+    return load_pack(*folders)
+
+
 def _sort_key(rule_id: str) -> tuple[str, int]:
     prefix, number = rule_id.rsplit("-", 1)
     return (prefix, int(number))
