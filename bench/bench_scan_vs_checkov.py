@@ -50,10 +50,12 @@ from auditor.code import load_code
 from auditor.code.loader import CodeModule
 from auditor.code.values import Ref
 from auditor.models import Origin, Status
+from auditor.rules.backend import backend_resource
 from auditor.rules.engine import BUILTIN_PACK, RulePack, evaluate, load_pack
-from auditor.rules.lib import address_type, all_of, backend_resource, normalize_address
+from auditor.rules.links import address_type, normalize_address
 from auditor.rules.model import Verdict
 from auditor.rules.settings import RuleSettings
+from auditor.rules.verdicts import all_of
 from auditor.scan.code import root_modules
 
 CHECKOV_VERSION = "3.3.30"

@@ -33,26 +33,11 @@ from auditor.rules.joins import (
     subnet_zones,
     zone_spread,
 )
-from auditor.rules.lib import (
-    address_type,
-    all_of,
-    as_bool,
-    blocks,
-    failed,
-    get,
-    judge,
-    linked,
-    not_applicable,
-    observed,
-    passed,
-    show,
-    unknown,
-    unobserved,
-    unresolved,
-    value_or_default,
-)
+from auditor.rules.links import address_type, linked
 from auditor.rules.model import Peers, RuleContext, Verdict
+from auditor.rules.read import as_bool, blocks, get, observed, show, value_or_default
 from auditor.rules.settings import TlsProfile
+from auditor.rules.verdicts import all_of, failed, judge, not_applicable, passed, unknown, unobserved, unresolved
 
 LB = "aws_lb"
 LISTENER = "aws_lb_listener"

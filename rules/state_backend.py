@@ -13,39 +13,33 @@ from typing import Any
 
 from auditor.code.values import Template
 from auditor.models import Origin, Resource, Status, Unresolved
+from auditor.rules.backend import BACKEND_TYPE
 from auditor.rules.engine import rule
-from auditor.rules.lib import (
-    BACKEND_TYPE,
-    Tri,
+from auditor.rules.links import bind_self, configured_by, template_excludes
+from auditor.rules.model import Peers, RuleContext, Verdict
+from auditor.rules.policies import (
     actions_cover,
-    all_of,
-    any_of,
-    as_bool,
-    as_list,
-    bind_self,
-    blocks,
-    configured_by,
     customer_managed_key,
     document,
-    failed,
-    get,
-    has,
     iam_match,
+    principal_is_everyone,
+    statements,
+)
+from auditor.rules.read import as_bool, as_list, blocks, get, has, observed, show
+from auditor.rules.verdicts import (
+    Tri,
+    all_of,
+    any_of,
+    failed,
     judge,
     not_applicable,
-    observed,
     passed,
-    principal_is_everyone,
-    show,
-    statements,
     t_all,
     t_any,
-    template_excludes,
     unknown,
     unobserved,
     unresolved,
 )
-from auditor.rules.model import Peers, RuleContext, Verdict
 
 BUCKET = "aws_s3_bucket"
 TABLE = "aws_dynamodb_table"

@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 from auditor.models import ComplianceResult, Inventory, Origin, Resource
+from auditor.rules.backend import BACKEND_TYPE, backend_resource
 from auditor.rules.engine import RulePack, Suppressions, evaluate
-from auditor.rules.lib import BACKEND_TYPE, backend_resource, live_read_from
+from auditor.rules.read import live_read_from
 from auditor.rules.settings import RuleSettings
 from auditor.state.model import LoadedState, LockMechanism
 

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 from auditor.errors import ConfigError
 from auditor.models import ComplianceResult, Finding, Origin, Status
+from auditor.rules.backend import backend_resource
 from auditor.rules.engine import RulePack, Suppressions, evaluate
-from auditor.rules.lib import backend_resource
 from auditor.rules.settings import RuleSettings
 
 if TYPE_CHECKING:
