@@ -1,6 +1,6 @@
 """STATE-01..10: where Terraform state lives and how its bucket and lock table are protected.
 
-STATE-01..03 judge the `terraform_backend` pseudo-resource (attributes: `auditor.rules.lib`).
+STATE-01..03 judge the `terraform_backend` pseudo-resource (attributes: `auditor.rules.backend`).
 STATE-04..07 judge every `aws_s3_bucket`, joined to its split `aws_s3_bucket_*` resources (the
 legacy inline blocks on the bucket still count). STATE-08..10 judge DynamoDB lock tables: a
 `LockID` hash key, or the name a backend's `dynamodb_table` gives; other tables are not applicable.
