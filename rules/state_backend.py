@@ -100,7 +100,8 @@ def state_in_s3(res: Resource, ctx: RuleContext) -> Verdict:
     return passed(f"state is in {_location(res)}", get(res, "bucket"))
 
 
-def _s3_only(res: Resource) -> Verdict | None:
+def _s3_only(res: Resource, ctx: RuleContext) -> Verdict | None:
+    """The backend rules judge S3 backends only."""
     kind = _backend_type(res)
     if isinstance(kind, Verdict):
         return kind
@@ -127,11 +128,9 @@ terraform {
 }
 """,
     peers=Peers(),
+    applies=_s3_only,
 )
 def state_locking(res: Resource, ctx: RuleContext) -> Verdict:
-    skip = _s3_only(res)
-    if skip is not None:
-        return skip
     lockfile = as_bool(get(res, "use_lockfile"))
     table = get(res, "dynamodb_table")
     seen = get(res, "_lock_mechanisms_seen") if has(res, "_lock_mechanisms_seen") else None
@@ -173,11 +172,9 @@ terraform {
 }
 """,
     peers=Peers(),
+    applies=_s3_only,
 )
 def state_encrypted(res: Resource, ctx: RuleContext) -> Verdict:
-    skip = _s3_only(res)
-    if skip is not None:
-        return skip
     wanted_key = get(res, "kms_key_id")
     if has(res, "_sse"):
         return _object_encryption(res, wanted_key)
@@ -245,16 +242,6 @@ def _state_bucket(res: Resource, ctx: RuleContext) -> Verdict | None:
     return not_applicable(f"not a Terraform state bucket ({show(name)}: no backend names it, no lock table beside it)")
 
 
-def _state_bucket_rule(check: Callable[[Resource, RuleContext], Verdict]) -> Callable[[Resource, RuleContext], Verdict]:
-    def run(res: Resource, ctx: RuleContext) -> Verdict:
-        skip = _state_bucket(res, ctx)
-        return skip if skip is not None else check(res, ctx)
-
-    run.__name__ = check.__name__
-    run.__doc__ = check.__doc__
-    return run
-
-
 def _bucket_setting(ctx: RuleContext, bucket: Resource, child_type: str,
                     judge_child: Callable[[Resource], Verdict], absent: Verdict,
                     legacy: Callable[[Resource], Verdict | None] | None = None) -> Verdict:
@@ -298,8 +285,8 @@ resource "aws_s3_bucket_versioning" "state" {
 """,
     peers=Peers(checkov=("CKV_AWS_21",), trivy=("AVD-AWS-0090",), securityhub=("S3.14",),
                 aws_config=("s3-bucket-versioning-enabled",), prowler=("s3_bucket_object_versioning",)),
+    applies=_state_bucket,
 )
-@_state_bucket_rule
 def bucket_versioned(res: Resource, ctx: RuleContext) -> Verdict:
     def split(child: Resource) -> Verdict:
         status = get(child, "versioning_configuration.0.status")
@@ -371,8 +358,8 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "state" {
     peers=Peers(checkov=("CKV_AWS_19", "CKV_AWS_145"), trivy=("AVD-AWS-0132",), securityhub=("S3.17",),
                 aws_config=("s3-default-encryption-kms", "s3-bucket-server-side-encryption-enabled"),
                 prowler=("s3_bucket_kms_encryption",)),
+    applies=_state_bucket,
 )
-@_state_bucket_rule
 def bucket_kms_encrypted(res: Resource, ctx: RuleContext) -> Verdict:
     return _bucket_setting(
         ctx, res, "aws_s3_bucket_server_side_encryption_configuration", _sse_rules,
@@ -577,16 +564,6 @@ def _lock_table(res: Resource, ctx: RuleContext) -> Verdict | None:
     return not_applicable(f"not a Terraform lock table (hash key {show(hash_key)}, named by no backend)")
 
 
-def _lock_rule(check: Callable[[Resource, RuleContext], Verdict]) -> Callable[[Resource, RuleContext], Verdict]:
-    def run(res: Resource, ctx: RuleContext) -> Verdict:
-        skip = _lock_table(res, ctx)
-        return skip if skip is not None else check(res, ctx)
-
-    run.__name__ = check.__name__
-    run.__doc__ = check.__doc__
-    return run
-
-
 @rule(
     id="STATE-08", title="Lock table has a LockID string hash key", severity="high", resource_types=(TABLE,),
     rationale="""
@@ -607,8 +584,8 @@ resource "aws_dynamodb_table" "locks" {
 }
 """,
     peers=Peers(),
+    applies=_lock_table,
 )
-@_lock_rule
 def lock_table_key(res: Resource, ctx: RuleContext) -> Verdict:
     hash_key = get(res, "hash_key")
     key = judge(hash_key, "hash_key", lambda k: k == LOCK_KEY, repr(LOCK_KEY))
@@ -648,8 +625,8 @@ resource "aws_dynamodb_table" "locks" {
 """,
     peers=Peers(checkov=("CKV_AWS_28",), trivy=("AVD-AWS-0024",), securityhub=("DynamoDB.2",),
                 aws_config=("dynamodb-pitr-enabled",), prowler=("dynamodb_tables_pitr_enabled",)),
+    applies=_lock_table,
 )
-@_lock_rule
 def lock_table_pitr(res: Resource, ctx: RuleContext) -> Verdict:
     if res.origin is Origin.LIVE and not has(res, "point_in_time_recovery"):
         return unobserved("point-in-time recovery of this table (read live only for tables a state holds)")
@@ -688,8 +665,8 @@ resource "aws_kms_key" "locks" {
 """,
     peers=Peers(checkov=("CKV_AWS_119",), trivy=("AVD-AWS-0025",),
                 aws_config=("dynamodb-table-encrypted-kms",), prowler=("dynamodb_tables_kms_cmk_encryption_enabled",)),
+    applies=_lock_table,
 )
-@_lock_rule
 def lock_table_cmk(res: Resource, ctx: RuleContext) -> Verdict:
     sse = blocks(res, "server_side_encryption")
     if isinstance(sse, Unresolved):

@@ -66,8 +66,13 @@ class RuleContext:
 
 CheckFn = Callable[[Resource, RuleContext], Verdict | Iterable[Verdict]]
 
+Guard = Callable[[Resource, RuleContext], Verdict | None]
+"""Whether a rule applies to a resource: None when it does, else the verdict instead (NOT_APPLICABLE, or
+UNKNOWN when that cannot be known)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Rule:
     meta: RuleMeta
     check: CheckFn
+    applies: Guard | None = None  # asked first: the check runs only on the resources it lets through
