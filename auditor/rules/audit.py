@@ -5,22 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
+from auditor import catalog
 from auditor.models import ComplianceResult, Inventory, Origin, Resource
 from auditor.rules.backend import BACKEND_TYPE, backend_resource
 from auditor.rules.engine import RulePack, Suppressions, evaluate
 from auditor.rules.read import live_read_from
 from auditor.rules.settings import RuleSettings
 from auditor.state.model import LoadedState, LockMechanism
-
-# Types whose collectors read every resource in full; the others read details (tags, policies,
-# attributes) only for the resources a state holds, so a rule on an unmanaged one meets "unobserved".
-PARTIALLY_READ = frozenset({
-    "aws_s3_bucket", "aws_s3_bucket_versioning", "aws_s3_bucket_server_side_encryption_configuration",
-    "aws_s3_bucket_public_access_block", "aws_s3_bucket_policy", "aws_s3_bucket_lifecycle_configuration",
-    "aws_dynamodb_table", "aws_ecr_repository", "aws_ecr_lifecycle_policy", "aws_sns_topic", "aws_iam_role",
-    "aws_acm_certificate", "aws_ecs_task_definition", "aws_lb_target_group", "aws_kms_key",
-    "aws_iam_role_policy_attachment",
-})
 
 
 def live_backends(states: Sequence[LoadedState]) -> list[Resource]:
@@ -50,7 +41,9 @@ def judge_audit(pack: RulePack, *, live: Sequence[Resource], state: Sequence[Res
                 wanted: Mapping[str, Mapping[str, Iterable[str]]], settings: RuleSettings,
                 suppressions: Suppressions) -> ComplianceResult:
     """Rules on what is live (inventory + the state backends) and on what the states say was applied."""
-    listed = [t for t in {o.type for o in inventory.observations} if t not in PARTIALLY_READ]
+    specs = catalog.specs()
+    listed = [t for t in {o.type for o in inventory.observations}
+              if not (t in specs and specs[t].partially_read)]
     findings = evaluate(pack, live, settings, suppressions, live_read=live_read_from(inventory, wanted, listed))
     # Each state is judged on its own (like each root module in a scan), with the backends beside it:
     # they say which bucket holds state. The backends themselves were judged live, once.
