@@ -22,6 +22,8 @@ from typing import Any
 from auditor.models import Origin, Resource
 
 BACKEND_TYPE = "terraform_backend"
+LOCK_KEY = "LockID"
+"""The hash key of the S3 backend's DynamoDB lock table (Terraform writes `{"LockID": ...}` items)."""
 
 
 
