@@ -26,9 +26,9 @@ from auditor.rules.settings import RuleSettings
 from auditor.scan import code as scan_code
 from auditor.scan.cache import ScanCache, scan_key
 from auditor.scan.code import scan
+from tests.conftest import REPO
 from tests.rules.support import FIXTURES, builtin_pack
 
-REPO = Path(__file__).resolve().parents[1]
 SETTINGS = RuleSettings()
 
 MAIN_TF = """

@@ -39,9 +39,9 @@ from auditor.rules.secrets import (
 )
 from auditor.rules.settings import RuleSettings
 from auditor.scan.code import scan
+from tests.conftest import REPO
 from tests.rules.support import FIXTURES, builtin_pack, expected_verdicts, verdicts
 
-REPO = Path(__file__).resolve().parents[2]
 SEED = REPO / "tests" / "terraform" / "fixtures" / "seed_task_definition"
 SEC_RULES = ("SEC-01", "SEC-02", "SEC-03", "SEC-04")
 
