@@ -1,4 +1,11 @@
-"""One audit, stage by stage: config -> state -> inventory -> diff -> score."""
+"""One audit, stage by stage: state -> inventory -> diff -> rules -> code -> score, into one AuditRun.
+
+The states are read (auditor.state) while the caller's account is asked; the live inventory
+(auditor.inventory) is collected for the types and regions they hold; the diff judges each resource
+(auditor.diff); the rule pack judges live and state resources unless the config says not to
+(auditor.rules.audit); `--code` folders are compared with their states (auditor.codedrift); the
+drift index is scored (auditor.score). The reports (auditor.report) read the AuditRun afterwards.
+"""
 
 from __future__ import annotations
 
