@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from auditor.compliance import rule_pack, scan
 from auditor.config import load_config
 from auditor.errors import ConfigError
 from auditor.report.findings import to_dict
-from auditor.rules.engine import Suppressions
+from auditor.rules.engine import Suppressions, rule_pack
+from auditor.scan.code import scan
 
 STACK = Path(__file__).resolve().parents[2] / "terraform"
 
