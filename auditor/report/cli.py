@@ -84,7 +84,14 @@ def report_cmd(source: str | None, html_out: Path | None, md_out: Path | None, c
             from auditor.aws import Aws, AwsSettings
             from auditor.report.health import read_health
 
-            health = read_health(Aws(AwsSettings(region=(report.regions or (None,))[0])), doc, health_days)
+            aws = Aws(AwsSettings(region=(report.regions or (None,))[0]))
+            if url is None:
+                health = read_health(aws, doc, health_days)
+            else:
+                from auditor.history import open_history
+
+                with open_history(url) as history:
+                    health = read_health(aws, doc, health_days, history=history)
         page = render_report(report, health=health)
     if html_out and page is not None:
         write_atomic(html_out, page)

@@ -59,6 +59,7 @@ class Health:
     until: datetime
     load_balancers: tuple[LoadBalancerHealth, ...]
     services: tuple[ServiceHealth, ...]
+    deploys: Any = None  # auditor.deploy.telemetry.DeployStats of the window, when a history was read
 
     @property
     def days(self) -> int:
@@ -173,11 +174,22 @@ def _services(aws: Any, arns: Sequence[str], default_region: str) -> list[Servic
     return out
 
 
-def read_health(aws: Any, doc: Mapping[str, Any], days: int = 30, now: datetime | None = None) -> Health:
-    """The health of the run's load balancers (last `days` days) and ECS services (their current deployments)."""
+def _deploys(history: Any, since: datetime) -> Any:
+    """The bundled deployer's journals in the window: outcome, duration, green provisioning, rollback reason."""
+    from auditor.deploy.telemetry import DeployStats, deploy_stats
+
+    stats = deploy_stats(history)
+    return DeployStats(tuple(d for d in stats.deploys if d.started_at >= since.timestamp()))
+
+
+def read_health(aws: Any, doc: Mapping[str, Any], days: int = 30, now: datetime | None = None,
+                history: Any = None) -> Health:
+    """The health of the run's load balancers (last `days` days), ECS services (their current deployments)
+    and, with a history, the deploys its journals recorded in the window."""
     until = now or datetime.now(UTC)
     since = until - timedelta(days=days)
     default_region = ((doc.get("run") or {}).get("regions") or ["us-east-1"])[0]
     lbs, services = _targets(doc)
     return Health(since, until, tuple(_load_balancers(aws, lbs, default_region, since, until)),
-                  tuple(_services(aws, services, default_region)))
+                  tuple(_services(aws, services, default_region)),
+                  _deploys(history, since) if history is not None else None)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.report.conftest import report_html, sample  # noqa: F401  (the recorded sample and its page)
+from tests.report.conftest import health_html, report_html, sample  # noqa: F401  (the sample and its pages)
 
 HERE = Path(__file__).resolve().parent
 AXE = HERE / "node_modules" / "axe-core" / "axe.min.js"

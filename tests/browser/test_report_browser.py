@@ -107,8 +107,11 @@ def test_hostile_strings_are_inert(browser: Any, report_html: Path) -> None:
 
 
 @pytest.mark.parametrize("browser", [{"bypass_csp": True}], indirect=True)
-def test_no_serious_or_critical_accessibility_violations(browser: Any, report_html: Path, axe_source: str) -> None:
-    page, _ = _open(browser, report_html)
+@pytest.mark.parametrize("which", ["report_html", "health_html"])
+def test_no_serious_or_critical_accessibility_violations(browser: Any, which: str, axe_source: str,
+                                                         request: pytest.FixtureRequest) -> None:
+    page, seen = _open(browser, request.getfixturevalue(which))
+    assert seen["console"] == [] and seen["errors"] == []
     page.evaluate(axe_source)  # the page's CSP admits only its own script: this context bypasses it for axe
     result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
     serious = [(v["id"], v["impact"], v["help"], [n["target"] for n in v["nodes"]][:3])

@@ -136,3 +136,30 @@ def test_audit_report_health_section(aws: Aws, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     html = out.read_text(encoding="utf-8")
     assert 'id="health"' in html and "99.000%" in html and "app/web/50dc6c495c0c9188" in html
+
+
+def test_deploys_from_the_deployers_journals(aws: Aws, tmp_path: Path) -> None:
+    from auditor.cli import cli
+    from auditor.deploy.journal import Journal
+    from auditor.history import open_history
+
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    clock = iter([(NOW - timedelta(days=d)).timestamp() for d in (40, 40, 5, 5, 2, 2)])
+    with open_history(url) as h:
+        for deploy_id, result, provisioning in (("old", "succeeded", 50.0), ("d1", "succeeded", 120.0),
+                                                ("d2", "rolled_back", 80.0)):
+            journal = Journal(h, deploy_id, lambda: next(clock))
+            journal.write("start", way="alb-weights")
+            journal.write("outcome", result=result, duration_seconds=600, green_provisioning_seconds=provisioning,
+                          rollback_reason="target 5xx 3.2% > 1%" if result != "succeeded" else None)
+        health = read_health(aws, make_doc(NOW), days=30, now=NOW, history=h)
+    assert [d.deploy_id for d in health.deploys.deploys] == ["d1", "d2"]  # "old" is outside the 30 days
+    assert health.deploys.failed_rate == 0.5 and health.deploys.median_provisioning_seconds == 100.0
+    result_file = tmp_path / "result.json"
+    result_file.write_bytes(orjson.dumps(make_doc(NOW)))
+    out = tmp_path / "r.html"
+    result = CliRunner().invoke(cli, ["report", str(result_file), "--history", url, "--html", str(out),
+                                      "--health", "30"])
+    assert result.exit_code == 0, result.output
+    html = out.read_text(encoding="utf-8")
+    assert "Deploys by the bundled deployer" in html and "target 5xx 3.2% &gt; 1%" in html and "50%" in html
