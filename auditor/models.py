@@ -239,6 +239,7 @@ class AuditRun:
     compliance: ComplianceResult | None = None
     code: tuple[CodeComparison, ...] = ()
     id: str | None = None  # the history's run id, once recorded
+    caller: str | None = None  # the ARN the audit ran as (sts:GetCallerIdentity)
 
     @property
     def observation_errors(self) -> tuple[Observation, ...]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -198,7 +198,7 @@ class Report:
     code: tuple[Mapping[str, Any], ...]
     notes: tuple[str, ...]
     config_hash: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    caller: str | None = None
 
     @property
     def duration_seconds(self) -> float:
@@ -360,5 +360,5 @@ def build(doc: Mapping[str, Any], ctx: HistoryContext | None = None, *, now: dat
         rule_pack=compliance.get("pack") if compliance else None,
         settings=compliance.get("settings") if compliance else None,
         code=tuple(doc.get("code", ())), notes=tuple(compliance.get("notes", ())) if compliance else (),
-        config_hash=ctx.info.config_hash if ctx and ctx.info else None,
+        config_hash=ctx.info.config_hash if ctx and ctx.info else None, caller=run.get("caller"),
     )

@@ -79,6 +79,10 @@ def test_controls_frameworks_groups_and_exceptions(sample: tuple[History, list[s
 
 
 def test_without_history_the_report_covers_the_run_alone() -> None:
+    doc = day_doc(21)
+    doc["run"]["caller"] = "arn:aws:sts::123456789012:assumed-role/auditor/ci"
+    r = build(doc)
+    assert "Run as</th><td><code>arn:aws:sts::123456789012:assumed-role/auditor/ci</code>" in render_report(r)
     r = build(day_doc(21))
     assert r.history_source is None and r.trend == () and r.changes == ()
     assert all(d.first_seen is None for d in r.drift)
