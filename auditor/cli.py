@@ -410,6 +410,11 @@ def demo_cmd(out_dir: Path, clean: bool) -> None:
     _finish(int(code))
 
 
+from auditor.schedule.cli import schedule_group  # noqa: E402 (the group's own imports are lazy)
+
+cli.add_command(schedule_group)
+
+
 def _tune_gc() -> None:
     """One run allocates many short-lived objects (AWS answers, state JSON, parse trees) and few cycles:
     the youngest generation is collected every 100,000 allocations instead of 700 (mypy does the same),
