@@ -120,17 +120,17 @@ class Job:
         """The job's CronTrigger (without jitter: the nominal fire times, one per slot)."""
         return cron_trigger(self.cron, self.timezone, self.jitter if jitter else None)
 
-    def fire_times(self, after: datetime, count: int) -> list[datetime]:
-        """The next `count` nominal fire times after `after`."""
-        trigger, previous = self.trigger(jitter=False), None
+    def fire_times(self, after: datetime, count: int, before: datetime | None = None) -> list[datetime]:
+        """The next `count` nominal fire times strictly after `after` (and strictly before `before`)."""
+        trigger = self.trigger(jitter=False)
         out: list[datetime] = []
-        now = after
+        now = after + timedelta(microseconds=1)
         while len(out) < count:
-            nxt = trigger.get_next_fire_time(previous, now)
-            if nxt is None:
+            nxt = trigger.get_next_fire_time(None, now)
+            if nxt is None or (before is not None and nxt >= before):
                 break
             out.append(nxt)
-            previous, now = nxt, nxt + timedelta(microseconds=1)
+            now = nxt + timedelta(microseconds=1)
         return out
 
     def audit_config(self, base: AuditConfig) -> AuditConfig:

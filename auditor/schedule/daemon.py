@@ -120,9 +120,8 @@ class Daemon:
         for job_id, job in wanted.items():
             trigger = job.trigger()
             stored = self.scheduler.get_job(job_id)
-            if stored is not None and str(stored.trigger) == str(trigger) and stored.args == (job.name,) \
-                    and getattr(stored.trigger, "jitter", None) == job.jitter:
-                continue
+            if stored is not None and repr(stored.trigger) == repr(trigger) and stored.args == (job.name,):
+                continue  # repr names every field, the timezone and the jitter
             self.scheduler.add_job("auditor.schedule.daemon:run_scheduled", trigger=trigger, args=(job.name,),
                                    id=job_id, name=job.name, replace_existing=True)
             self.ctx.store.update(job.name, last_slot=datetime.now(UTC))  # nothing before now can be missed
@@ -172,7 +171,7 @@ class Daemon:
         (coalesced away, or due while the daemon was down), and `scheduled` itself if it was missed."""
         slot = nominal_slot(job, scheduled)
         last = self.ctx.store.get(job.name).last_slot
-        missed = [t for t in job.fire_times(last, 10_000) if t < slot] if last is not None and last < slot else []
+        missed = job.fire_times(last, 100_000, before=slot) if last is not None and last < slot else []
         if missed_now:
             missed.append(slot)
         for when in missed:
@@ -194,7 +193,7 @@ def nominal_slot(job: Job, scheduled: datetime) -> datetime:
     """The nominal fire time a (possibly jittered) scheduled time belongs to."""
     if not job.jitter:
         return scheduled
-    earlier = job.fire_times(scheduled - timedelta(seconds=job.jitter + 1), 2)
+    earlier = job.fire_times(scheduled - timedelta(seconds=job.jitter + 1), 2, before=scheduled + timedelta(seconds=1))
     return max((t for t in earlier if t <= scheduled), default=scheduled)
 
 
