@@ -52,7 +52,7 @@ from auditor.config import AuditConfig, config_from_mapping, parse_duration
 from auditor.errors import ConfigError
 from auditor.state.model import StateRequest
 
-SCHEDULE_KEYS = frozenset({"history", "scheduler", "schedules", "notifications"})
+SCHEDULE_KEYS = frozenset({"scheduler", "schedules", "notifications"})
 """Top-level audit.toml keys this package reads (`audit run` ignores them)."""
 
 _JOB_KEYS = {"name", "cron", "timezone", "jitter", "states", "regions", "accounts", "rules", "report_dir",
@@ -153,7 +153,6 @@ class ScheduleConfig:
     audit: AuditConfig
     jobs: tuple[Job, ...]
     targets: Mapping[str, Target]
-    history: str | None = None
     misfire_grace_time: float = 6 * 3600.0
     shutdown_timeout: float = 15 * 60.0
     heartbeat_file: Path | None = None
@@ -161,6 +160,11 @@ class ScheduleConfig:
     digest_hour: int | None = None
     account_concurrency: int = 8   # API workers per account (AWS rate limits are per account)
     parallel_units: int = 4        # accounts audited at once
+
+    @property
+    def history(self) -> str | None:
+        """The top-level `history` URL (read by auditor.config)."""
+        return self.audit.history
 
     def job(self, name: str) -> Job:
         for job in self.jobs:
@@ -230,9 +234,6 @@ def schedule_config_from_mapping(data: Mapping[str, Any], where: str, base_dir: 
         if any(j.name == job.name for j in jobs):
             raise ConfigError(f"{where}: schedules[{i}]: duplicate name {job.name!r}")
         jobs.append(job)
-    history = data.get("history")
-    if history is not None and (not isinstance(history, str) or not history.strip()):
-        raise ConfigError(f"{where}: `history` must be a URL string")
     heartbeat = raw_scheduler.get("heartbeat_file")
     namespace = raw_scheduler.get("cloudwatch_namespace", "DriftAudit")
     if not isinstance(namespace, str):
@@ -246,7 +247,7 @@ def schedule_config_from_mapping(data: Mapping[str, Any], where: str, base_dir: 
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"{where}: [scheduler] {key} must be a positive integer, got {value!r}")
     return ScheduleConfig(
-        source=where, audit=audit, jobs=tuple(jobs), targets=targets, history=history,
+        source=where, audit=audit, jobs=tuple(jobs), targets=targets,
         misfire_grace_time=parse_duration(raw_scheduler.get("misfire_grace_time", "6h"), "misfire_grace_time"),
         shutdown_timeout=parse_duration(raw_scheduler.get("shutdown_timeout", "15m"), "shutdown_timeout"),
         heartbeat_file=(base_dir / str(heartbeat)) if heartbeat else None,
