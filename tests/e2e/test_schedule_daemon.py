@@ -6,6 +6,7 @@ audit is done."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -157,7 +158,7 @@ report_dir = "reports"
 
     done = [r for r in runs() if r.trigger == "schedule"]  # not the slots recorded as missed
     assert len(done) >= 5
-    assert all(a.finished_at <= b.started_at for a, b in zip(done, done[1:], strict=False)), "runs overlapped"
+    assert all(a.finished_at <= b.started_at for a, b in itertools.pairwise(done)), "runs overlapped"
     assert all(r.job == "every2s" and r.trigger == "schedule" for r in done if r.status == "completed")
 
     # a standby takes over when the leader is killed
