@@ -19,3 +19,8 @@ output "schedule_arn" {
 output "log_group_name" {
   value = aws_cloudwatch_log_group.auditor.name
 }
+
+output "drift_audit_topic_arn" {
+  description = "SNS topic of the drift alarms and the scheduler's notifications."
+  value       = aws_sns_topic.drift_audit.arn
+}

@@ -64,3 +64,15 @@ variable "schedule_expression" {
   description = "When the audit runs, as an EventBridge Scheduler expression evaluated in UTC."
   default     = "cron(0 2 * * ? *)"
 }
+
+variable "audit_job_name" {
+  type        = string
+  description = "The [[schedules]] job whose CloudWatch metrics the alarms watch."
+  default     = "nightly"
+}
+
+variable "drift_index_alarm_threshold" {
+  type        = number
+  description = "Drift index at or above which the drift alarm fires."
+  default     = 10
+}
