@@ -56,7 +56,7 @@ from auditor.state.model import StateRequest
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _TOP_KEYS = {"regions", "profile", "role_arn", "wait_for_lock", "ignore_file", "backend_dirs", "states",
              "weights", "types", "max_workers", "rules", "suppressions", "code_dirs", "history",
-             "history_keep_days", "scheduler", "schedules", "notifications"}  # the last three: auditor/schedule/config.py
+             "history_keep_days", "scheduler", "schedules", "notifications"}  # last three: auditor/schedule
 _RULE_KEYS = {"tls_profile", "min_azs", "min_log_retention_days", "min_desired_count", "fail_on", "rules_dirs",
               "bucket_scope"}
 _SUPPRESSION_KEYS = {"rule", "resource", "reason", "expires"}
