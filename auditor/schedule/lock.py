@@ -92,8 +92,9 @@ class AdvisoryLock:
     def holder(self) -> str:
         with self._engine.connect() as conn:
             pid = conn.execute(text("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
-                                    "AND ((classid::bigint << 32) | objid::bigint) = :key"),
-                               {"key": LOCK_KEY & 0xFFFFFFFFFFFFFFFF}).scalar()
+                                    "AND objsubid = 1 AND ((classid::bigint << 32) | objid::bigint) = :key "
+                                    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"),
+                               {"key": LOCK_KEY}).scalar()
         return f"PostgreSQL backend pid {pid}" if pid else "another session"
 
     def healthy(self) -> bool:
