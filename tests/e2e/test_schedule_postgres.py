@@ -4,6 +4,7 @@ seconds, and the killed run left no history row and no half-written report."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -90,7 +91,7 @@ report_dir = "reports"
     assert messages.index("standby: waiting to lead") < messages.index("scheduler started")
     done = sorted(runs(), key=lambda r: r.started_at)
     assert all(r.status == "completed" for r in done), "the killed run left no row, failed or otherwise"
-    assert all(a.finished_at <= b.started_at for a, b in zip(done, done[1:], strict=False))
+    assert all(a.finished_at <= b.started_at for a, b in itertools.pairwise(done))
     missed = [r for r in history.runs() if r.trigger == "missed"]
     assert missed, "the killed run's slot is recorded as missed by the new leader"
     for report in (tmp_path / "reports" / "every2s").iterdir():  # only whole files (written by rename)
