@@ -42,8 +42,9 @@ from apscheduler.schedulers.base import BaseScheduler
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 
 from auditor.report import write_atomic
-from auditor.schedule.config import Job, ScheduleConfig
+from auditor.schedule.config import Job, ScheduleConfig, cron_trigger
 from auditor.schedule.lock import LeaderLock
+from auditor.schedule.notify import digest
 from auditor.schedule.runner import RunContext, run_job
 from auditor.schedule.summary import RunSummary
 
@@ -51,10 +52,18 @@ log = logging.getLogger("auditor.schedule")
 
 JOB_PREFIX = "audit:"
 JOBS_TABLE = "auditor_apscheduler_jobs"
+DIGEST_JOB = "digest:daily"
 HEARTBEAT_SECONDS = 5.0
 
 _ACTIVE: Daemon | None = None
 """The process's daemon: APScheduler stores jobs as a reference to a module-level function."""
+
+
+def send_digest() -> None:
+    """The daily digest job (by reference, like run_scheduled)."""
+    if _ACTIVE is None:
+        raise RuntimeError("no active scheduler in this process")
+    _ACTIVE.send_digest()
 
 
 def run_scheduled(name: str) -> None:
@@ -126,6 +135,32 @@ class Daemon:
                                    id=job_id, name=job.name, replace_existing=True)
             self.ctx.store.update(job.name, last_slot=datetime.now(UTC))  # nothing before now can be missed
             log.info("job scheduled", extra={"job": job.name, "cron": job.cron, "timezone": job.timezone})
+
+    def sync_digest(self) -> None:
+        """A daily digest job when a target asks for one and [scheduler] digest_hour is set."""
+        wanted = self.ctx.config.digest_hour is not None and any(t.digest for t in self.ctx.config.targets.values())
+        if not wanted:
+            if self.scheduler.get_job(DIGEST_JOB):
+                self.scheduler.remove_job(DIGEST_JOB)
+            return
+        trigger = cron_trigger(f"0 {self.ctx.config.digest_hour} * * *", "UTC")
+        stored = self.scheduler.get_job(DIGEST_JOB)
+        if stored is None or repr(stored.trigger) != repr(trigger):
+            self.scheduler.add_job("auditor.schedule.daemon:send_digest", trigger=trigger, id=DIGEST_JOB,
+                                   name="daily digest", replace_existing=True)
+
+    def send_digest(self) -> None:
+        """Each job's last run to every target with digest = true, once a day."""
+        today = datetime.now(UTC).date().isoformat()
+        if self.ctx.store.get(DIGEST_JOB).digest_day == today:
+            return
+        summaries = [RunSummary.from_dict(kept["last"]) for job in self.ctx.config.jobs
+                     if (kept := self.ctx.store.get(job.name).summary) and kept.get("last")]
+        targets = [t for t in self.ctx.config.targets.values() if t.digest]
+        if summaries and targets:
+            self.ctx.notifier.send(targets, digest(summaries))
+        self.ctx.store.update(DIGEST_JOB, digest_day=today)
+        log.info("digest sent", extra={"jobs": [s.job for s in summaries], "targets": [t.name for t in targets]})
 
     def run(self, name: str) -> None:
         with self._idle:
@@ -242,6 +277,7 @@ def serve(ctx: RunContext, lock: LeaderLock, jobstore_url: str, stop: threading.
                           registry=daemon.metrics.registry)
     daemon.scheduler.start(paused=True)
     daemon.sync_jobs()
+    daemon.sync_digest()
     daemon.scheduler.resume()
     log.info("scheduler started", extra={"jobs": [j.name for j in ctx.config.jobs], "pid": os.getpid(),
                                          "metrics_port": metrics_port})

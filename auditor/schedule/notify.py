@@ -99,8 +99,25 @@ def message(summary: RunSummary, events: Sequence[Event]) -> dict[str, Any]:
     }
 
 
+def digest(summaries: Sequence[RunSummary]) -> dict[str, Any]:
+    """The daily digest: each job's last run, whether or not anything changed."""
+    events = [{"kind": "digest", "text": f"{s.job}: {s.status}, drift index "
+                                         f"{s.drift_index if s.drift_index is not None else 'n/a'}, "
+                                         f"{len(s.drifted)} drifted, {len(s.failing_rules)} failing rules"
+                                         + (f" ({s.error})" if s.error else ""),
+               "items": list(s.drifted[:_LISTED]), "more": max(0, len(s.drifted) - _LISTED)} for s in summaries]
+    return {"schema": SCHEMA, "job": "digest", "run_id": None, "status": "digest", "events": events,
+            "summary": {"drift_index": max((s.drift_index for s in summaries if s.drift_index is not None),
+                                           default=None),
+                        "coverage": min((s.coverage for s in summaries if s.coverage is not None), default=None),
+                        "counts": {}, "failing_rules": sum(len(s.failing_rules) for s in summaries),
+                        "exit_code": max((s.exit_code for s in summaries), default=0), "started_at": None,
+                        "finished_at": None, "error": None},
+            "report_url": None}
+
+
 def subject(doc: dict[str, Any]) -> str:
-    kinds = ", ".join(e["kind"].replace("_", " ") for e in doc["events"]) or "digest"
+    kinds = ", ".join(dict.fromkeys(e["kind"].replace("_", " ") for e in doc["events"])) or "nothing"
     return f"[auditor] {doc['job']}: {kinds}"[:100]
 
 

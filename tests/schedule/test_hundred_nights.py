@@ -83,9 +83,14 @@ uri = "s3://b/k"
 [scheduler]
 misfire_grace_time = "6h"
 cloudwatch_namespace = ""
+digest_hour = 9
 [[notifications]]
 name = "ops"
 sns_topic_arn = "arn:aws:sns:us-east-1:123456789012:drift"
+[[notifications]]
+name = "daily"
+sns_topic_arn = "arn:aws:sns:us-east-1:123456789012:digest"
+digest = true
 [[schedules]]
 name = "nightly"
 cron = "0 2 * * *"
@@ -105,6 +110,7 @@ notify = ["ops"]
         daemon_module._ACTIVE = daemon
         daemon.scheduler.start(paused=True)
         daemon.sync_jobs()
+        daemon.sync_digest()
         daemon.scheduler.resume()
         daemons.append(daemon)
         return daemon
@@ -146,8 +152,12 @@ notify = ["ops"]
     skipped = sum(d.metrics.skipped.labels("nightly")._value.get() for d in daemons)
     assert skipped == 0
 
+    digests = [m for m in topic.messages if m["job"] == "digest"]
+    # one a day at 09:00, but for the days the daemon was down then past the grace (10, 11, 40)
+    assert len(digests) == NIGHTS - 3
+    assert all(len(m["events"]) == 1 and m["events"][0]["text"].startswith("nightly: ") for m in digests)
     kinds = [(e["kind"], m["events"] and m["summary"]["started_at"][:10]) for m in topic.messages
-             for e in m["events"]]
+             for e in m["events"] if m["job"] != "digest"]
     assert [k for k, _ in kinds] == ["run_failed", "run_recovered", "run_failed", "run_recovered", "new_drift",
                                      "resolved_drift"], "notified on changes only"
     assert [d for _, d in kinds] == ["2026-01-21", "2026-01-23", "2026-01-31", "2026-02-01", "2026-02-20",
