@@ -20,7 +20,7 @@ from auditor.history.lifecycle import FindingState
 from auditor.history.record import RunInfo, RunRecord, Score, failure_record, from_document
 
 if TYPE_CHECKING:
-    from auditor.pipeline import AuditRun
+    from auditor.models import AuditRun
 
 __all__ = ["History", "HistoryError", "RunInfo", "RunRecord", "default_url", "open_history"]
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from auditor.history import open_history
 
 if TYPE_CHECKING:
-    from auditor.pipeline import AuditRun
+    from auditor.models import AuditRun
 
 
 def record_with_retention(run: AuditRun, url: str | None, keep_days: int | None,

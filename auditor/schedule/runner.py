@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from auditor.aws import Aws
 from auditor.errors import AuditError
-from auditor.pipeline import AuditRun
+from auditor.models import AuditRun
 from auditor.report import write_atomic
 from auditor.schedule.cloudwatch import put_metrics
 from auditor.schedule.config import Job, ScheduleConfig

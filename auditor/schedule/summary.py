@@ -11,9 +11,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from auditor.models import DRIFTED_KINDS
-from auditor.pipeline import AuditRun
-from auditor.rules.model import Status
+from auditor.models import DRIFTED_KINDS, AuditRun, Status
 
 KINDS = ("changed", "missing", "unmanaged", "unknown")
 

@@ -22,8 +22,8 @@ from typing import Protocol
 from auditor.aws import Aws
 from auditor.config import AuditConfig
 from auditor.errors import AuditError
-from auditor.models import Inventory
-from auditor.pipeline import AuditRun, run_audit
+from auditor.models import AuditRun, Inventory
+from auditor.pipeline import run_audit
 from auditor.schedule.config import Account, Job
 from auditor.score import score
 from auditor.state.model import StateFailure

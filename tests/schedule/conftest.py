@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from auditor import __version__
-from auditor.models import Drift, DriftKind, Inventory
-from auditor.pipeline import AuditRun
+from auditor.models import AuditRun, Drift, DriftKind, Inventory
 from auditor.score import score
 
 

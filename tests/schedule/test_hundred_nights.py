@@ -19,7 +19,7 @@ from apscheduler.schedulers.base import BaseScheduler
 
 from auditor.aws import Aws
 from auditor.errors import AuditError
-from auditor.pipeline import AuditRun
+from auditor.models import AuditRun
 from auditor.schedule import daemon as daemon_module
 from auditor.schedule.config import load_schedule_config
 from auditor.schedule.daemon import Daemon, build_scheduler
