@@ -200,3 +200,46 @@ def test_bad_config_and_unreachable_history_exit_1_with_one_line(tmp_path: Path)
         assert done.stderr.startswith("error: ") and message in done.stderr, done.stderr
         assert len(done.stderr.strip().splitlines()) == 1 and "secret" not in done.stderr
         assert not (tmp_path / "h.db").exists()
+
+
+def test_once_list_and_check(stack: SeededStack, moto_server: str, tmp_path: Path) -> None:
+    history_url = f"sqlite:///{tmp_path / 'history.db'}"
+    config = tmp_path / "audit.toml"
+    config.write_text(f"""
+history = "{history_url}"
+regions = ["{REGION}"]
+[[states]]
+uri = "s3://{stack.bucket}/**/terraform.tfstate"
+lock_table = "{stack.lock_table}"
+region = "{REGION}"
+[[schedules]]
+name = "nightly"
+cron = "30 2 * * 1-5"
+timezone = "Europe/Berlin"
+""")
+    env = {**os.environ, "AWS_ENDPOINT_URL": moto_server, "AWS_REGION": REGION}
+
+    def audit(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(AUDIT), "schedule", *args, "--config", str(config)], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=120)
+
+    listed = audit("list")
+    assert listed.returncode == 0 and listed.stdout.startswith('nightly  cron "30 2 * * 1-5" Europe/Berlin')
+    assert len([line for line in listed.stdout.splitlines() if line.startswith("  ")]) == 3
+    checked = audit("check")
+    assert checked.returncode == 0 and checked.stdout.count("T02:30:00+01:00") == 5
+    assert "history sqlite:///" in checked.stdout
+    assert audit("once", "nope").stderr.startswith("error: ") and audit("once", "nope").returncode == 1
+
+    clean = audit("once", "nightly")
+    assert clean.returncode == 0, clean.stderr[-2000:]
+    apply_scenarios(stack, ["alarm-deleted"])
+    drifted = audit("once", "nightly")
+    assert drifted.returncode == 2, drifted.stderr[-2000:]
+    history = open_history(history_url)
+    recorded = history.runs()
+    history.close()
+    assert [(r.job, r.trigger, r.exit_code) for r in recorded] == [("nightly", "schedule", 2),
+                                                                    ("nightly", "schedule", 0)]
+    line = json.loads(drifted.stderr.strip().splitlines()[-1])
+    assert line["message"] == "run finished" and line["exit_code"] == 2 and line["run_id"] == recorded[0].id
