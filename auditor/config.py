@@ -97,15 +97,19 @@ def parse_duration(text: str | float | int, what: str = "duration") -> float:
 
 def load_config(path: Path) -> AuditConfig:
     """Read and validate audit.toml; any problem is a one-line ConfigError naming the file."""
+    return config_from_mapping(read_toml(path), str(path), base_dir=path.parent)
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """The TOML document at `path`; a missing, unreadable or invalid file is a one-line ConfigError."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-    return config_from_mapping(data, str(path), base_dir=path.parent)
 
 
 def config_from_mapping(data: Mapping[str, Any], where: str, base_dir: Path | None = None) -> AuditConfig:

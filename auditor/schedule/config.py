@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -48,7 +47,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
 
-from auditor.config import AuditConfig, config_from_mapping, parse_duration
+from auditor.config import AuditConfig, config_from_mapping, parse_duration, read_toml
 from auditor.errors import ConfigError
 from auditor.state.model import StateRequest
 
@@ -208,14 +207,7 @@ def _crontab_weekdays(text: str) -> str:
 
 def load_schedule_config(path: Path) -> ScheduleConfig:
     """Read audit.toml; any problem is one ConfigError line naming the file and the entry."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"config file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    data = read_toml(path)
     return schedule_config_from_mapping(data, str(path), base_dir=path.parent)
 
 

@@ -20,6 +20,7 @@ from auditor.history import open_history
 from auditor.schedule.config import load_schedule_config
 from auditor.schedule.runner import RunContext, run_job
 from auditor.schedule.store import ScheduleStore
+from tests.e2e.test_schedule_daemon import stack_toml
 
 pytestmark = pytest.mark.e2e
 SECOND = "111111111111"
@@ -39,13 +40,7 @@ def test_units_per_account_are_merged_into_one_run(stack: SeededStack, tmp_path:
 
     history_url = f"sqlite:///{tmp_path / 'history.db'}"
     config = tmp_path / "audit.toml"
-    config.write_text(f"""
-history = "{history_url}"
-regions = ["{REGION}"]
-[[states]]
-uri = "s3://{stack.bucket}/**/terraform.tfstate"
-lock_table = "{stack.lock_table}"
-region = "{REGION}"
+    config.write_text(stack_toml(stack, history_url) + f"""
 [[states]]
 uri = "s3://second-tfstate/{STACK_KEY}"
 region = "{REGION}"

@@ -57,6 +57,13 @@ def hold_lock(aws: Aws, stack: SeededStack, held: bool) -> None:
         table.delete_item(TableName=stack.lock_table, Key=key)
 
 
+def stack_toml(stack: SeededStack, history_url: str, *lines: str) -> str:
+    """audit.toml's head for the seeded stack: the history, the region, extra top-level lines, its states."""
+    return "\n".join([f'history = "{history_url}"', f'regions = ["{REGION}"]', *lines, "[[states]]",
+                      f'uri = "s3://{stack.bucket}/**/terraform.tfstate"', f'lock_table = "{stack.lock_table}"',
+                      f'region = "{REGION}"', ""])
+
+
 def test_the_daemon(stack: SeededStack, moto_server: str, tmp_path: Path) -> None:
     aws = Aws(AwsSettings(region=REGION))
     sns, sqs = aws.client("sns"), aws.client("sqs")
@@ -66,14 +73,7 @@ def test_the_daemon(stack: SeededStack, moto_server: str, tmp_path: Path) -> Non
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
     history_url = f"sqlite:///{tmp_path / 'history.db'}"
     config = tmp_path / "audit.toml"
-    config.write_text(f"""
-history = "{history_url}"
-regions = ["{REGION}"]
-wait_for_lock = "20s"
-[[states]]
-uri = "s3://{stack.bucket}/**/terraform.tfstate"
-lock_table = "{stack.lock_table}"
-region = "{REGION}"
+    config.write_text(stack_toml(stack, history_url, 'wait_for_lock = "20s"') + f"""
 [scheduler]
 heartbeat_file = "heartbeat.json"
 shutdown_timeout = "60s"
@@ -205,13 +205,7 @@ def test_bad_config_and_unreachable_history_exit_1_with_one_line(tmp_path: Path)
 def test_once_list_and_check(stack: SeededStack, moto_server: str, tmp_path: Path) -> None:
     history_url = f"sqlite:///{tmp_path / 'history.db'}"
     config = tmp_path / "audit.toml"
-    config.write_text(f"""
-history = "{history_url}"
-regions = ["{REGION}"]
-[[states]]
-uri = "s3://{stack.bucket}/**/terraform.tfstate"
-lock_table = "{stack.lock_table}"
-region = "{REGION}"
+    config.write_text(stack_toml(stack, history_url) + """
 [[schedules]]
 name = "nightly"
 cron = "30 2 * * 1-5"

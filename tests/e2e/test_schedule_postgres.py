@@ -19,7 +19,7 @@ import pytest
 from auditor.aws import Aws, AwsSettings
 from auditor.demo.run import REGION, SeededStack
 from auditor.history import open_history
-from tests.e2e.test_schedule_daemon import hold_lock, wait_for
+from tests.e2e.test_schedule_daemon import hold_lock, stack_toml, wait_for
 from tests.history.conftest import postgres_server, postgres_url  # noqa: F401 (fixtures)
 
 AUDIT = Path(sys.executable).with_name("audit")
@@ -29,14 +29,7 @@ pytestmark = pytest.mark.e2e
 def test_standby_takes_over_from_a_killed_leader(stack: SeededStack, moto_server: str, postgres_url: str,  # noqa: F811
                                                  tmp_path: Path) -> None:
     config = tmp_path / "audit.toml"
-    config.write_text(f"""
-history = "{postgres_url}"
-regions = ["{REGION}"]
-wait_for_lock = "60s"
-[[states]]
-uri = "s3://{stack.bucket}/**/terraform.tfstate"
-lock_table = "{stack.lock_table}"
-region = "{REGION}"
+    config.write_text(stack_toml(stack, postgres_url, 'wait_for_lock = "60s"') + """
 [scheduler]
 cloudwatch_namespace = ""
 [[schedules]]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import fnmatch
 import json
 
+import pytest
 from moto import mock_aws
 
 from auditor.aws import Aws, AwsSettings
@@ -20,7 +21,10 @@ from tests.schedule.conftest import audit_run
 POLICY = REPO / "terraform" / "auditor" / "policies" / "audit-publish.json"
 
 
-def test_publish_policy_covers_the_calls_after_a_run() -> None:
+def test_publish_policy_covers_the_calls_after_a_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a moto server started earlier in this process asks moto to load AWS's managed IAM policies for
+    # every account it meets: 20 s more for this in-process mock, which needs none of them
+    monkeypatch.delenv("MOTO_IAM_LOAD_MANAGED_POLICIES", raising=False)
     with mock_aws():
         aws = Aws(AwsSettings(region="us-east-1"))
         topic = aws.client("sns").create_topic(Name="digitallync-drift-audit")["TopicArn"]
