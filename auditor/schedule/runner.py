@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from auditor.aws import Aws
 from auditor.errors import AuditError
+from auditor.history.record import config_hash, new_run_id
 from auditor.models import AuditRun
 from auditor.report import write_atomic
 from auditor.schedule.cloudwatch import put_metrics
@@ -32,7 +33,10 @@ log = logging.getLogger("auditor.schedule")
 class History(Protocol):
     """The part of auditor.history's store a scheduled run uses."""
 
-    def record_run(self, run: AuditRun, job: str | None = None, trigger: str = "manual") -> str: ...
+    def record_run(self, run: AuditRun, job: str | None = None, trigger: str = "manual",
+                   config_hash: str | None = None) -> str: ...
+
+    def prune(self, before: datetime) -> Any: ...
 
     def record_failure(self, *, started_at: datetime, finished_at: datetime, error: str, job: str | None = None,
                        trigger: str = "schedule") -> str: ...
@@ -74,9 +78,13 @@ def run_job(ctx: RunContext, name: str, trigger: str = "schedule") -> RunSummary
     except Exception as exc:  # recorded and re-raised below, never swallowed
         error, unexpected = f"{type(exc).__name__}: {exc}", exc
     if run is not None:
+        run = replace(run, id=new_run_id(run.started_at))  # the reports carry the id the history row gets
         report_url = publish_report(ctx, job, run)
-        run_id = ctx.history.record_run(run, job=job.name, trigger=trigger)
-        summary = summarize(job.name, run, run_id, report_url)
+        try:
+            summary = summarize(job.name, run, record(ctx, job, run, trigger), report_url)
+        except AuditError as exc:  # as with `audit run`: a run that could not be recorded has failed
+            summary = failed(job.name, started, datetime.now(UTC),
+                             f"the run was not recorded in the history: {exc}", None)
     else:
         finished = datetime.now(UTC)
         run_id = ctx.history.record_failure(started_at=started, finished_at=finished, error=error, job=job.name,
@@ -88,13 +96,23 @@ def run_job(ctx: RunContext, name: str, trigger: str = "schedule") -> RunSummary
     return summary
 
 
+def record(ctx: RunContext, job: Job, run: AuditRun, trigger: str) -> str:
+    """Record `run` like `audit run` does (with the settings' hash), then apply history_keep_days."""
+    audit = ctx.config.audit
+    run_id = ctx.history.record_run(run, job=job.name, trigger=trigger,
+                                    config_hash=config_hash(repr(job.audit_config(audit))))
+    if audit.history_keep_days is not None:
+        ctx.history.prune(datetime.now(UTC) - timedelta(days=audit.history_keep_days))
+    return run_id
+
+
 def publish_report(ctx: RunContext, job: Job, run: AuditRun) -> str | None:
     """Write the run's JSON and HTML reports where the job says; returns the link notifications carry."""
     if not (job.report_dir or job.publish):
         return None
     from auditor.report import html, json_report
 
-    stamp = run.started_at.strftime("%Y%m%dT%H%M%SZ")
+    stamp = run.id or run.started_at.strftime("%Y%m%dT%H%M%SZ")
     documents = {f"{stamp}.json": json_report.render(run), f"{stamp}.html": html.render(run)}
     link: str | None = None
     try:

@@ -205,11 +205,13 @@ def test_bad_config_and_unreachable_history_exit_1_with_one_line(tmp_path: Path)
 def test_once_list_and_check(stack: SeededStack, moto_server: str, tmp_path: Path) -> None:
     history_url = f"sqlite:///{tmp_path / 'history.db'}"
     config = tmp_path / "audit.toml"
-    config.write_text(stack_toml(stack, history_url) + """
+    aws = Aws(AwsSettings(region=REGION))
+    config.write_text(stack_toml(stack, history_url, "history_keep_days = 400") + """
 [[schedules]]
 name = "nightly"
 cron = "30 2 * * 1-5"
 timezone = "Europe/Berlin"
+publish = "s3://audit-reports/audits"
 """)
     env = {**os.environ, "AWS_ENDPOINT_URL": moto_server, "AWS_REGION": REGION}
 
@@ -225,8 +227,10 @@ timezone = "Europe/Berlin"
     assert "history sqlite:///" in checked.stdout
     assert audit("once", "nope").stderr.startswith("error: ") and audit("once", "nope").returncode == 1
 
-    clean = audit("once", "nightly")
+    clean = audit("once", "nightly")  # the reports bucket does not exist yet: logged, the run still counts
     assert clean.returncode == 0, clean.stderr[-2000:]
+    assert '"message": "report not published"' in clean.stderr
+    aws.client("s3").create_bucket(Bucket="audit-reports", CreateBucketConfiguration={"LocationConstraint": REGION})
     apply_scenarios(stack, ["alarm-deleted"])
     drifted = audit("once", "nightly")
     assert drifted.returncode == 2, drifted.stderr[-2000:]
@@ -237,3 +241,7 @@ timezone = "Europe/Berlin"
                                                                     ("nightly", "schedule", 0)]
     line = json.loads(drifted.stderr.strip().splitlines()[-1])
     assert line["message"] == "run finished" and line["exit_code"] == 2 and line["run_id"] == recorded[0].id
+    published = aws.client("s3").list_objects_v2(Bucket="audit-reports")["Contents"]
+    assert sorted(o["Key"] for o in published) == [f"audits/nightly/{recorded[0].id}.{ext}" for ext in ("html", "json")]
+    body = aws.client("s3").get_object(Bucket="audit-reports", Key=f"audits/nightly/{recorded[0].id}.json")["Body"]
+    assert json.loads(body.read())["run"]["id"] == recorded[0].id

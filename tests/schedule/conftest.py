@@ -30,10 +30,17 @@ class RecordingHistory:
         self.rows: list[Row] = []
         self._lock = threading.Lock()
 
-    def record_run(self, run: AuditRun, job: str | None = None, trigger: str = "manual") -> str:
+    def record_run(self, run: AuditRun, job: str | None = None, trigger: str = "manual",
+                   config_hash: str | None = None) -> str:
         with self._lock:
             self.rows.append(Row(job, trigger, "succeeded", run.started_at, run.finished_at))
-            return str(len(self.rows))
+            return run.id or str(len(self.rows))
+
+    def prune(self, before: datetime) -> int:
+        with self._lock:
+            kept = [r for r in self.rows if r.started_at >= before]
+            pruned, self.rows[:] = len(self.rows) - len(kept), kept
+            return pruned
 
     def record_failure(self, *, started_at: datetime, finished_at: datetime, error: str, job: str | None = None,
                        trigger: str = "schedule") -> str:
