@@ -84,9 +84,10 @@ def _context(config: Any, history: Any, store_url: str) -> Any:
 @_config_option
 @click.option("--metrics-port", type=click.IntRange(0, 65535), default=None,
               help="Serve Prometheus metrics on this port.")
+@click.option("--metrics-host", default="0.0.0.0", show_default=True, help="Address the metrics are served on.")
 @click.option("--standby", is_flag=True,
               help="If another scheduler leads on this job store, wait and take over when it dies.")
-def run_cmd(config_path: Path | None, metrics_port: int | None, standby: bool) -> None:
+def run_cmd(config_path: Path | None, metrics_port: int | None, metrics_host: str, standby: bool) -> None:
     """Run the scheduler in the foreground until SIGTERM/SIGINT (then the running audit finishes, exit 0)."""
     from auditor.schedule import jsonlog
     from auditor.schedule.daemon import serve, stop_on_signals
@@ -113,7 +114,7 @@ def run_cmd(config_path: Path | None, metrics_port: int | None, standby: bool) -
                     if stop.wait(STANDBY_POLL_SECONDS):
                         sys.exit(int(ExitCode.CLEAN))
             try:
-                code = serve(_context(config, history, url), lock, url, stop, metrics_port)
+                code = serve(_context(config, history, url), lock, url, stop, metrics_port, metrics_host)
             finally:
                 lock.release()
     sys.exit(code)

@@ -41,6 +41,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 
+from auditor.errors import AuditError, ConfigError
 from auditor.report import write_atomic
 from auditor.schedule.config import Job, ScheduleConfig, cron_trigger
 from auditor.schedule.lock import LeaderLock
@@ -246,6 +247,7 @@ def build_scheduler(config: ScheduleConfig, jobstore_url: str, scheduler_class: 
 
 
 def write_heartbeat(daemon: Daemon) -> None:
+    """The liveness file: pid, time and each job's next run time (written by rename: never half a file)."""
     path = daemon.ctx.config.heartbeat_file
     if path is None:
         return
@@ -267,14 +269,19 @@ def stop_on_signals() -> Iterator[threading.Event]:
 
 
 def serve(ctx: RunContext, lock: LeaderLock, jobstore_url: str, stop: threading.Event,
-          metrics_port: int | None = None) -> int:
-    """Lead: run the jobs until `stop` is set; then finish the running audit and return the exit code."""
+          metrics_port: int | None = None, metrics_host: str = "0.0.0.0") -> int:
+    """Lead: run the jobs until `stop` is set; then finish the running audit and return the exit code.
+    A heartbeat file that cannot be written or a metrics port that cannot be served is a ConfigError
+    raised before anything starts."""
     global _ACTIVE
     daemon = Daemon(ctx, build_scheduler(ctx.config, jobstore_url))
-    _ACTIVE = daemon
+    write_heartbeat(daemon)
     if metrics_port is not None:
-        start_http_server(metrics_port, addr="127.0.0.1" if os.environ.get("AUDITOR_METRICS_LOCAL") else "0.0.0.0",
-                          registry=daemon.metrics.registry)
+        try:
+            start_http_server(metrics_port, addr=metrics_host, registry=daemon.metrics.registry)
+        except OSError as exc:
+            raise ConfigError(f"cannot serve metrics on {metrics_host}:{metrics_port}: {exc.strerror or exc}") from None
+    _ACTIVE = daemon
     daemon.scheduler.start(paused=True)
     daemon.sync_jobs()
     daemon.sync_digest()
@@ -282,13 +289,17 @@ def serve(ctx: RunContext, lock: LeaderLock, jobstore_url: str, stop: threading.
     log.info("scheduler started", extra={"jobs": [j.name for j in ctx.config.jobs], "pid": os.getpid(),
                                          "metrics_port": metrics_port})
     code = 0
-    write_heartbeat(daemon)
-    while not stop.wait(HEARTBEAT_SECONDS):
+    while True:
+        try:
+            write_heartbeat(daemon)
+        except AuditError as exc:  # a full disk must not stop the audits: the stale file tells the probe
+            log.error("heartbeat not written", extra={"error": str(exc)})
+        if stop.wait(HEARTBEAT_SECONDS):
+            break
         if not lock.healthy():
             log.error("leader lock lost: stopping so that a standby can lead")
             code = 1
             break
-        write_heartbeat(daemon)
     log.info("stopping: no new runs; waiting for the running audit",
              extra={"shutdown_timeout": ctx.config.shutdown_timeout})
     daemon.scheduler.shutdown(wait=False)

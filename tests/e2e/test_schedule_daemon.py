@@ -11,6 +11,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -98,7 +99,7 @@ report_dir = "reports"
     def runs() -> list[Any]:
         return sorted(history.runs(), key=lambda r: r.started_at)
 
-    leader = start("--metrics-port", str(port))
+    leader = start("--metrics-port", str(port), "--metrics-host", "127.0.0.1")
     try:
         wait_for("3 runs", lambda: len([r for r in runs() if r.status == "completed"]) >= 3)
         # a second daemon on the same job store is refused: one line, exit 1, nothing started
@@ -191,15 +192,25 @@ def test_bad_config_and_unreachable_history_exit_1_with_one_line(tmp_path: Path)
         'history = "postgresql://u:secret@127.0.0.1:1/db"\n[[schedules]]\nname = "n"\ncron = "0 2 * * *"\n':
             "connection failed",
     }
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    schedule = '[[schedules]]\nname = "n"\ncron = "0 2 * * *"\n'
+    cases['history = "sqlite:///h2.db"\n[scheduler]\nheartbeat_file = "/proc/no/heartbeat"\n' + schedule] = \
+        "cannot write /proc/no/heartbeat"
+    cases['history = "sqlite:///h2.db"\n' + schedule + "#metrics"] = "cannot serve metrics on 127.0.0.1:"
     for i, (text, message) in enumerate(cases.items()):
         config.write_text(text)
         command = ["check"] if i == 0 else ["run"]
+        if text.endswith("#metrics"):
+            command += ["--metrics-port", str(busy.getsockname()[1]), "--metrics-host", "127.0.0.1"]
         done = subprocess.run([str(AUDIT), "schedule", *command, "--config", str(config)], cwd=tmp_path,
                               capture_output=True, text=True, timeout=60)
         assert done.returncode == 1, (text, done.stderr)
         assert done.stderr.startswith("error: ") and message in done.stderr, done.stderr
         assert len(done.stderr.strip().splitlines()) == 1 and "secret" not in done.stderr
         assert not (tmp_path / "h.db").exists()
+    busy.close()
 
 
 def test_once_list_and_check(stack: SeededStack, moto_server: str, tmp_path: Path) -> None:
