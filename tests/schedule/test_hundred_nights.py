@@ -147,10 +147,14 @@ notify = ["ops"]
                  if r.status == "succeeded" and r.started_at.hour != 2}
     assert catch_ups == {12: 5, 70: 3}, "each catch-up runs once, when the daemon is back"
     assert all(r.trigger == "schedule" for r in history.rows if r.status != "missed")
-    counted = [d.metrics.missed.labels("nightly")._value.get() for d in daemons]
+    def sample(daemon: Daemon, name: str) -> float | None:
+        value: float | None = daemon.metrics.registry.get_sample_value(name, {"job": "nightly"})
+        return value
+
+    counted = [sample(d, "auditor_schedule_missed_runs_total") or 0 for d in daemons]
     assert counted == [0, 2, 2, 0], "each daemon counts the misses it found"
-    skipped = sum(d.metrics.skipped.labels("nightly")._value.get() for d in daemons)
-    assert skipped == 0
+    assert all(sample(d, "auditor_schedule_skipped_runs_total") in (None, 0) for d in daemons)
+    assert sample(daemons[-1], "auditor_schedule_last_run_success") == 1
 
     digests = [m for m in topic.messages if m["job"] == "digest"]
     # one a day at 09:00, but for the days the daemon was down then past the grace (10, 11, 40)
