@@ -198,8 +198,9 @@ class Daemon:
             return
         assert isinstance(event, JobExecutionEvent)
         if event.code == EVENT_JOB_ERROR:
-            log.error("run raised unexpectedly", extra={"job": name, "error": repr(event.exception),
-                                                        "traceback": event.traceback})
+            exc = event.exception
+            log.error("run raised unexpectedly", extra={"job": name, "error": repr(exc)},
+                      exc_info=(type(exc), exc, exc.__traceback__))
         self._account(job, event.scheduled_run_time, missed_now=event.code == EVENT_JOB_MISSED)
 
     def _account(self, job: Job, scheduled: datetime, *, missed_now: bool) -> None:

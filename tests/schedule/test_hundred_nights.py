@@ -6,6 +6,7 @@ go out on changes only."""
 from __future__ import annotations
 
 import json
+import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -23,6 +24,7 @@ from auditor.models import AuditRun
 from auditor.schedule import daemon as daemon_module
 from auditor.schedule.config import load_schedule_config
 from auditor.schedule.daemon import Daemon, build_scheduler
+from auditor.schedule.jsonlog import JsonFormatter
 from auditor.schedule.notify import Notifier
 from auditor.schedule.runner import RunContext
 from auditor.schedule.store import ScheduleStore
@@ -75,7 +77,7 @@ class Topic:
         self.messages.append(json.loads(kwargs["Message"]))
 
 
-def test_a_hundred_nights(tmp_path: Path) -> None:
+def test_a_hundred_nights(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     path = tmp_path / "audit.toml"
     path.write_text("""
 [[states]]
@@ -115,6 +117,7 @@ notify = ["ops"]
         daemons.append(daemon)
         return daemon
 
+    caplog.set_level(logging.INFO, logger="auditor.schedule")
     end = START + timedelta(days=NIGHTS)
     spells = [(START + timedelta(hours=a), START + timedelta(hours=b)) for a, b in DOWN]
     with time_machine.travel(START, tick=False) as clock:
@@ -133,6 +136,12 @@ notify = ["ops"]
             now = min(now + timedelta(seconds=wait if wait is not None else 3600), dies, end)
     daemon_module._ACTIVE = None
     assert notifier.close(timeout=10)
+
+    raised = [r for r in caplog.records if r.getMessage() == "run raised unexpectedly"]
+    assert len(raised) == 1
+    line = json.loads(JsonFormatter().format(raised[0]))
+    assert line["traceback"].startswith("Traceback (most recent call last)")
+    assert line["traceback"].rstrip().endswith("RuntimeError: injected bug") and line["job"] == "nightly"
 
     per_night = Counter((row.started_at - START).days for row in history.rows)
     assert sorted(per_night) == list(range(NIGHTS)), "a night with no row"
