@@ -76,3 +76,9 @@ variable "drift_index_alarm_threshold" {
   description = "Drift index at or above which the drift alarm fires."
   default     = 10
 }
+
+variable "deploy_lease_table_name" {
+  type        = string
+  description = "DynamoDB table of the blue/green deployer's leases (`audit deploy --lease-table`). policies/audit-deploy.json names it literally: keep them in step."
+  default     = "auditor-deploy-leases"
+}
