@@ -107,3 +107,25 @@ def test_a_target_needs_exactly_one_destination(tmp_path: Path) -> None:
     path.write_text('[[notifications]]\nname = "x"\n')
     with pytest.raises(ConfigError, match="exactly one of sns_topic_arn and webhook_url_env"):
         load_schedule_config(path)
+
+
+def test_crontab_weekday_steps_and_lists_keep_cron_meaning() -> None:
+    from auditor.schedule.config import _crontab_weekdays
+
+    assert _crontab_weekdays("*/2") == "sun,tue,thu,sat"
+    assert _crontab_weekdays("1-5") == "mon,tue,wed,thu,fri"
+    assert _crontab_weekdays("0,6") == "sun,sat"
+    assert _crontab_weekdays("mon-fri") == "mon-fri"
+
+
+def test_a_jittered_fire_time_belongs_to_its_nominal_slot() -> None:
+    from auditor.schedule.config import Job
+    from auditor.schedule.daemon import nominal_slot
+
+    job = Job(name="n", cron="0 2 * * *", timezone="UTC", jitter=600)
+    fired = job.trigger().get_next_fire_time(None, datetime(2026, 3, 1, 2, 0, 1, tzinfo=UTC))
+    assert datetime(2026, 3, 2, 2, 0, tzinfo=UTC) <= fired <= datetime(2026, 3, 2, 2, 10, tzinfo=UTC)
+    assert nominal_slot(job, fired) == datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+    assert nominal_slot(job, datetime(2026, 3, 2, 2, 9, 59, tzinfo=UTC)) == datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+    assert job.fire_times(datetime(2026, 3, 2, 2, 0, tzinfo=UTC), 2) == [
+        datetime(2026, 3, 3, 2, 0, tzinfo=UTC), datetime(2026, 3, 4, 2, 0, tzinfo=UTC)], "strictly after"
