@@ -388,6 +388,10 @@ from auditor.report.cli import report_cmd  # noqa: E402
 
 cli.add_command(report_cmd)
 
+from auditor.schedule.cli import schedule_group  # noqa: E402
+
+cli.add_command(schedule_group)
+
 from auditor.deploy.cli import deploy_cmd  # noqa: E402 - registered after the commands above
 
 cli.add_command(deploy_cmd)
