@@ -80,7 +80,10 @@ def mean_time_to_resolve(history: History, kind: str = "drift", by: str | None =
                          since: datetime | None = None, until: datetime | None = None) -> pd.Series | pd.Timedelta:
     """The mean duration of the resolved episodes of `kind` ("drift" or "rule"); per type with by="type".
     NaT when nothing of that kind was ever resolved."""
-    frame = episodes(history, since, until)
+    return _mttr(episodes(history, since, until), kind, by)
+
+
+def _mttr(frame: pd.DataFrame, kind: str, by: str | None) -> pd.Series | pd.Timedelta:
     done = frame[(frame["kind"] == kind) & frame["resolved_at"].notna()]
     if by is not None:
         return done.groupby(by)["duration"].mean()
@@ -90,7 +93,10 @@ def mean_time_to_resolve(history: History, kind: str = "drift", by: str | None =
 def flapping(history: History, min_reopens: int = 2, since: datetime | None = None,
              until: datetime | None = None) -> pd.DataFrame:
     """Findings that were resolved and came back at least `min_reopens` times, most often first."""
-    frame = episodes(history, since, until)
+    return _flapping(episodes(history, since, until), min_reopens)
+
+
+def _flapping(frame: pd.DataFrame, min_reopens: int) -> pd.DataFrame:
     counts = frame.groupby(["key", "kind", "type", "resource", "item"], dropna=False).size() \
         .rename("episodes").reset_index()
     counts["reopened"] = counts["episodes"] - 1
@@ -101,10 +107,12 @@ def flapping(history: History, min_reopens: int = 2, since: datetime | None = No
 def top_drifting_types(history: History, n: int = 10, since: datetime | None = None,
                        until: datetime | None = None) -> pd.DataFrame:
     """Resource types by the number of runs in which they drifted, then by drift episodes opened."""
-    scores = trend(history, "type", since=since, until=until)
+    return _top_types(trend(history, "type", since=since, until=until), episodes(history, since, until), n)
+
+
+def _top_types(scores: pd.DataFrame, eps: pd.DataFrame, n: int) -> pd.DataFrame:
     per_type = scores.groupby("name").agg(runs_drifted=("drifted", lambda s: int((s > 0).sum())),
                                           mean_drift_index=("drift_index", "mean"))
-    eps = episodes(history, since, until)
     opened = eps[eps["kind"] == "drift"].groupby("type").size().rename("drift_episodes")
     out = per_type.join(opened, how="outer").fillna({"runs_drifted": 0, "drift_episodes": 0})
     out = out.astype({"runs_drifted": int, "drift_episodes": int}).rename_axis("type").reset_index()
@@ -170,9 +178,7 @@ def _float(value: Any) -> float | None:
     return None if pd.isna(value) else round(float(value), 4)
 
 
-def _scope_trends(history: History, scope: str, since: datetime | None, until: datetime | None,
-                  top: int) -> tuple[ScopeTrend, ...]:
-    frame = trend(history, scope, since=since, until=until)
+def _scope_trends(frame: pd.DataFrame, top: int) -> tuple[ScopeTrend, ...]:
     rows = []
     for name, g in frame.groupby("name", sort=True):
         index = g["drift_index"].dropna()
@@ -188,17 +194,20 @@ def stats(history: History, since: datetime | None = None, until: datetime | Non
           top: int = 10) -> HistoryStats:
     """Mean time to resolve, flapping findings, top drifting types and the trend per state, type and account
     over the completed runs in [since, until] (each table at most `top` rows)."""
-    by_type = cast(pd.Series, mean_time_to_resolve(history, "drift", by="type", since=since, until=until))
-    flaps = flapping(history, since=since, until=until).head(top)
-    types = top_drifting_types(history, top, since, until)
+    eps = episodes(history, since, until)
+    per_type = trend(history, "type", since=since, until=until)
+    by_type = cast(pd.Series, _mttr(eps, "drift", "type"))
+    flaps = _flapping(eps, 2).head(top)
+    types = _top_types(per_type, eps, top)
     return HistoryStats(
         since=since, until=until, runs=len(trend(history, since=since, until=until)),
-        mttr_drift_days=_days(mean_time_to_resolve(history, "drift", since=since, until=until)),
-        mttr_rule_days=_days(mean_time_to_resolve(history, "rule", since=since, until=until)),
+        mttr_drift_days=_days(_mttr(eps, "drift", None)), mttr_rule_days=_days(_mttr(eps, "rule", None)),
         mttr_by_type=tuple((str(t), d) for t, v in by_type.sort_values(ascending=False).head(top).items()
                            if (d := _days(v)) is not None),
         flapping=tuple(Flap(f.kind, f.type, f.resource, f.item, int(f.reopened))
                        for f in flaps.itertuples(index=False)),
         top_types=tuple(TypeDrift(t.type, int(t.runs_drifted), int(t.drift_episodes), _float(t.mean_drift_index))
                         for t in types.itertuples(index=False)),
-        trends={scope: _scope_trends(history, scope, since, until, top) for scope in ("state", "type", "account")})
+        trends={"state": _scope_trends(trend(history, "state", since=since, until=until), top),
+                "type": _scope_trends(per_type, top),
+                "account": _scope_trends(trend(history, "account", since=since, until=until), top)})
