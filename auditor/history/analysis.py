@@ -15,7 +15,6 @@ import pandas as pd
 
 from auditor.history import History
 from auditor.history.lifecycle import NEW, REOPENED, RESOLVED
-from auditor.history.record import Detail
 
 SCOPES = ("all", "state", "type", "account")
 _TREND_COLUMNS = ["run_id", "started_at", "name", "drift_index", "coverage", "drifted", "failed"]
@@ -47,33 +46,34 @@ def trend(history: History, scope: str = "all", last: int | None = None, since: 
 def episodes(history: History, since: datetime | None = None, until: datetime | None = None) -> pd.DataFrame:
     """One row per episode opened in [since, until]: key, kind, type, resource, item, opened_at, resolved_at
     (NaT while open, or when resolved after `until`), duration."""
-    details = {k: f.detail for k, f in history.findings().items()}
-    frame = pd.DataFrame([row for row in history.statuses(since=since) if until is None or row[1] <= until],
-                         columns=["run_id", "at", "key", "status"])
-    frame = frame[frame["status"].isin([NEW, REOPENED, RESOLVED])]
-    rows = []
-    for key, group in frame.groupby("key", sort=True):
-        opened = None
-        for at, status in zip(group["at"], group["status"], strict=True):
-            if status in (NEW, REOPENED) and opened is None:
-                opened = at
-            elif status == RESOLVED and opened is not None:
-                rows.append((key, at, opened))
-                opened = None
-        if opened is not None:
-            rows.append((key, None, opened))
-    out = pd.DataFrame([(k, details[k].kind if k in details else k.split("|", 1)[0],
-                         details[k].type if k in details else None, _resource(details[k]) if k in details else None,
-                         details[k].item if k in details else None, opened, resolved) for k, resolved, opened in rows],
-                       columns=["key", "kind", "type", "resource", "item", "opened_at", "resolved_at"])
+    rows = history.statuses(since=since, only=(NEW, REOPENED, RESOLVED))  # oldest first
+    frame = pd.DataFrame([r[1:] for r in rows if until is None or r[1] <= until], columns=["at", "key", "status"])
+    frame["at"] = pd.to_datetime(frame["at"], utc=True)
+    frame = frame.sort_values(["key", "at"], kind="stable").reset_index(drop=True)
+    # the lifecycle alternates open (new / reopened) and resolved: an episode is an open row and, when the
+    # key's next row resolves it, that row's time
+    following = frame.shift(-1)
+    opened = frame["status"] != RESOLVED
+    closes = (following["key"] == frame["key"]) & (following["status"] == RESOLVED)
+    out = pd.DataFrame({"key": frame["key"], "opened_at": frame["at"],
+                        "resolved_at": following["at"].where(closes)})[opened].reset_index(drop=True)
+    about = pd.DataFrame([_about(k) for k in out["key"]], columns=["kind", "type", "resource", "item"])
+    out = pd.concat([out[["key"]], about, out[["opened_at", "resolved_at"]]], axis=1)
     out["opened_at"] = pd.to_datetime(out["opened_at"], utc=True)
     out["resolved_at"] = pd.to_datetime(out["resolved_at"], utc=True)
     out["duration"] = out["resolved_at"] - out["opened_at"]
     return out
 
 
-def _resource(detail: Detail) -> str:
-    return detail.address or f"{detail.type}.{detail.resource_id}"
+def _about(key: str) -> tuple[str, str | None, str | None, str | None]:
+    """(kind, type, resource, item) from a finding's key (auditor.history.record.drift_key / rule_key)."""
+    kind, _, rest = key.partition("|")
+    if kind == "drift":
+        type_, _, tail = rest.partition("|")
+        id_, _, path = tail.rpartition("|")
+        return kind, type_, f"{type_}.{id_}", path
+    rule, _, resource = rest.partition("|")
+    return kind, resource.partition(".")[0] or None, resource or None, rule
 
 
 def mean_time_to_resolve(history: History, kind: str = "drift", by: str | None = None,

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 FRAMEWORKS = {"securityhub": "AWS Security Hub (FSBP)", "aws_config": "AWS Config managed rules",
               "prowler": "Prowler", "checkov": "checkov", "trivy": "trivy"}
+STATS_RUNS = 30  # the report's history figures cover this many runs (`audit history stats` any window)
 _STATUS_RANK = {"FAIL": 0, "UNKNOWN": 1, "PASS": 2, "NOT_APPLICABLE": 3}
 
 
@@ -42,7 +43,7 @@ class HistoryContext:
     statuses: Mapping[str, str]  # this run's status of each finding
     lifecycle: Mapping[str, FindingState]
     previous: RunInfo | None = None
-    stats: HistoryStats | None = None  # the analysis over the trend's runs, up to this one
+    stats: HistoryStats | None = None  # the analysis over the last STATS_RUNS runs, up to this one
 
 
 def history_context(history: History, run_id: str, last: int = 90) -> HistoryContext | None:
@@ -56,7 +57,8 @@ def history_context(history: History, run_id: str, last: int = 90) -> HistoryCon
         return None
     upto = runs[: index + 1]
     trend = tuple(TrendPoint(r.id, r.started_at, r.drift_index, r.coverage, r.failing_rules) for r in upto[-last:])
-    figures = stats(history, since=trend[0].at, until=trend[-1].at, top=5) if len(trend) >= 2 else None
+    window = trend[-STATS_RUNS:]
+    figures = stats(history, since=window[0].at, until=window[-1].at, top=5) if len(window) >= 2 else None
     return HistoryContext(history.url, upto[-1], trend, history.run_statuses(run_id), history.findings(run_id),
                           upto[-2] if len(upto) >= 2 else None, figures)
 
