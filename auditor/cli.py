@@ -24,6 +24,7 @@ import click
 from auditor import __version__
 from auditor.config import AuditConfig, load_config, merge, parse_duration
 from auditor.errors import AuditError, ConfigError, ExitCode
+from auditor.fix.cli import fix_after_audit, fix_cmd, fix_flags, requested, run_configured_fix
 from auditor.report import write_atomic
 from auditor.state.model import StateRequest
 
@@ -51,8 +52,10 @@ def _console(**options: Any) -> Console:
     return Console(**options)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+             invoke_without_command=True)
 @click.version_option(__version__, prog_name="audit")
+@fix_flags
 @click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
 @click.option("--log-json", is_flag=True, help="Structured JSON log lines (for schedulers).")
 def cli(verbose: int, log_json: bool) -> None:
@@ -67,6 +70,8 @@ def cli(verbose: int, log_json: bool) -> None:
     logging.basicConfig(level=max(level, logging.DEBUG), format=fmt, stream=sys.stderr)
     for noisy in ("botocore", "boto3", "urllib3", "werkzeug"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    if (code := run_configured_fix(click.get_current_context())) is not None:
+        _finish(code)
 
 
 def _state_requests(states: tuple[str, ...], workspaces: tuple[str, ...], lock_table: str | None,
@@ -165,6 +170,7 @@ def emit(run: AuditRun, fmt: str, output: Path | None, html: Path | None, json_o
 @click.option("--no-rules", is_flag=True, help="Skip the compliance rules: drift only.")
 @click.option("--code", "code_dirs", multiple=True, type=click.Path(path_type=Path, exists=True, file_okay=False),
               help="A Terraform root module whose declared addresses are compared with its state (repeatable).")
+@fix_flags
 def run_cmd(states: tuple[str, ...], workspaces: tuple[str, ...], lock_table: str | None,
             state_role_arn: str | None, state_region: str | None, backend_dirs: tuple[Path, ...],
             config_path: Path | None, regions: tuple[str, ...], profile: str | None, role_arn: str | None,
@@ -194,6 +200,8 @@ def run_cmd(states: tuple[str, ...], workspaces: tuple[str, ...], lock_table: st
     with _progress(show_progress) as update:
         result = run_audit(config, aws, progress=update)
     emit(result, fmt, output, html, json_out)
+    if (fix := requested(click.get_current_context())) is not None:
+        _finish(fix_after_audit(config, aws, result, fix))
     _finish(int(result.exit_code))
 
 
@@ -408,6 +416,9 @@ def demo_cmd(out_dir: Path, clean: bool) -> None:
 
     code = run_demo(out_dir, with_drift=not clean, console=_console())
     _finish(int(code))
+
+
+cli.add_command(fix_cmd)
 
 
 def _tune_gc() -> None:
