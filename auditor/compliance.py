@@ -2,42 +2,20 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from auditor.errors import ConfigError
-from auditor.models import Inventory, Origin, Resource
+from auditor.models import ComplianceResult, Finding, Inventory, Origin, Resource, Status
 from auditor.rules.engine import BUILTIN_PACK, RulePack, Suppressions, evaluate, load_pack
 from auditor.rules.lib import BACKEND_TYPE, backend_resource, live_read_from
-from auditor.rules.model import Finding, RuleSettings, Status
+from auditor.rules.settings import RuleSettings
 from auditor.state.model import LoadedState, LockMechanism
 
 if TYPE_CHECKING:
     from auditor.scancache import ScanCache
-
-
-@dataclass(frozen=True, slots=True)
-class ComplianceResult:
-    """The findings of one evaluation, with what it needs to be reported and judged."""
-
-    pack: RulePack
-    findings: tuple[Finding, ...]
-    settings: RuleSettings
-    expired_suppressions: tuple[str, ...] = ()
-    notes: tuple[str, ...] = ()
-
-    def counts(self) -> dict[str, int]:
-        counts = Counter(f.status.value for f in self.findings if f.suppressed_by is None)
-        counts["SUPPRESSED"] = sum(1 for f in self.findings if f.suppressed_by is not None)
-        return {s.value: counts.get(s.value, 0) for s in Status} | {"SUPPRESSED": counts["SUPPRESSED"]}
-
-    def blocking(self) -> list[Finding]:
-        """Unsuppressed failures at or above the configured severity."""
-        return [f for f in self.findings if f.status is Status.FAIL and f.suppressed_by is None
-                and f.severity.rank >= self.settings.fail_on.rank]
 
 
 def rule_pack(rules_dirs: Sequence[Path] = (), *, builtin: bool = True) -> RulePack:

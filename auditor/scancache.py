@@ -38,9 +38,10 @@ import orjson
 
 from auditor import __version__
 from auditor.compliance import CodeScan
+from auditor.models import Finding, Severity, Status
 from auditor.report.findings import shown_value
 from auditor.rules.engine import RulePack
-from auditor.rules.model import Finding, RuleSettings, Severity, Status
+from auditor.rules.settings import RuleSettings
 
 log = logging.getLogger(__name__)
 

@@ -45,15 +45,16 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+from auditor.catalog import canonical_type
 from auditor.code import load_code
 from auditor.code.loader import CodeModule
 from auditor.code.values import Ref
 from auditor.compliance import root_modules
-from auditor.inventory.base import canonical_type
-from auditor.models import Origin
+from auditor.models import Origin, Status
 from auditor.rules.engine import BUILTIN_PACK, RulePack, evaluate, load_pack
 from auditor.rules.lib import address_type, all_of, backend_resource, normalize_address
-from auditor.rules.model import RuleSettings, Status, Verdict
+from auditor.rules.model import Verdict
+from auditor.rules.settings import RuleSettings
 
 CHECKOV_VERSION = "3.3.30"
 REPO = Path(__file__).resolve().parent.parent

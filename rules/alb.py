@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from auditor.code.values import Ref, Template
-from auditor.models import Origin, Resource
+from auditor.models import Origin, Resource, Unresolved
 from auditor.rules.engine import rule
 from auditor.rules.joins import (
     APPLICATION,
@@ -51,7 +51,8 @@ from auditor.rules.lib import (
     unresolved,
     value_or_default,
 )
-from auditor.rules.model import Peers, RuleContext, Unresolved, Verdict
+from auditor.rules.model import Peers, RuleContext, Verdict
+from auditor.rules.settings import TlsProfile
 
 LB = "aws_lb"
 LISTENER = "aws_lb_listener"
@@ -264,11 +265,11 @@ ELB17_POLICIES = frozenset({
     "ELBSecurityPolicy-TLS13-1-2-Res-FIPS-PQ-2025-09",
 })
 TLS_PROFILES: Mapping[str, tuple[Callable[[str], bool], str]] = {
-    "aws-recommended": (lambda p: TLS12_MINIMUM.fullmatch(p) is not None,
-                        "a policy whose minimum protocol is TLS 1.2 (ELBSecurityPolicy-TLS13-1-2-*, -TLS13-1-3-*, "
-                        "-FS-1-2-*, -TLS-1-2-*)"),
-    "securityhub-elb17": (lambda p: p in ELB17_POLICIES,
-                          "one of Security Hub ELB.17's policies (" + ", ".join(sorted(ELB17_POLICIES)) + ")"),
+    TlsProfile.AWS_RECOMMENDED: (lambda p: TLS12_MINIMUM.fullmatch(p) is not None,
+                                 "a policy whose minimum protocol is TLS 1.2 (ELBSecurityPolicy-TLS13-1-2-*, "
+                                 "-TLS13-1-3-*, -FS-1-2-*, -TLS-1-2-*)"),
+    TlsProfile.SECURITYHUB_ELB17: (lambda p: p in ELB17_POLICIES,
+                                   "one of Security Hub ELB.17's policies (" + ", ".join(sorted(ELB17_POLICIES)) + ")"),
 }
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from auditor.code.values import Ref
-from auditor.models import Resource
+from auditor.models import Resource, Unresolved
 from auditor.rules.engine import rule
 from auditor.rules.joins import (
     ALB_NAMESPACE,
@@ -41,7 +41,7 @@ from auditor.rules.lib import (
     unresolved,
     value_or_default,
 )
-from auditor.rules.model import Peers, RuleContext, Unresolved, Verdict
+from auditor.rules.model import Peers, RuleContext, Verdict
 
 ALARM = "aws_cloudwatch_metric_alarm"
 LOG_GROUP = "aws_cloudwatch_log_group"

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from auditor.code.values import Ref, Template
-from auditor.models import Origin, Resource
+from auditor.models import Origin, Resource, Status, Unresolved
 from auditor.rules.engine import rule
 from auditor.rules.lib import (
     Tri,
@@ -45,7 +45,7 @@ from auditor.rules.lib import (
     unresolved,
     value_or_default,
 )
-from auditor.rules.model import Peers, RuleContext, Status, Unresolved, Verdict
+from auditor.rules.model import Peers, RuleContext, Verdict
 
 REPOSITORY = "aws_ecr_repository"
 TASK_DEFINITION = "aws_ecs_task_definition"

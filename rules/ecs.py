@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from auditor.code.values import Ref
-from auditor.models import Origin, Resource
+from auditor.models import Origin, Resource, Unresolved
 from auditor.rules.engine import rule
 from auditor.rules.joins import name_of, resource_at, subnet_values, subnet_zones, zone_spread
 from auditor.rules.lib import (
@@ -35,7 +35,7 @@ from auditor.rules.lib import (
     unresolved,
     value_or_default,
 )
-from auditor.rules.model import Peers, RuleContext, Unresolved, Verdict
+from auditor.rules.model import Peers, RuleContext, Verdict
 
 TASK_DEFINITION = "aws_ecs_task_definition"
 SERVICE = "aws_ecs_service"

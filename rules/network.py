@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from auditor.code.values import Ref
-from auditor.models import Origin, Resource
+from auditor.models import Origin, Resource, Unresolved
 from auditor.rules.engine import rule
 from auditor.rules.joins import ID_KEYS, SUBNET, designated, name_of, subnet_route_table, subnet_values
 from auditor.rules.lib import (
@@ -38,7 +38,7 @@ from auditor.rules.lib import (
     unresolved,
     value_or_default,
 )
-from auditor.rules.model import Peers, RuleContext, Unresolved, Verdict
+from auditor.rules.model import Peers, RuleContext, Verdict
 
 SECURITY_GROUP = "aws_security_group"
 LEGACY_RULE = "aws_security_group_rule"

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from auditor.models import Resource
+from auditor.models import Resource, Unresolved
 from auditor.rules.engine import rule
 from auditor.rules.lib import failed, get, judge_containers, not_applicable, passed, unknown, unresolved
-from auditor.rules.model import Peers, RuleContext, Unresolved, Verdict
+from auditor.rules.model import Peers, RuleContext, Verdict
 from auditor.rules.secrets import (
     FILE_TYPE,
     OUTPUT_TYPE,

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from auditor.code.values import Template
-from auditor.models import Origin, Resource
+from auditor.models import Origin, Resource, Status, Unresolved
 from auditor.rules.engine import rule
 from auditor.rules.lib import (
     BACKEND_TYPE,
@@ -45,7 +45,7 @@ from auditor.rules.lib import (
     unobserved,
     unresolved,
 )
-from auditor.rules.model import Peers, RuleContext, Status, Unresolved, Verdict
+from auditor.rules.model import Peers, RuleContext, Verdict
 
 BUCKET = "aws_s3_bucket"
 TABLE = "aws_dynamodb_table"

@@ -23,7 +23,7 @@ import yaml
 
 from auditor.compliance import root_modules, scan
 from auditor.rules.engine import Suppressions
-from auditor.rules.model import RuleSettings
+from auditor.rules.settings import RuleSettings
 from tests.rules.support import builtin_pack
 from tests.terraform.test_reference_stack import MIRROR_ENV, UNREACHABLE_PROXY, _plugin_mirror
 

@@ -19,11 +19,12 @@ from rich.console import Console
 
 from auditor import compliance
 from auditor.cli import cli
-from auditor.compliance import ComplianceResult, rule_pack, scan
+from auditor.compliance import rule_pack, scan
+from auditor.models import ComplianceResult, Status, Suppression
 from auditor.report import findings as report
 from auditor.rules import secrets
 from auditor.rules.engine import RulePack, Suppressions
-from auditor.rules.model import RuleSettings, Status, Suppression
+from auditor.rules.settings import RuleSettings
 from auditor.scancache import ScanCache, scan_key
 from tests.rules.support import FIXTURES, builtin_pack
 
@@ -54,8 +55,9 @@ resource "aws_cloudwatch_log_group" "extra" {
 """
 
 USER_RULE = """
+from auditor.models import Status
 from auditor.rules.engine import rule
-from auditor.rules.model import Status, Verdict
+from auditor.rules.model import Verdict
 
 
 @rule(id="USR-01", title="user rule", severity="low", resource_types=["aws_cloudwatch_log_group"],

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from auditor.fix.apply import FixOutcome
     from auditor.fix.journal import Journal
     from auditor.fix.model import Plan
-    from auditor.pipeline import AuditRun
+    from auditor.models import AuditRun
 
 _META = "auditor.fix"
 

@@ -30,7 +30,7 @@ from auditor.state.model import LoadedState, LockMechanism, StateRequest
 from auditor.state.sources import glob_regex
 
 if TYPE_CHECKING:
-    from auditor.pipeline import AuditRun
+    from auditor.models import AuditRun
 
 AutoscalingCheck = Callable[[Drift], str | None]
 """finding -> why its desired count is not ours to revert (an autoscaling target, or why that is not known), or None."""

@@ -28,7 +28,8 @@ from typing import Any
 import botocore.exceptions
 
 from auditor.aws import is_access_denied
-from auditor.inventory.base import CollectContext, TypeSpec, chunks, collector, paginate, tags_dict
+from auditor.catalog import TypeSpec
+from auditor.inventory.base import CollectContext, chunks, collector, paginate, tags_dict
 from auditor.models import Resource
 from auditor.state.redact import redact_container_environment
 

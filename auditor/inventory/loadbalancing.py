@@ -21,7 +21,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from auditor.inventory.base import CollectContext, TypeSpec, chunks, collector, paginate, tags_dict
+from auditor.catalog import TypeSpec
+from auditor.inventory.base import CollectContext, chunks, collector, paginate, tags_dict
 from auditor.models import Resource
 
 Attr = tuple[str, str, Callable[[str], Any]]

@@ -8,7 +8,8 @@ from typing import Any
 import botocore.exceptions
 
 from auditor.aws import error_code
-from auditor.inventory.base import CollectContext, CollectFn, TypeSpec, collector, paginate, tags_dict
+from auditor.catalog import TypeSpec
+from auditor.inventory.base import CollectContext, CollectFn, collector, paginate, tags_dict
 from auditor.models import Resource
 
 # --- S3 -------------------------------------------------------------------------------------

@@ -6,8 +6,7 @@ from typing import Any
 
 import orjson
 
-from auditor.models import Drift, Observation
-from auditor.pipeline import AuditRun
+from auditor.models import AuditRun, Drift, Observation
 from auditor.report.findings import to_dict as findings_dict
 from auditor.score import Breakdown
 from auditor.state.model import LoadedState

@@ -18,20 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from auditor.errors import ConfigError
-from auditor.models import Resource
-from auditor.rules.model import (
-    CheckFn,
-    Finding,
-    Peers,
-    Rule,
-    RuleContext,
-    RuleMeta,
-    RuleSettings,
-    Severity,
-    Status,
-    Suppression,
-    Verdict,
-)
+from auditor.models import Finding, Resource, Severity, Status, Suppression
+from auditor.rules.model import CheckFn, Peers, Rule, RuleContext, RuleMeta, Verdict
+from auditor.rules.settings import RuleSettings
 
 BUILTIN_PACK = Path(__file__).resolve().parents[2] / "rules"
 _ID = re.compile(r"^[A-Z][A-Z0-9]*-\d{2,3}$")

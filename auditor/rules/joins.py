@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from auditor.code.values import Ref
-from auditor.models import Origin, Resource
+from auditor.models import Origin, Resource, Status, Unresolved
 from auditor.rules.lib import (
     Tri,
     blocks,
@@ -39,7 +39,7 @@ from auditor.rules.lib import (
     show,
     t_all,
 )
-from auditor.rules.model import RuleContext, Status, Unresolved, Verdict
+from auditor.rules.model import RuleContext, Verdict
 
 LB = "aws_lb"
 LISTENER = "aws_lb_listener"

@@ -45,8 +45,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from auditor.code.values import Ref, Template, decoded
-from auditor.models import Inventory, ObservationStatus, Origin, Resource
-from auditor.rules.model import RuleContext, Status, Unresolved, Verdict
+from auditor.models import Inventory, ObservationStatus, Origin, Resource, Status, Unresolved
+from auditor.rules.model import RuleContext, Verdict
 from auditor.state.address import AddressError, parse_instance_address
 
 Tri = bool | None

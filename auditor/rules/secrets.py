@@ -42,8 +42,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from auditor.code.values import Ref, Template
-from auditor.models import Origin, Resource
-from auditor.rules.model import Unresolved
+from auditor.models import Origin, Resource, Unresolved
 from auditor.state.address import AddressError, is_identifier, parse_instance_address
 from auditor.state.redact import name_tokens, secret_names
 

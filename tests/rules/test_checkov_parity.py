@@ -17,8 +17,9 @@ from typing import Any
 
 import pytest
 
+from auditor.models import Status
 from auditor.rules.engine import evaluate
-from auditor.rules.model import RuleSettings, Status
+from auditor.rules.settings import RuleSettings
 from tests.rules.support import builtin_pack, code_resources, verdicts
 
 

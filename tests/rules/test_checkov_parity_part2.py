@@ -14,9 +14,11 @@ from pathlib import Path
 import pytest
 
 from auditor.code.values import Ref
+from auditor.models import Status
 from auditor.rules.engine import evaluate
 from auditor.rules.lib import all_of, normalize_address, not_applicable
-from auditor.rules.model import RuleSettings, Status, Verdict
+from auditor.rules.model import Verdict
+from auditor.rules.settings import RuleSettings
 from tests.rules.support import builtin_pack, code_resources, verdicts
 from tests.rules.test_checkov_parity import Parity, checkov_verdicts
 from tests.rules.test_checkov_parity import test_verdicts_match_checkov as assert_parity

@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from auditor.code.values import Ref
-from auditor.models import Origin, Resource
+from auditor.models import Origin, Resource, Status, Unresolved
 from auditor.rules import joins
-from auditor.rules.model import RuleContext, Status, Unresolved
+from auditor.rules.model import RuleContext
 
 LB_ARN = "arn:aws:elasticloadbalancing:eu-west-1:111122223333:loadbalancer/app/web/50dc6c495c0c9188"
 TG_ARN = "arn:aws:elasticloadbalancing:eu-west-1:111122223333:targetgroup/blue/73e2d6bc24d8a067"

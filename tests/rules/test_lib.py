@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 
 from auditor.code.values import Encoded, Ref, Template
-from auditor.models import Inventory, Observation, ObservationStatus, Origin, Resource
+from auditor.models import Inventory, Observation, ObservationStatus, Origin, Resource, Status, Unresolved
 from auditor.rules import lib
 from auditor.rules.engine import evaluate
-from auditor.rules.model import RuleContext, RuleSettings, Status, Unresolved, Verdict
+from auditor.rules.model import RuleContext, Verdict
+from auditor.rules.settings import RuleSettings
 from tests.rules.support import builtin_pack, code_resources, verdicts
 
 UNKNOWN_VAR = Unresolved("var.name has no value")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from auditor.models import Status
 from auditor.rules.engine import evaluate
-from auditor.rules.model import Status
 from tests.rules.support import builtin_pack, code_resources, verdicts
 
 REPO = Path(__file__).resolve().parents[2]

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from auditor.models import Origin, Resource
+from auditor.models import Origin, Resource, Status
 from auditor.rules.engine import evaluate
-from auditor.rules.model import RuleSettings, Status
+from auditor.rules.settings import RuleSettings
 from tests.rules.support import FIXTURES, builtin_pack, code_resources, messages, verdicts
 
 REPO = Path(__file__).resolve().parents[2]

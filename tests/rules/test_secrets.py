@@ -24,13 +24,12 @@ from rich.console import Console
 from auditor.aws import Aws, AwsSettings
 from auditor.cli import cli
 from auditor.code.values import Ref, Template
-from auditor.compliance import ComplianceResult, scan
+from auditor.compliance import scan
 from auditor.inventory import ecs as ecsmod
 from auditor.inventory.base import CollectContext
-from auditor.models import Origin, Resource
+from auditor.models import ComplianceResult, Origin, Resource, Status, Unresolved
 from auditor.report import findings as report
 from auditor.rules.engine import Suppressions, evaluate
-from auditor.rules.model import RuleSettings, Status, Unresolved
 from auditor.rules.secrets import (
     FILE_TYPE,
     is_secret_name,
@@ -39,6 +38,7 @@ from auditor.rules.secrets import (
     unknown_secret_source,
     value_secret_kind,
 )
+from auditor.rules.settings import RuleSettings
 from tests.rules.support import FIXTURES, builtin_pack, expected_verdicts, verdicts
 
 REPO = Path(__file__).resolve().parents[2]
