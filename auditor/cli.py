@@ -116,6 +116,10 @@ def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]
 @click.option("--rules-dir", "rules_dirs", multiple=True, type=click.Path(path_type=Path),
               help="An extra rule pack folder (repeatable), run with the built-in one on live and state resources.")
 @click.option("--no-rules", is_flag=True, help="Skip the compliance rules: drift only.")
+@click.option("--history", "history_url", metavar="URL",
+              help="Record the run in this history: sqlite:///PATH, postgresql://..., s3://BUCKET/PREFIX "
+                   "(default: `history` in audit.toml, else $XDG_DATA_HOME/auditor/history.db).")
+@click.option("--no-history", is_flag=True, help="Do not record this run in the history.")
 @click.option("--code", "code_dirs", multiple=True, type=click.Path(path_type=Path, exists=True, file_okay=False),
               help="A Terraform root module whose declared addresses are compared with its state (repeatable).")
 @fix_flags
@@ -124,7 +128,8 @@ def run_cmd(states: tuple[str, ...], workspaces: tuple[str, ...], lock_table: st
             config_path: Path | None, regions: tuple[str, ...], profile: str | None, role_arn: str | None,
             types: tuple[str, ...], wait_for_lock: str | None, ignore_file: Path | None, fmt: str,
             output: Path | None, json_out: Path | None, html: Path | None, progress: bool | None,
-            rules_dirs: tuple[Path, ...], no_rules: bool, code_dirs: tuple[Path, ...]) -> None:
+            rules_dirs: tuple[Path, ...], no_rules: bool, history_url: str | None, no_history: bool,
+            code_dirs: tuple[Path, ...]) -> None:
     """Audit Terraform state against live AWS: drift, and the compliance rules on live and state resources."""
     config = _load_config(config_path)
     requests = list(config.states) + list(_state_requests(states, workspaces, lock_table, state_role_arn,
@@ -147,7 +152,20 @@ def run_cmd(states: tuple[str, ...], workspaces: tuple[str, ...], lock_table: st
     show_progress = sys.stderr.isatty() if progress is None else progress
     with _progress(show_progress) as update:
         result = run_audit(config, aws, progress=update)
+    failure = None
+    if not no_history:
+        from auditor.history.record import config_hash
+        from auditor.history.store import record_with_retention
+
+        try:
+            result = record_with_retention(result, history_url or config.history, config.history_keep_days,
+                                           config_hash(repr(config)))
+        except AuditError as exc:  # the result is still shown; the run then fails for the lost record
+            failure = exc
     emit(result, fmt, output, html, json_out)
+    if failure is not None:
+        click.echo(f"error: the run was not recorded in the history: {failure}", err=True)
+        _finish(int(ExitCode.ERROR))
     if (fix := requested(click.get_current_context())) is not None:
         _finish(fix_after_audit(config, aws, result, fix))
     _finish(int(result.exit_code))
@@ -369,6 +387,9 @@ def demo_cmd(out_dir: Path, clean: bool) -> None:
     _finish(int(code))
 
 
+from auditor.history.cli import history_group  # noqa: E402
+
+cli.add_command(history_group)
 cli.add_command(fix_cmd)
 
 

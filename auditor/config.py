@@ -29,6 +29,9 @@ Example audit.toml:
     resource = "aws_ecs_task_definition.legacy*"
     reason = "legacy service, replaced in Q1"
     expires = 2027-03-31
+
+    history = "sqlite:///var/lib/auditor/history.db"   # or postgresql://..., s3://bucket/prefix
+    history_keep_days = 400              # runs older than this are pruned after each recorded run
 """
 
 from __future__ import annotations
@@ -49,7 +52,8 @@ from auditor.state.model import StateRequest
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _TOP_KEYS = {"regions", "profile", "role_arn", "wait_for_lock", "ignore_file", "backend_dirs", "states",
-             "weights", "types", "max_workers", "rules", "suppressions", "code_dirs"}
+             "weights", "types", "max_workers", "rules", "suppressions", "code_dirs", "history",
+             "history_keep_days"}
 _SUPPRESSION_KEYS = {"rule", "resource", "reason", "expires"}
 _STATE_KEYS = {"uri", "workspaces", "lock_table", "region", "role_arn", "workspace_key_prefix", "use_lockfile"}
 
@@ -72,6 +76,8 @@ class AuditConfig:
     suppressions: tuple[Suppression, ...] = ()
     check_rules: bool = True  # run the compliance rules on live and state resources
     code_dirs: tuple[Path, ...] = ()  # Terraform root modules to compare with their states' addresses
+    history: str | None = None  # the history store's URL (None: the default SQLite file)
+    history_keep_days: int | None = None  # retention: prune older runs after recording one
 
 
 def parse_duration(text: str | float | int, what: str = "duration") -> float:
@@ -133,6 +139,9 @@ def config_from_mapping(data: Mapping[str, Any], where: str, base_dir: Path | No
         rules_dirs=tuple(base_dir / str(d) for d in _list(data.get("rules", {}), "rules_dirs", where)),
         suppressions=tuple(_suppression(s, f"{where}: suppressions[{i}]")
                            for i, s in enumerate(_list(data, "suppressions", where))),
+        history=_opt_str(data, "history", where),
+        history_keep_days=(None if data.get("history_keep_days") is None
+                           else _positive_int(data["history_keep_days"], f"{where}: history_keep_days")),
     )
 
 

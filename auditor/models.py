@@ -235,6 +235,7 @@ class AuditRun:
     ignore_file: str | None = None
     compliance: ComplianceResult | None = None
     code: tuple[CodeComparison, ...] = ()
+    id: str | None = None  # the history's run id, once recorded
 
     @property
     def observation_errors(self) -> tuple[Observation, ...]:

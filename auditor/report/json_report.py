@@ -67,6 +67,7 @@ def to_dict(run: AuditRun) -> dict[str, Any]:
         "schema": SCHEMA,
         "tool": {"name": "auditor", "version": run.tool_version},
         "run": {
+            "id": run.id,
             "started_at": run.started_at.isoformat(),
             "finished_at": run.finished_at.isoformat(),
             "duration_seconds": round((run.finished_at - run.started_at).total_seconds(), 3),
