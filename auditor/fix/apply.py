@@ -187,11 +187,12 @@ def deploy_with(aws: Aws, journal_store: Any, bake_seconds: float, timeout_secon
                                 task_definition=str(spec["task_definition"]), strategy="canary",
                                 bake_seconds=bake_seconds, timeout_seconds=timeout_seconds)
         try:
-            outcome = deploy(request, aws=aws, history=journal_store)
+            outcome = deploy(request, aws=aws, history=journal_store, signals=False)
         except AuditError as exc:
             return f"deployer refused: {exc}"
         if outcome.result != "succeeded":
-            return f"deployer: {outcome.result}"
+            return f"deployer: {outcome.result}" + (f" ({outcome.rollback_reason or outcome.message})"
+                                                    if outcome.rollback_reason or outcome.message else "")
         return None
 
     return redeploy

@@ -145,8 +145,11 @@ def fix_after_audit(config: AuditConfig, aws: Aws, run: AuditRun, options: FixOp
         return int(ExitCode.ERROR)
     from auditor.fix.journal import Journal, open_journals
 
-    journal = Journal(open_journals())
-    outcome = _apply(config, aws, plan, journal, options, done=None)
+    store = open_journals(config.history)
+    try:
+        outcome = _apply(config, aws, plan, Journal(store), options, done=None)
+    finally:
+        store.close()
     _print_outcome(outcome)
     return int(outcome.exit_code)
 
@@ -234,7 +237,7 @@ def config_json(config: AuditConfig) -> dict[str, Any]:
     return {"states": [dataclasses.asdict(s) for s in config.states], "regions": list(config.regions),
             "profile": config.profile, "role_arn": config.role_arn,
             "ignore_file": str(config.ignore_file) if config.ignore_file else None,
-            "max_workers": config.max_workers}
+            "max_workers": config.max_workers, "history": config.history}
 
 
 def config_from_json(data: dict[str, Any]) -> AuditConfig:
@@ -247,7 +250,8 @@ def config_from_json(data: dict[str, Any]) -> AuditConfig:
     return AuditConfig(states=states, regions=tuple(data.get("regions") or ()), profile=data.get("profile"),
                        role_arn=data.get("role_arn"),
                        ignore_file=Path(data["ignore_file"]) if data.get("ignore_file") else None,
-                       max_workers=int(data.get("max_workers") or 8), check_rules=False)
+                       max_workers=int(data.get("max_workers") or 8), history=data.get("history"),
+                       check_rules=False)
 
 
 # --- output ---------------------------------------------------------------------------------------
@@ -323,15 +327,19 @@ def _print_outcome(outcome: FixOutcome) -> None:
 @click.option("--yes", is_flag=True, help="Resume without asking.")
 @click.option("--bake-seconds", type=float, default=60.0, show_default=True,
               help="The deployer's bake time per traffic step of a redeploy.")
-def fix_cmd(resume_id: str | None, list_journals: bool, yes: bool, bake_seconds: float) -> None:
+@click.option("--history", "history_url", metavar="URL",
+              help="The history store holding the journals (default: `history` in audit.toml, else "
+                   "$XDG_DATA_HOME/auditor/history.db).")
+def fix_cmd(resume_id: str | None, list_journals: bool, yes: bool, bake_seconds: float,
+            history_url: str | None) -> None:
     """Resume a fix that stopped part-way (its journal says what was done), or list the journals.
 
     A new fix is planned with `audit --fix` (the audit of audit.toml) or `audit run --fix [options]`.
     """
-    from auditor.cli import _finish
+    from auditor.cli import _finish, _load_config
     from auditor.fix.journal import Journal, first_entry, open_journals
 
-    store = open_journals()
+    store = open_journals(history_url or _load_config(None).history)
     if list_journals:
         for journal_id in store.list_journals("fix"):
             end = [e for e in store.read_journal(journal_id) if e.get("event") == "end"]
@@ -354,6 +362,9 @@ def fix_cmd(resume_id: str | None, list_journals: bool, yes: bool, bake_seconds:
         click.echo("Nothing was changed (pass --yes to resume without a terminal).")
         _finish(int(ExitCode.DRIFT))
     options = FixOptions(yes=True, bake_seconds=bake_seconds)
-    outcome = _apply(config, _aws(config), plan, journal, options, done=done)
+    try:
+        outcome = _apply(config, _aws(config), plan, journal, options, done=done)
+    finally:
+        store.close()
     _print_outcome(outcome)
     _finish(int(outcome.exit_code))

@@ -8,12 +8,9 @@ Entries (kind "fix", in order): `plan` (the plan and the audit settings), `lock`
 
 from __future__ import annotations
 
-import json
-import os
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, Protocol
 
 from auditor.errors import AuditError
@@ -24,6 +21,8 @@ KIND = "fix"
 class JournalStore(Protocol):
     """The history store's journal methods (auditor.history.History)."""
 
+    def close(self) -> None: ...
+
     def append_journal(self, journal_id: str, kind: str, entry: dict[str, Any]) -> None: ...
 
     def read_journal(self, journal_id: str) -> list[dict[str, Any]]: ...
@@ -31,54 +30,11 @@ class JournalStore(Protocol):
     def list_journals(self, kind: str) -> list[str]: ...
 
 
-class FileJournals:
-    """Journals as JSON-lines files (one per journal, appended and fsynced entry by entry) under
-    `$XDG_DATA_HOME/auditor/journals/<kind>/`, for when no history store is configured."""
+def open_journals(url: str | None) -> JournalStore:
+    """The history store at `url` (None: the default SQLite file), where the journals live."""
+    from auditor.history import open_history
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    @classmethod
-    def default(cls) -> FileJournals:
-        base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-        return cls(Path(base) / "auditor" / "journals")
-
-    def _path(self, journal_id: str, kind: str | None = None) -> Path:
-        if not journal_id or "/" in journal_id or journal_id.startswith("."):
-            raise AuditError(f"invalid journal id {journal_id!r}")
-        if kind is None:
-            found = sorted(self.root.glob(f"*/{journal_id}.jsonl"))
-            if not found:
-                raise AuditError(f"no fix journal {journal_id}", "`audit fix --list` shows the journals")
-            return found[0]
-        return self.root / kind / f"{journal_id}.jsonl"
-
-    def append_journal(self, journal_id: str, kind: str, entry: dict[str, Any]) -> None:
-        path = self._path(journal_id, kind)
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        line = json.dumps(entry, default=str, sort_keys=True) + "\n"
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            os.write(fd, line.encode())
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-    def read_journal(self, journal_id: str) -> list[dict[str, Any]]:
-        with self._path(journal_id).open(encoding="utf-8") as handle:
-            return [json.loads(line) for line in handle if line.strip()]
-
-    def list_journals(self, kind: str) -> list[str]:
-        folder = self.root / kind
-        if not folder.is_dir():
-            return []
-        return [p.stem for p in sorted(folder.glob("*.jsonl"), key=lambda p: p.stat().st_mtime)]
-
-
-def open_journals() -> JournalStore:
-    """The journal store: $AUDITOR_JOURNAL_DIR when set, else the default folder."""
-    folder = os.environ.get("AUDITOR_JOURNAL_DIR")
-    return FileJournals(Path(folder)) if folder else FileJournals.default()
+    return open_history(url)
 
 
 class Journal:
@@ -97,6 +53,8 @@ class Journal:
 
 
 def first_entry(entries: list[dict[str, Any]], event: str) -> Mapping[str, Any]:
+    if not entries:
+        raise AuditError("no such fix journal", "`audit fix --list` shows the journals")
     for entry in entries:
         if entry.get("event") == event:
             return entry
