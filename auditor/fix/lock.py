@@ -35,6 +35,9 @@ from auditor.state.model import LockInfo, LockMechanism
 from auditor.state.sources import LOCKFILE_SUFFIX, ResolvedState
 
 OPERATION = "OperationTypeApply"
+LOCK_PERMISSIONS = ("dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "kms:GenerateDataKey",
+                    "s3:DeleteObject", "s3:GetObject", "s3:PutObject")
+"""Taking, inspecting and releasing both locks (GenerateDataKey: a lock file in an SSE-KMS bucket)."""
 _AWS_ERRORS = (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError)
 
 

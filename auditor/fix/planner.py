@@ -35,12 +35,15 @@ if TYPE_CHECKING:
 AutoscalingCheck = Callable[[Drift], str | None]
 """finding -> why its desired count is not ours to revert (an autoscaling target, or why that is not known), or None."""
 
-REDEPLOY_PERMISSIONS = ("ecs:DescribeServices", "ecs:DescribeTaskDefinition", "ecs:UpdateService",
-                        "ecs:CreateService", "elasticloadbalancing:DescribeListeners",
-                        "elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTargetHealth",
+REDEPLOY_PERMISSIONS = ("ecs:DescribeServices", "ecs:DescribeTaskDefinition", "ecs:ListServices",
+                        "ecs:RegisterTaskDefinition", "ecs:UpdateService", "ecr:DescribeImages", "iam:PassRole",
+                        "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeRules",
+                        "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth",
                         "elasticloadbalancing:ModifyListener", "elasticloadbalancing:ModifyRule",
-                        "cloudwatch:DescribeAlarms", "iam:PassRole")
-"""What the blue/green deployer calls to put a service back on a revision (see auditor.deploy)."""
+                        "cloudwatch:DescribeAlarms", "cloudwatch:GetMetricData", "dynamodb:DeleteItem",
+                        "dynamodb:GetItem", "dynamodb:PutItem")
+"""What the blue/green deployer calls to put a service back on a revision (auditor.deploy: discovery, the
+release's task definition, the weights, the gates, its DynamoDB lease)."""
 
 IMPORT_COMMAND = "terraform plan -generate-config-out=generated.tf"
 
