@@ -147,7 +147,7 @@ def fix_after_audit(config: AuditConfig, aws: Aws, run: AuditRun, options: FixOp
 
     store = open_journals(config.history)
     try:
-        outcome = _apply(config, aws, plan, Journal(store), options, done=None)
+        outcome = _apply(config, aws, plan, Journal(store), options, done=None, run_id=run.id)
     finally:
         store.close()
     _print_outcome(outcome)
@@ -165,7 +165,7 @@ def _plan(config: AuditConfig, aws: Aws, run: AuditRun, options: FixOptions) -> 
 
 
 def _apply(config: AuditConfig, aws: Aws, plan: Plan, journal: Journal, options: FixOptions,
-           done: dict[int, Any] | None) -> FixOutcome:
+           done: dict[int, Any] | None, run_id: str | None = None) -> FixOutcome:
     """Lock, re-read (re-plan if a serial moved), journal, execute, verify, release."""
     from auditor.fix.apply import FixOutcome, FixStopped, deploy_with, execute
     from auditor.fix.lock import holding
@@ -179,7 +179,7 @@ def _apply(config: AuditConfig, aws: Aws, plan: Plan, journal: Journal, options:
                               mechanisms=[m.value for m in lock.mechanisms])
             plan = _replan_if_moved(config, aws, plan, options, resuming=done is not None)
             if done is None:
-                journal.write("plan", plan=plan.as_json(), config=config_json(config))
+                journal.write("plan", plan=plan.as_json(), config=config_json(config), run_id=run_id)
             deployer = deploy_with(live, journal.store, options.bake_seconds, options.deploy_timeout_seconds)
             results = execute(plan, live, journal, deployer, done=done)
             outcome = FixOutcome(journal.id, plan, tuple(_verified(config, aws, plan, results, journal)))

@@ -59,3 +59,29 @@ def first_entry(entries: list[dict[str, Any]], event: str) -> Mapping[str, Any]:
         if entry.get("event") == event:
             return entry
     raise AuditError(f"the journal has no {event!r} entry: not a fix journal, or written by another version")
+
+
+def remediation(entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """A fix journal as the report's "Remediation" section reads it: the audit run it fixed, the plan,
+    each acting action's outcome (verified / failed / not run) and how the fix ended."""
+    plan = first_entry(entries, "plan")
+    verdicts: dict[int, dict[str, Any]] = {}
+    for entry in entries:
+        if entry.get("event") in ("applied", "failed"):  # a failed call that stopped the fix included
+            verdicts[int(entry["action"])] = {"verdict": "failed" if entry["event"] == "failed" else "not_run",
+                                              "detail": entry.get("detail")}
+        elif entry.get("event") == "verified":
+            verdicts[int(entry["action"])] = {"verdict": entry["verdict"], "detail": entry.get("detail"),
+                                              "remaining": entry.get("after", [])}
+    ends = [e for e in entries if e.get("event") == "end"]
+    actions = plan["plan"]["actions"]
+    return {
+        "run_id": plan.get("run_id"), "planned_at": plan["plan"]["created_at"],
+        "status": ends[-1]["status"] if ends else "unfinished",
+        "exit_code": ends[-1].get("exit_code") if ends else None,
+        "actions": [{**{k: a[k] for k in ("kind", "drift", "type", "id", "address", "summary", "risk", "command")},
+                     **({"outcome": verdicts.get(i, {"verdict": "not_run", "detail": None})} if a["kind"] in
+                        ("revert", "redeploy") else {})}
+                    for i, a in enumerate(actions)],
+        "rules": plan["plan"]["rules"],
+    }

@@ -19,6 +19,7 @@ from auditor.cli import cli
 from auditor.demo.drift import SCENARIOS, scenario
 from auditor.demo.run import REGION, STACK_KEY, SeededStack
 from auditor.fix import apply as fix_apply
+from auditor.fix.journal import remediation
 from auditor.history import open_history
 from tests.e2e.test_audit_cli import audit, audit_json, findings
 
@@ -187,6 +188,8 @@ def test_an_aws_error_on_the_third_of_five_stops_releases_and_resume_finishes(
     events = [(e["event"], e.get("action")) for e in entries if e["event"] in ("applied", "failed", "end")]
     assert events == [("applied", 0), ("applied", 1), ("failed", 2), ("end", None)]
     assert entries[-1]["status"] == "stopped"
+    assert [a["outcome"]["verdict"] for a in remediation(entries)["actions"]] == ["not_run", "not_run", "failed",
+                                                                                "not_run", "not_run"]
     _, middle = audit_json(moto_server, stack)
     assert len(findings(middle)) == 3
     seen = _failing(monkeypatch, "", "")  # no failure: the calls are only recorded
@@ -199,6 +202,10 @@ def test_an_aws_error_on_the_third_of_five_stops_releases_and_resume_finishes(
     no_locks_left(stack)
     listed = _run(stack, "fix", "--list")
     assert f"{journal_id}  completed" in listed.output
+    with open_history(None) as history:
+        section = remediation(history.read_journal(journal_id))
+    assert section["status"] == "completed" and section["exit_code"] == 0
+    assert [a["outcome"]["verdict"] for a in section["actions"]] == ["verified"] * 5
 
 
 def test_access_denied_on_one_revert_fails_it_naming_the_permission(
