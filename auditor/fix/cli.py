@@ -111,9 +111,13 @@ def run_configured_fix(ctx: click.Context) -> int | None:
         raise ConfigError("no state to audit for --fix", "write [[states]] in audit.toml, or use "
                           "`audit run --fix --state ...`")
     aws = _aws(config)
+    from auditor.history.record import config_hash
+    from auditor.history.store import record_with_retention
     from auditor.pipeline import run_audit
 
-    return fix_after_audit(config, aws, run_audit(config, aws), options)
+    run = record_with_retention(run_audit(config, aws), config.history, config.history_keep_days,
+                                config_hash(repr(config)))  # the run the fix's journal names
+    return fix_after_audit(config, aws, run, options)
 
 
 def _aws(config: AuditConfig) -> Aws:

@@ -6,7 +6,9 @@ untouched, the locks gone afterwards, a held lock refused byte-identical, and th
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,7 @@ from auditor.demo.run import REGION, STACK_KEY, SeededStack
 from auditor.fix import apply as fix_apply
 from auditor.fix.journal import remediation
 from auditor.history import open_history
-from tests.e2e.test_audit_cli import audit, audit_json, findings
+from tests.e2e.test_audit_cli import AUDIT, audit, audit_json, findings
 
 pytestmark = pytest.mark.e2e
 
@@ -220,3 +222,24 @@ def test_access_denied_on_one_revert_fails_it_naming_the_permission(
     no_locks_left(stack)
     _, after = audit_json(moto_server, stack)
     assert [r["address"] for r in findings(after)] == ["aws_lb_listener.https"]
+
+
+def test_audit_fix_runs_the_configured_audit_then_the_fix(moto_server: str, stack: SeededStack,
+                                                          tmp_path: Path) -> None:
+    apply(stack, "log-retention")
+    (tmp_path / "audit.toml").write_text(
+        f'regions = ["{REGION}"]\n\n[[states]]\nuri = "s3://{stack.bucket}/**/terraform.tfstate"\n'
+        f'lock_table = "{stack.lock_table}"\n', encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update({"AWS_ENDPOINT_URL": moto_server, "AWS_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing", "AWS_CONFIG_FILE": os.devnull,
+                "AWS_SHARED_CREDENTIALS_FILE": os.devnull, "XDG_DATA_HOME": str(tmp_path / "data")})
+    result = subprocess.run([AUDIT, "--fix", "--yes"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                            timeout=300, check=False)
+    assert "REVERT aws_cloudwatch_log_group.app" in result.stdout, result.stderr[-2000:]
+    assert result.returncode == 0, result.stdout[-2000:]
+    _, after = audit_json(moto_server, stack)
+    assert findings(after) == []
+    listed = subprocess.run([AUDIT, "fix", "--list"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                            timeout=60, check=False)
+    assert re.search(r"^fix-\S+  completed$", listed.stdout, re.M), listed.stdout
