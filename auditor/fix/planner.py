@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from auditor import __version__
 from auditor.aws import describe_error
 from auditor.fix.model import Action, ActionKind, Change, Plan, PlannedState, Risk, RuleItem
-from auditor.fix.reverts import head, live_attrs, reverts_for, state_attrs
+from auditor.fix.reverts import Revert, head, live_attrs, reverts_for, state_attrs
 from auditor.fix.reverts.ecs import cluster_and_name
 from auditor.models import DRIFTED_KINDS, Drift, DriftKind
 from auditor.state.model import LoadedState, LockMechanism, StateRequest
@@ -85,7 +85,7 @@ def _action(drift: Drift, managed: Mapping[str, str], autoscaling: AutoscalingCh
         if reverts:
             return _revert(drift, reverts, base)
         return replace(base, kind=ActionKind.SKIP, summary="gone from AWS: putting it back would give it a new id the "
-                      "state does not know; let Terraform create it", command=_target(drift, "apply"))
+                       "state does not know; let Terraform create it", command=_target(drift, "apply"))
     heads = {head(c.path) for c in drift.changes}
     if drift.type == "aws_ecs_service" and "task_definition" in heads:
         return _redeploy(drift, heads, base)
@@ -93,7 +93,7 @@ def _action(drift: Drift, managed: Mapping[str, str], autoscaling: AutoscalingCh
         owner = autoscaling(drift)
         if owner:
             return replace(base, kind=ActionKind.SKIP, summary=f"desired_count is not reverted: {owner}",
-                          command=_target(drift, "apply -refresh-only"))
+                           command=_target(drift, "apply -refresh-only"))
     if drift.type == "aws_lb_listener" and "default_action" in heads:
         weights = any("forward" in c.path for c in drift.changes)
         why = ("the listener's forward weights belong to the blue/green deployment controller, which moves "
@@ -112,7 +112,7 @@ def _target(drift: Drift, verb: str) -> str:
     return f"terraform {verb} -target='{address}'"
 
 
-def _revert(drift: Drift, reverts: Sequence[Any], base: Action, state: str | None = None) -> Action:
+def _revert(drift: Drift, reverts: Sequence[Revert], base: Action, state: str | None = None) -> Action:
     calls = tuple(call for revert in reverts for call in revert.calls(drift))
     permissions = tuple(sorted({p for revert in reverts for p in revert.permissions}))
     risk = max((revert.risk for revert in reverts), key=list(Risk).index)
@@ -133,8 +133,8 @@ def _redeploy(drift: Drift, heads: set[str], base: Action) -> Action:
     others = sorted(heads - {"task_definition"})
     also = f" ({', '.join(others)} also drifted: they follow the deploy or a later fix)" if others else ""
     return replace(base, kind=ActionKind.REDEPLOY, summary=f"redeploy {name} on {revision} through the blue/green "
-                  f"deployer{also}", permissions=REDEPLOY_PERMISSIONS, risk=Risk.HIGH,
-                  deploy={"cluster": cluster, "service": name, "task_definition": revision})
+                   f"deployer{also}", permissions=REDEPLOY_PERMISSIONS, risk=Risk.HIGH,
+                   deploy={"cluster": cluster, "service": name, "task_definition": revision})
 
 
 def _unmanaged(drift: Drift, managed: Mapping[str, str], base: Action, names: set[str]) -> Action:
@@ -146,7 +146,7 @@ def _unmanaged(drift: Drift, managed: Mapping[str, str], base: Action, names: se
     name = _import_name(drift, names)
     block = f'import {{\n  to = {drift.type}.{name}\n  id = "{drift.id}"\n}}\n'
     return replace(base, kind=ActionKind.IMPORT, summary="unmanaged: import it into Terraform (nothing is touched)",
-                  import_block=block, command=IMPORT_COMMAND)
+                   import_block=block, command=IMPORT_COMMAND)
 
 
 _NOT_NAME = re.compile(r"[^a-z0-9_]+")
