@@ -243,3 +243,33 @@ def test_audit_fix_runs_the_configured_audit_then_the_fix(moto_server: str, stac
     listed = subprocess.run([AUDIT, "fix", "--list"], cwd=tmp_path, env=env, capture_output=True, text=True,
                             timeout=60, check=False)
     assert re.search(r"^fix-\S+  completed$", listed.stdout, re.M), listed.stdout
+
+
+def test_a_serial_that_moved_before_the_lock_means_a_new_plan_under_it(
+        moto_server: str, stack: SeededStack, monkeypatch: pytest.MonkeyPatch) -> None:
+    from auditor.demo.statefile import build_state, publish_state
+    from auditor.fix import lock as fix_lock
+
+    apply(stack, "log-retention", "ecr-mutable")
+    aws = Aws(AwsSettings(region=REGION))
+    real_take = fix_lock.take
+
+    def terraform_applies_first(*args: Any) -> Any:
+        """A `terraform apply` that put the log retention back and wrote serial 8, just before the lock."""
+        current = json.loads(aws.client("s3").get_object(Bucket=stack.bucket, Key=STACK_KEY)["Body"].read())
+        aws.client("logs").put_retention_policy(logGroupName="/ecs/digitallync", retentionInDays=30)
+        publish_state(aws, REGION, stack.bucket, STACK_KEY,
+                      build_state(stack.stack.items, serial=current["serial"] + 1, lineage=current["lineage"]),
+                      stack.lock_table)
+        monkeypatch.setattr(fix_lock, "take", real_take)
+        return real_take(*args)
+
+    monkeypatch.setattr(fix_lock, "take", terraform_applies_first)
+    result = _run(stack, *fix_args(stack, "--yes"))
+    assert result.exit_code == 0, result.output
+    assert "The state changed while planning" in result.output and "(serial 7 -> 8)" in result.output
+    assert result.output.count("REVERT aws_cloudwatch_log_group.app") == 1  # in the first plan only
+    assert len(verified(result.output)) == 1  # the ECR revert, from the new plan
+    _, after = audit_json(moto_server, stack)
+    assert findings(after) == []
+    no_locks_left(stack)
