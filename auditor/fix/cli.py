@@ -85,6 +85,11 @@ def _action_options() -> list[Callable[..., Any]]:
     ]
 
 
+def interactive() -> bool:
+    """A person at a terminal can be asked."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
 def requested(ctx: click.Context) -> FixOptions | None:
     """The fix options when --fix was given, else None."""
     stored = ctx.meta.get(_META, {})
@@ -93,7 +98,7 @@ def requested(ctx: click.Context) -> FixOptions | None:
     return FixOptions(yes=bool(stored.get("yes")), dry_run=bool(stored.get("dry_run")),
                       plan_out=stored.get("plan_out"), import_out=stored.get("import_out"),
                       only=tuple(stored.get("only") or ()), bake_seconds=float(stored.get("bake_seconds") or 0.0),
-                      interactive=sys.stdin.isatty() and sys.stdout.isatty())
+                      interactive=interactive())
 
 
 def run_configured_fix(ctx: click.Context) -> int | None:
@@ -361,8 +366,7 @@ def fix_cmd(resume_id: str | None, list_journals: bool, yes: bool, bake_seconds:
     done = journal_done(entries)
     left = [i for i, a in enumerate(plan.actions) if a.acts and i not in done]
     click.echo(f"Resuming {resume_id}: {len(done)} action(s) done, {len(left)} left.")
-    interactive = sys.stdin.isatty() and sys.stdout.isatty()
-    if not yes and not (interactive and click.confirm(f"Apply the {len(left)} remaining action(s)?", default=False)):
+    if not yes and not (interactive() and click.confirm(f"Apply the {len(left)} remaining action(s)?", default=False)):
         click.echo("Nothing was changed (pass --yes to resume without a terminal).")
         _finish(int(ExitCode.DRIFT))
     options = FixOptions(yes=True, bake_seconds=bake_seconds)

@@ -273,3 +273,19 @@ def test_a_serial_that_moved_before_the_lock_means_a_new_plan_under_it(
     _, after = audit_json(moto_server, stack)
     assert findings(after) == []
     no_locks_left(stack)
+
+
+def test_on_a_terminal_the_plan_is_applied_only_when_the_answer_is_yes(
+        moto_server: str, stack: SeededStack, monkeypatch: pytest.MonkeyPatch) -> None:
+    from auditor.fix import cli as fix_cli
+
+    apply(stack, "log-retention")
+    monkeypatch.setattr(fix_cli, "interactive", lambda: True)
+    declined = CliRunner().invoke(cli, fix_args(stack), input="n\n")
+    assert declined.exit_code == 1 and "Apply 1 action(s)? [y/N]" in declined.output
+    assert "Cancelled: nothing was changed." in declined.output
+    no_locks_left(stack)
+    accepted = CliRunner().invoke(cli, fix_args(stack), input="y\n")
+    assert accepted.exit_code == 0, accepted.output
+    _, after = audit_json(moto_server, stack)
+    assert findings(after) == []
