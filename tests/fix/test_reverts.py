@@ -380,6 +380,18 @@ def test_tags_changed_or_added_by_hand_are_put_back(aws: Aws, kind: str) -> None
     assert {t["Key"]: t["Value"] for t in read()} == want
 
 
+def test_default_tags_the_state_holds_in_tags_all_are_kept(aws: Aws) -> None:
+    """With the provider's default_tags, `tags` holds only the resource's own: the rest are in `tags_all`."""
+    tf_type, resource_id, attrs, read = _tagged(aws, "aws_lb")
+    state = {**attrs, "tags": {"Env": "prod"}, "tags_all": {"Env": "prod", "ManagedBy": "terraform"}}
+    live = {**attrs, "tags": {"Env": "staging", "Debug": "yes"},
+            "tags_all": {"Env": "staging", "Debug": "yes"}}
+    revert(aws, drift(tf_type, resource_id, DriftKind.CHANGED,
+                      {"tags.Env": ("prod", "staging"), "tags_all.ManagedBy": ("terraform", None)}, state=state,
+                      live=live))
+    assert {t["Key"]: t["Value"] for t in read()} == {"Env": "prod", "ManagedBy": "terraform"}
+
+
 # --- the declarations themselves -----------------------------------------------------------------
 
 

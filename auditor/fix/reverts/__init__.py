@@ -71,10 +71,16 @@ def first(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
+def all_tags(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """Every tag a resource carries: `tags_all` (the resource's own plus the provider's default_tags)
+    when the provider wrote it, else `tags`."""
+    return dict(attrs.get("tags_all") or attrs.get("tags") or {})
+
+
 def tag_changes(drift: Drift) -> tuple[dict[str, str], list[str]]:
-    """(tags to set, keys to remove) that make the live tags equal the state's."""
-    want = dict(state_attrs(drift).get("tags") or {})
-    have = dict(live_attrs(drift).get("tags") or {})
+    """(tags to set, keys to remove) that make the live tags equal the state's (default tags included)."""
+    want = all_tags(state_attrs(drift))
+    have = all_tags(live_attrs(drift))
     put = {k: str(v) for k, v in want.items() if have.get(k) != v}
     drop = sorted(k for k in have if k not in want)
     return put, drop

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from auditor.fix.model import Call, Risk
-from auditor.fix.reverts import Revert, state_attrs, tag_changes
+from auditor.fix.reverts import Revert, all_tags, state_attrs, tag_changes
 from auditor.models import Drift, DriftKind
 
 
@@ -82,7 +82,7 @@ def _calls(tagger: _Tagger) -> Callable[[Drift], tuple[Call, ...]]:
 
 def _s3_tags(drift: Drift) -> tuple[Call, ...]:
     """S3 replaces a bucket's whole tag set: the state's set is put (none: the tagging is deleted)."""
-    tags = {k: str(v) for k, v in (state_attrs(drift).get("tags") or {}).items()}
+    tags = {k: str(v) for k, v in all_tags(state_attrs(drift)).items()}
     bucket = str(state_attrs(drift).get("bucket") or drift.id)
     if not tags:
         return (Call("s3", "delete_bucket_tagging", {"Bucket": bucket}),)
