@@ -51,6 +51,8 @@ class TypeSpec:
                 exist): not compared, as Terraform's own refresh noise would.
     covered:    given a live resource and all state resources by type, true when a state resource
                 of another type manages it (a rule inside an SG whose inline rules are in state).
+    partially_read: the collector reads details (tags, policies, attributes) only for the resources a
+                state holds, so a rule on an unmanaged one meets "unobserved" rather than "absent".
     """
 
     type: str
@@ -66,6 +68,7 @@ class TypeSpec:
     aws_owned: Callable[[Resource], bool] | None = None
     report_unmanaged: bool = True
     global_service: bool = False
+    partially_read: bool = False
     mirrored: Callable[[Resource, StateView], frozenset[str]] | None = None
     covered: Callable[[Resource, StateView], bool] | None = None
     notes: str = ""

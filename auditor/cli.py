@@ -237,7 +237,7 @@ def _load_config(config_path: Path | None) -> AuditConfig:
 
 def _pack_and_config(rules_dirs: tuple[Path, ...], no_builtin: bool,
                      config_path: Path | None) -> tuple[Any, AuditConfig]:
-    from auditor.compliance import rule_pack
+    from auditor.rules.engine import rule_pack
 
     config = _load_config(config_path)
     return rule_pack([*config.rules_dirs, *rules_dirs], builtin=not no_builtin), config
@@ -263,11 +263,11 @@ def scan_cmd(directory: Path, rules_dirs: tuple[Path, ...], no_builtin_rules: bo
 
     A re-scan of unchanged code reads its findings from the scan cache (see --no-cache).
     """
-    from auditor.compliance import scan
     from auditor.config import rule_settings
     from auditor.report import findings as report
     from auditor.rules.engine import Suppressions
-    from auditor.scancache import ScanCache
+    from auditor.scan.cache import ScanCache
+    from auditor.scan.code import scan
 
     pack, config = _pack_and_config(rules_dirs, no_builtin_rules, config_path)
     settings = rule_settings({}, "options", base=config.rule_settings, **overrides)
@@ -391,6 +391,10 @@ from auditor.history.cli import history_group  # noqa: E402
 
 cli.add_command(history_group)
 cli.add_command(fix_cmd)
+
+from auditor.deploy.cli import deploy_cmd  # noqa: E402 - registered after the commands above
+
+cli.add_command(deploy_cmd)
 
 
 def _tune_gc() -> None:

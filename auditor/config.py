@@ -53,7 +53,7 @@ from auditor.state.model import StateRequest
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _TOP_KEYS = {"regions", "profile", "role_arn", "wait_for_lock", "ignore_file", "backend_dirs", "states",
              "weights", "types", "max_workers", "rules", "suppressions", "code_dirs", "history",
-             "history_keep_days"}
+             "history_keep_days", "deploy"}  # [deploy] is read by auditor/deploy/cli.py
 _SUPPRESSION_KEYS = {"rule", "resource", "reason", "expires"}
 _STATE_KEYS = {"uri", "workspaces", "lock_table", "region", "role_arn", "workspace_key_prefix", "use_lockfile"}
 

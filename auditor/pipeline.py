@@ -1,4 +1,11 @@
-"""One audit, stage by stage: config -> state -> inventory -> diff -> score."""
+"""One audit, stage by stage: state -> inventory -> diff -> rules -> code -> score, into one AuditRun.
+
+The states are read (auditor.state) while the caller's account is asked; the live inventory
+(auditor.inventory) is collected for the types and regions they hold; the diff judges each resource
+(auditor.diff); the rule pack judges live and state resources unless the config says not to
+(auditor.rules.audit); `--code` folders are compared with their states (auditor.codedrift); the
+drift index is scored (auditor.score). The reports (auditor.report) read the AuditRun afterwards.
+"""
 
 from __future__ import annotations
 
@@ -78,8 +85,8 @@ def run_audit(config: AuditConfig, aws: Aws, progress: Progress | None = None) -
     drifts = diff(state, inventory, ignore, doubt)
     compliance = None
     if config.check_rules:  # the rule engine is imported only for an audit that checks the rules
-        from auditor.compliance import judge_audit, live_backends, rule_pack
-        from auditor.rules.engine import Suppressions
+        from auditor.rules.audit import judge_audit, live_backends
+        from auditor.rules.engine import Suppressions, rule_pack
 
         compliance = judge_audit(
             rule_pack(config.rules_dirs), live=[*inventory.resources, *live_backends(loaded)],

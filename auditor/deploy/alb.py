@@ -8,14 +8,18 @@ moves the weights back to 100% blue first, then scales green down.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from auditor.aws import Aws, describe_error
 from auditor.deploy.gates import Gates, Reading
 from auditor.deploy.journal import Journal
 from auditor.deploy.model import AWS_ERRORS, AlbSetup, Colour, DeployError
 from auditor.deploy.seams import Clock
+
+T = TypeVar("T")
+ROLLBACK_ATTEMPTS = 5
 
 
 class GateFailed(DeployError):
@@ -128,13 +132,25 @@ class AlbRun:
         """Traffic back to 100% blue (after making sure blue has healthy targets), then green down."""
         blue, green = self.setup.blue, self.setup.green
         self.journal.write("rollback", reason=reason)
-        if self.green_percent() > 0:
-            if self.desired_now(blue) < blue.desired:
-                self.scale(blue, blue.desired)
+        if self._again(self.green_percent) > 0:
+            if self._again(lambda: self.desired_now(blue)) < blue.desired:
+                self._again(lambda: self.scale(blue, blue.desired))
             if not self.gates.healthy(blue.target_group, blue.desired).ok:
                 self.wait_healthy(blue, blue.desired, "blue", deadline=self.clock.now() + self.timeout_seconds)
-            self.set_green(0, f"rollback: {reason}")
-        self.scale(green, 0)
+            self._again(lambda: self.set_green(0, f"rollback: {reason}"))
+        self._again(lambda: self.scale(green, 0))
+
+    def _again(self, action: Callable[[], T]) -> T:
+        """A rollback step, tried up to ROLLBACK_ATTEMPTS times (1, 2, 4... s apart): a transient AWS error
+        must not leave traffic split."""
+        for attempt in range(ROLLBACK_ATTEMPTS):
+            try:
+                return action()
+            except DeployError:
+                if attempt == ROLLBACK_ATTEMPTS - 1:
+                    raise
+                self.clock.sleep(2.0 ** attempt)
+        raise AssertionError("unreachable")
 
     # --- waiting and gates ------------------------------------------------------------------------
 

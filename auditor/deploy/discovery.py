@@ -38,7 +38,7 @@ def discover(aws: Aws, request: DeployRequest) -> AlbSetup | NativeSetup:
     controller = (service.get("deploymentController") or {}).get("type", "ECS")
     strategy = (service.get("deploymentConfiguration") or {}).get("strategy", "ROLLING")
     if controller == "ECS" and strategy in NATIVE_STRATEGIES:
-        return _native(service, request)
+        return _native(aws, service, request)
     if controller != "ECS":
         raise DeployRefused(f"service {request.service} uses the {controller} deployment controller",
                             "the deployer moves ALB weights between two ECS-controlled services, or drives "
@@ -46,7 +46,7 @@ def discover(aws: Aws, request: DeployRequest) -> AlbSetup | NativeSetup:
     return _alb(aws, request, service)
 
 
-def _native(service: dict[str, Any], request: DeployRequest) -> NativeSetup:
+def _native(aws: Aws, service: dict[str, Any], request: DeployRequest) -> NativeSetup:
     balancers = service.get("loadBalancers") or []
     if not balancers:
         raise DeployRefused(f"service {request.service} has a {service['deploymentConfiguration']['strategy']} "
@@ -57,10 +57,13 @@ def _native(service: dict[str, Any], request: DeployRequest) -> NativeSetup:
         alternate = (lb.get("advancedConfiguration") or {}).get("alternateTargetGroupArn")
         if alternate:
             groups.append(alternate)
+    found = _call("the target groups", aws.client("elbv2").describe_target_groups, TargetGroupArns=groups[:1])
+    lbs = found["TargetGroups"][0].get("LoadBalancerArns") or [""] if found.get("TargetGroups") else [""]
     return NativeSetup(cluster=request.cluster, service=service["serviceName"],
                        strategy=service["deploymentConfiguration"]["strategy"],
                        container=balancers[0].get("containerName", ""), target_groups=tuple(groups),
-                       desired=int(service.get("desiredCount", 0)))
+                       desired=int(service.get("desiredCount", 0)), task_definition=service["taskDefinition"],
+                       load_balancer=lbs[0])
 
 
 def _alb(aws: Aws, request: DeployRequest, service: dict[str, Any]) -> AlbSetup:

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import secrets
-import signal
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
-from types import FrameType
 from typing import Any
 
 from auditor.aws import Aws
@@ -20,13 +16,10 @@ from auditor.deploy.journal import Journal, JournalStore, last
 from auditor.deploy.lease import Lease, default_owner
 from auditor.deploy.model import AlbSetup, Colour, DeployError, DeployOutcome, DeployRefused, DeployRequest, NativeSetup
 from auditor.deploy.seams import Clock, CloudWatchMetrics, ElbHealth, HealthSource, MetricsSource, SystemClock
+from auditor.deploy.signals import catch_signals
 from auditor.deploy.taskdef import Release, plan_release, register
 
 _LEASE_MARGIN = 900.0
-
-
-class Interrupted(DeployError):
-    """SIGINT or SIGTERM arrived while the deploy was changing traffic."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,15 +42,15 @@ def deploy(request: DeployRequest, aws: Aws, history: JournalStore, *, clock: Cl
            signals: bool = True) -> DeployOutcome:
     """Deploy `request`: refuse (DeployRefused, nothing changed), or run it to success or rollback."""
     seams = _seams(aws, clock, health, metrics, signals)
-    steps = request.shift_steps()
-    if request.bake_seconds * len(steps) > request.timeout_seconds:
-        raise DeployRefused(f"{len(steps)} bakes of {fmt_seconds(request.bake_seconds)} take longer than --timeout "
-                            f"{fmt_seconds(request.timeout_seconds)}")
     setup = discover(aws, request)
     if isinstance(setup, NativeSetup):
         from auditor.deploy.native import deploy_native
 
         return deploy_native(request, setup, aws, history, seams)
+    steps = request.shift_steps()
+    if request.bake_seconds * len(steps) > request.timeout_seconds:
+        raise DeployRefused(f"{len(steps)} bakes of {fmt_seconds(request.bake_seconds)} take longer than --timeout "
+                            f"{fmt_seconds(request.timeout_seconds)}")
     if request.service != setup.blue.service and request.service != setup.green.service:
         raise DeployRefused(f"service {request.service} is not part of {setup.weighted}")
     if setup.blue.desired < 1:
@@ -69,7 +62,7 @@ def deploy(request: DeployRequest, aws: Aws, history: JournalStore, *, clock: Cl
         if not reading.ok:
             raise DeployRefused(f"blue is not sound before the deploy: gate {reading.gate}: {reading.detail}")
     plan = _plan(setup, release, steps, request)
-    deploy_id = _new_id(setup.green.service if request.service == setup.green.service else request.service, seams)
+    deploy_id = new_id(request.service, seams.clock)
     if request.dry_run:
         return DeployOutcome(result="dry_run", deploy_id=deploy_id, way="alb-weights", task_definition=release.label,
                              weights={setup.blue.target_group: 100, setup.green.target_group: 0},
@@ -79,7 +72,7 @@ def deploy(request: DeployRequest, aws: Aws, history: JournalStore, *, clock: Cl
     run = _alb_run(aws, setup, journal, seams, gates, request)
 
     def opening() -> None:
-        journal.write("start", way="alb-weights", request=_request_dict(request), setup=_setup_dict(setup),
+        journal.write("start", way="alb-weights", request=request_dict(request), setup=_setup_dict(setup),
                       release={"base": release.base_arn, "arn": release.arn, "images": list(release.images)},
                       steps=list(steps), plan=list(plan))
 
@@ -161,7 +154,7 @@ def _guarded(run: AlbRun, journal: Journal, seams: Seams, lease: Lease, opening:
     try:
         opening()
         journal.write("lease", table=lease.table, key=lease.key, owner=lease.owner)
-        with _catch_signals(seams.signals) as stopping:
+        with catch_signals(seams.signals) as stopping:
             try:
                 body()
                 message = "green serves 100%; blue scaled to 0"
@@ -182,30 +175,9 @@ def _guarded(run: AlbRun, journal: Journal, seams: Seams, lease: Lease, opening:
                     message = f"rollback failed: {text}"
         outcome = _outcome(run, result, reason, message, seams.clock.now() - started)
         journal.write("outcome", **{k: v for k, v in outcome.to_dict().items() if k not in ("plan", "deploy_id")})
-        return outcome
     finally:
-        lease.release()
-
-
-@contextmanager
-def _catch_signals(enabled: bool) -> Iterator[threading.Event]:
-    """SIGINT/SIGTERM raise Interrupted in the main thread until the event is set (then they are noted only)."""
-    stopping = threading.Event()
-    if not enabled or threading.current_thread() is not threading.main_thread():
-        yield stopping
-        return
-
-    def handler(signum: int, _frame: FrameType | None) -> None:
-        if not stopping.is_set():
-            stopping.set()
-            raise Interrupted(f"interrupted by {signal.Signals(signum).name}")
-
-    before = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield stopping
-    finally:
-        for s, old in before.items():
-            signal.signal(s, old)
+        problem = lease.release()
+    return replace(outcome, message=f"{outcome.message}; {problem}") if problem else outcome
 
 
 def _outcome(run: AlbRun, result: str, reason: str | None, message: str, duration: float) -> DeployOutcome:
@@ -264,12 +236,13 @@ def _plan(setup: AlbSetup, release: Release, steps: tuple[int, ...], request: De
     return tuple(lines)
 
 
-def _new_id(service: str, seams: Seams) -> str:
-    stamp = datetime.fromtimestamp(seams.clock.now(), UTC).strftime("%Y%m%dT%H%M%SZ")
+def new_id(service: str, clock: Clock) -> str:
+    """A deploy (journal) id: service, UTC time, random suffix."""
+    stamp = datetime.fromtimestamp(clock.now(), UTC).strftime("%Y%m%dT%H%M%SZ")
     return f"{service}-{stamp}-{secrets.token_hex(3)}"
 
 
-def _request_dict(request: DeployRequest) -> dict[str, Any]:
+def request_dict(request: DeployRequest) -> dict[str, Any]:
     data = asdict(request)
     data["steps"] = list(request.steps) if request.steps else None
     data["alarms"] = list(request.alarms)

@@ -16,6 +16,7 @@ from auditor.aws import Aws, describe_error, error_code
 from auditor.deploy.model import AWS_ERRORS, DeployError, LeaseHeld
 
 KEY = "LeaseID"
+RELEASE_ATTEMPTS = 3
 
 
 def default_owner() -> str:
@@ -53,18 +54,23 @@ class Lease:
         self._put(now, seconds, condition, values)
         self.held = True
 
-    def release(self) -> None:
-        if not self.held:
-            return
-        try:
-            self._ddb.delete_item(TableName=self.table, Key={KEY: {"S": self.key}},
-                                  ConditionExpression="holder = :me AND deploy_id = :id",
-                                  ExpressionAttributeValues={":me": {"S": self.owner}, ":id": {"S": self.deploy_id}})
-        except AWS_ERRORS as exc:
-            if error_code(exc) != "ConditionalCheckFailedException":
-                raise DeployError(f"cannot release the deploy lease {self.key} in {self.table}: "
-                                  f"{describe_error(exc)}") from None
-        self.held = False
+    def release(self) -> str | None:
+        """Delete the lease (tried RELEASE_ATTEMPTS times); None, or why it is left to expire."""
+        problem = None
+        for _ in range(RELEASE_ATTEMPTS if self.held else 0):
+            try:
+                self._ddb.delete_item(TableName=self.table, Key={KEY: {"S": self.key}},
+                                      ConditionExpression="holder = :me AND deploy_id = :id",
+                                      ExpressionAttributeValues={":me": {"S": self.owner},
+                                                                 ":id": {"S": self.deploy_id}})
+            except AWS_ERRORS as exc:
+                if error_code(exc) != "ConditionalCheckFailedException":  # else: no longer ours
+                    problem = f"the lease {self.key} in {self.table} could not be released ({describe_error(exc)}); " \
+                              "it expires on its own"
+                    continue
+            self.held, problem = False, None
+            break
+        return problem
 
     def holder(self) -> LeaseInfo | None:
         try:

@@ -116,6 +116,8 @@ class NativeSetup:
     container: str
     target_groups: tuple[str, ...]
     desired: int
+    task_definition: str
+    load_balancer: str
 
 
 @dataclass(frozen=True, slots=True)

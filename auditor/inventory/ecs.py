@@ -320,7 +320,7 @@ def _reduce_port(port: Mapping[str, Any]) -> dict[str, Any]:
 
 
 TASK_DEFINITION = TypeSpec(
-    type="aws_ecs_task_definition",
+    type="aws_ecs_task_definition", partially_read=True,
     service="ecs",
     compared=("family", "revision", "arn", "container_definitions", "cpu", "memory", "network_mode",
               "execution_role_arn", "task_role_arn", "requires_compatibilities", "ipc_mode", "pid_mode",

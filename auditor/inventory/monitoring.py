@@ -47,7 +47,7 @@ LOG_GROUP = TypeSpec(
 )
 
 TOPIC = TypeSpec(
-    type="aws_sns_topic",
+    type="aws_sns_topic", partially_read=True,
     service="sns",
     compared=("name", "display_name", "policy", "delivery_policy", "archive_policy", "kms_master_key_id",
               "fifo_topic", "content_based_deduplication", "fifo_throughput_scope", "signature_version",

@@ -57,7 +57,7 @@ class RuleContext:
     # the type was listed), for types observed without error. A resource asked about and not returned
     # is absent (a bucket without a public access block); one not asked about is unobserved (UNKNOWN).
     live_read: Mapping[str, frozenset[str]] = field(default_factory=dict)
-    # Indexes the rule helpers (auditor.rules.lib) build once per evaluation; not for rules to read.
+    # Indexes the rule helpers (auditor.rules.links.memo) build once per evaluation; not for rules to read.
     memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def of_type(self, *types: str) -> list[Resource]:
@@ -66,8 +66,13 @@ class RuleContext:
 
 CheckFn = Callable[[Resource, RuleContext], Verdict | Iterable[Verdict]]
 
+Guard = Callable[[Resource, RuleContext], Verdict | None]
+"""Whether a rule applies to a resource: None when it does, else the verdict instead (NOT_APPLICABLE, or
+UNKNOWN when that cannot be known)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Rule:
     meta: RuleMeta
     check: CheckFn
+    applies: Guard | None = None  # asked first: the check runs only on the resources it lets through

@@ -47,7 +47,7 @@ from auditor.state.address import AddressError, is_identifier, parse_instance_ad
 from auditor.state.redact import name_tokens, secret_names
 
 # detect-secrets and auditor.code.syntax (python-hcl2) are imported where they are used: the built-in rules
-# import this module, and a scan answered from the cache (`auditor.scancache`) reads no code.
+# import this module, and a scan answered from the cache (`auditor.scan.cache`) reads no code.
 if TYPE_CHECKING:
     from detect_secrets.plugins.base import BasePlugin
 

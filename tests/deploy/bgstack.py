@@ -118,14 +118,18 @@ class FakeClock:
         return self.t
 
     def sleep(self, seconds: float) -> None:
-        before = self.t
-        self.t += max(seconds, 0.0)
-        if self.on_sleep:
-            self.on_sleep(before, self.t)
-        due = [h for h in self.hooks if h[0] <= self.t]
-        self.hooks = [h for h in self.hooks if h[0] > self.t]
-        for _, hook in due:
-            hook()
+        """Move on `seconds`, running each hook at its own moment (an exception from one ends the sleep there)."""
+        end = self.t + max(seconds, 0.0)
+        while True:
+            due = sorted((h for h in self.hooks if h[0] <= end), key=lambda h: h[0])
+            stop = max(due[0][0], self.t) if due else end
+            if self.on_sleep and stop > self.t:
+                self.on_sleep(self.t, stop)
+            self.t = stop
+            if not due:
+                return
+            self.hooks.remove(due[0])
+            due[0][1]()
 
     def at(self, seconds_from_now: float, hook: Callable[[], None]) -> None:
         """Run `hook` once the clock has moved `seconds_from_now` on."""

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from auditor.aws import Aws, AwsSettings
-from auditor.deploy.store import FileJournalStore
+from auditor.history import History, open_history
 from tests.deploy.bgstack import ALARM_5XX, ALARM_HOSTS, BLUE, CLUSTER, GREEN, LEASES, Stack, build
 
 REGION = "us-east-1"
@@ -52,6 +52,8 @@ def stack(aws: Aws, _built: tuple[str, Stack]) -> Stack:
 
 
 @pytest.fixture
-def history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FileJournalStore]:
+def history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[History]:
+    """The default history store (SQLite under $XDG_DATA_HOME), as `audit deploy` opens it."""
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    yield FileJournalStore()
+    with open_history(None) as history:
+        yield history

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from click.testing import CliRunner
+
 from auditor.aws import Aws
+from auditor.cli import cli
 from auditor.deploy import DeployRequest, deploy
-from auditor.deploy.store import FileJournalStore
+from auditor.history import History
 from tests.deploy.bgstack import (
     ALARM_5XX,
     BLUE,
@@ -28,11 +32,11 @@ def _request(stack: Stack, **overrides: Any) -> DeployRequest:
     return DeployRequest(**{**options, **overrides})
 
 
-def _events(history: FileJournalStore, deploy_id: str) -> list[str]:
+def _events(history: History, deploy_id: str) -> list[str]:
     return [e["event"] for e in history.read_journal(deploy_id)]
 
 
-def test_happy_path_ends_all_green_with_blue_at_zero(aws: Aws, stack: Stack, history: FileJournalStore) -> None:
+def test_happy_path_ends_all_green_with_blue_at_zero(aws: Aws, stack: Stack, history: History) -> None:
     digest = push_image(aws, "v2")
     seams = fake_seams(aws, stack)
     outcome = deploy(_request(stack), aws=aws, history=history, **seams)
@@ -68,7 +72,7 @@ def _assert_back_on_blue(aws: Aws, stack: Stack) -> None:
     assert "Item" not in lease
 
 
-def test_5xx_alarm_during_the_canary_rolls_back(aws: Aws, stack: Stack, history: FileJournalStore) -> None:
+def test_5xx_alarm_during_the_canary_rolls_back(aws: Aws, stack: Stack, history: History) -> None:
     push_image(aws, "v2")
     seams = fake_seams(aws, stack)
     seen: list[dict[str, int]] = []
@@ -92,7 +96,7 @@ def test_5xx_alarm_during_the_canary_rolls_back(aws: Aws, stack: Stack, history:
 
 
 def test_green_never_healthy_rolls_back_without_moving_traffic(aws: Aws, stack: Stack,
-                                                               history: FileJournalStore) -> None:
+                                                               history: History) -> None:
     push_image(aws, "v2")
     seams = fake_seams(aws, stack)
     seams["health"].broken.add(stack.green_tg)
@@ -104,7 +108,7 @@ def test_green_never_healthy_rolls_back_without_moving_traffic(aws: Aws, stack: 
     _assert_back_on_blue(aws, stack)
 
 
-def test_timeout_during_the_last_bake_rolls_back(aws: Aws, stack: Stack, history: FileJournalStore) -> None:
+def test_timeout_during_the_last_bake_rolls_back(aws: Aws, stack: Stack, history: History) -> None:
     push_image(aws, "v2")
     seams = fake_seams(aws, stack, startup=400.0)  # 405 s to provision, then 3 bakes of 300 s: past 1200 s
     outcome = deploy(_request(stack), aws=aws, history=history, **seams)
@@ -114,7 +118,7 @@ def test_timeout_during_the_last_bake_rolls_back(aws: Aws, stack: Stack, history
     _assert_back_on_blue(aws, stack)
 
 
-def test_green_5xx_rate_over_the_limit_rolls_back(aws: Aws, stack: Stack, history: FileJournalStore) -> None:
+def test_green_5xx_rate_over_the_limit_rolls_back(aws: Aws, stack: Stack, history: History) -> None:
     push_image(aws, "v2")
     seams = fake_seams(aws, stack)
     seams["metrics"].rate = lambda tg, _now: 0.05 if tg == stack.green_tg else 0.0
@@ -125,7 +129,7 @@ def test_green_5xx_rate_over_the_limit_rolls_back(aws: Aws, stack: Stack, histor
     _assert_back_on_blue(aws, stack)
 
 
-def test_dry_run_changes_nothing(aws: Aws, stack: Stack, history: FileJournalStore) -> None:
+def test_dry_run_changes_nothing(aws: Aws, stack: Stack, history: History) -> None:
     push_image(aws, "v2")
     revisions = aws.client("ecs").list_task_definitions()["taskDefinitionArns"]
     outcome = deploy(_request(stack, dry_run=True), aws=aws, history=history, **fake_seams(aws, stack))
@@ -134,3 +138,23 @@ def test_dry_run_changes_nothing(aws: Aws, stack: Stack, history: FileJournalSto
     assert history.list_journals("deploy") == []
     assert aws.client("ecs").list_task_definitions()["taskDefinitionArns"] == revisions
     _assert_back_on_blue(aws, stack)
+
+
+def test_stats_from_the_journals(aws: Aws, stack: Stack, history: History) -> None:
+    push_image(aws, "v2")
+    seams = fake_seams(aws, stack)
+    seams["health"].broken.add(stack.green_tg)
+    failed = deploy(_request(stack), aws=aws, history=history, **seams)
+    done = deploy(_request(stack), aws=aws, history=history, **fake_seams(aws, stack, seams["clock"]))
+    history.append_journal("web-blue-dead", "deploy", {"event": "start", "way": "alb-weights", "at": 1.0})
+    result = CliRunner().invoke(cli, ["deploy", "--stats", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout)
+    assert (figures["deploys"], figures["ended"], figures["failed_rate"]) == (3, 2, 0.5)
+    assert figures["by_result"] == {"rolled_back": 1, "succeeded": 1, "unfinished": 1}
+    assert figures["median_green_provisioning_seconds"] == 45.0
+    records = {r["deploy_id"]: r for r in figures["records"]}
+    assert records[failed.deploy_id]["rollback_reason"] == failed.rollback_reason
+    assert records[done.deploy_id]["duration_seconds"] == round(done.duration_seconds, 3)
+    text = CliRunner().invoke(cli, ["deploy", "--stats"]).stdout
+    assert text.startswith("3 deploys, 2 ended; failed-deployment rate 50.0%; median green provisioning 45s")

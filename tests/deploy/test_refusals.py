@@ -8,11 +8,11 @@ import pytest
 
 from auditor.aws import Aws
 from auditor.deploy import DeployRefused, DeployRequest, LeaseHeld, deploy
-from auditor.deploy.store import FileJournalStore
+from auditor.history import History
 from tests.deploy.bgstack import BLUE, CLUSTER, GREEN, LEASES, Stack, desired, fake_seams, push_image, weights
 
 
-def _refused(aws: Aws, stack: Stack, history: FileJournalStore, expected: type[DeployRefused] = DeployRefused,
+def _refused(aws: Aws, stack: Stack, history: History, expected: type[DeployRefused] = DeployRefused,
              **overrides: Any) -> str:
     push_image(aws, "v2")
     revisions = aws.client("ecs").list_task_definitions()["taskDefinitionArns"]
@@ -27,17 +27,17 @@ def _refused(aws: Aws, stack: Stack, history: FileJournalStore, expected: type[D
     return str(refused.value)
 
 
-def test_latest_image_is_refused(aws: Aws, stack: Stack, history: FileJournalStore) -> None:
+def test_latest_image_is_refused(aws: Aws, stack: Stack, history: History) -> None:
     message = _refused(aws, stack, history, image=stack.image("latest"))
     assert message.startswith(f"image {stack.repo_uri}:latest is not pinned")
 
 
-def test_untagged_image_outside_ecr_is_refused(aws: Aws, stack: Stack, history: FileJournalStore) -> None:
+def test_untagged_image_outside_ecr_is_refused(aws: Aws, stack: Stack, history: History) -> None:
     assert _refused(aws, stack, history, image="nginx").startswith("image nginx is not pinned")
     assert "outside ECR" in _refused(aws, stack, history, image="docker.io/library/nginx:1.27")
 
 
-def test_task_definition_with_latest_is_refused(aws: Aws, stack: Stack, history: FileJournalStore) -> None:
+def test_task_definition_with_latest_is_refused(aws: Aws, stack: Stack, history: History) -> None:
     arn = aws.client("ecs").register_task_definition(
         family="web-latest", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
         containerDefinitions=[{"name": "web", "image": f"{stack.repo_uri}:latest"}])["taskDefinition"][
@@ -46,13 +46,13 @@ def test_task_definition_with_latest_is_refused(aws: Aws, stack: Stack, history:
     assert "is not pinned (`:latest` or no tag)" in message
 
 
-def test_mismatched_target_group_is_refused(aws: Aws, stack: Stack, history: FileJournalStore) -> None:
+def test_mismatched_target_group_is_refused(aws: Aws, stack: Stack, history: History) -> None:
     message = _refused(aws, stack, history, green_target_group=stack.blue_tg)
     assert message.startswith("--green-target-group web-blue does not match")
 
 
 def test_listener_mixing_forward_with_fixed_response_is_refused(aws: Aws, stack: Stack,
-                                                                history: FileJournalStore) -> None:
+                                                                history: History) -> None:
     rule = aws.client("elbv2").create_rule(
         ListenerArn=stack.listener, Priority=10, Conditions=[{"Field": "path-pattern", "Values": ["/x/*"]}],
         Actions=[{"Type": "fixed-response", "Order": 1, "FixedResponseConfig": {"StatusCode": "503"}},
@@ -68,17 +68,17 @@ def test_listener_mixing_forward_with_fixed_response_is_refused(aws: Aws, stack:
         aws.client("elbv2").delete_rule(RuleArn=rule)
 
 
-def test_bakes_longer_than_the_timeout_are_refused(aws: Aws, stack: Stack, history: FileJournalStore) -> None:
+def test_bakes_longer_than_the_timeout_are_refused(aws: Aws, stack: Stack, history: History) -> None:
     message = _refused(aws, stack, history, steps=(10, 100), bake_seconds=600, timeout_seconds=900)
     assert message == "2 bakes of 10m take longer than --timeout 15m"
 
 
-def test_bad_steps_are_refused(aws: Aws, stack: Stack, history: FileJournalStore) -> None:
+def test_bad_steps_are_refused(aws: Aws, stack: Stack, history: History) -> None:
     assert _refused(aws, stack, history, steps=(50, 10, 100)).startswith("invalid steps 50,10,100")
     assert _refused(aws, stack, history, steps=(10, 50)).startswith("invalid steps 10,50")
 
 
-def test_held_lease_is_refused_naming_its_holder(aws: Aws, stack: Stack, history: FileJournalStore) -> None:
+def test_held_lease_is_refused_naming_its_holder(aws: Aws, stack: Stack, history: History) -> None:
     clock = fake_seams(aws, stack)["clock"]
     aws.client("dynamodb").put_item(TableName=LEASES, Item={
         "LeaseID": {"S": f"{CLUSTER}/{BLUE}+{GREEN}"}, "holder": {"S": "ci@runner-7 pid 42"},

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from auditor.code import load_code
 from auditor.models import Origin, Status
+from auditor.rules.backend import backend_resource
 from auditor.rules.engine import evaluate
-from auditor.rules.lib import backend_resource
 from auditor.rules.settings import RuleSettings
 from tests.rules.support import builtin_pack
 

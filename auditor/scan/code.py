@@ -1,27 +1,21 @@
-"""Compliance stage: run a rule pack over resources from code, state or live, and judge the outcome."""
+"""Judge the Terraform code under a folder: every root module on its own, its backend included, then
+the suppressions. `scan` answers from the cache (auditor.scan.cache) when it holds this very scan."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from auditor.errors import ConfigError
-from auditor.models import ComplianceResult, Finding, Inventory, Origin, Resource, Status
-from auditor.rules.engine import BUILTIN_PACK, RulePack, Suppressions, evaluate, load_pack
-from auditor.rules.lib import BACKEND_TYPE, backend_resource, live_read_from
+from auditor.models import ComplianceResult, Finding, Origin, Status
+from auditor.rules.backend import backend_resource
+from auditor.rules.engine import RulePack, Suppressions, evaluate
 from auditor.rules.settings import RuleSettings
-from auditor.state.model import LoadedState, LockMechanism
 
 if TYPE_CHECKING:
-    from auditor.scancache import ScanCache
-
-
-def rule_pack(rules_dirs: Sequence[Path] = (), *, builtin: bool = True) -> RulePack:
-    """The built-in pack and/or the user's packs, loaded the same way."""
-    folders = ([BUILTIN_PACK] if builtin else []) + list(rules_dirs)
-    return load_pack(*folders)
+    from auditor.scan.cache import ScanCache
 
 
 def root_modules(root: Path) -> list[Path]:
@@ -108,56 +102,3 @@ def scan(root: Path, pack: RulePack, settings: RuleSettings, suppressions: Suppr
     code = (cache.judge_code(root, pack, settings, judge_code) if cache is not None
             else judge_code(root, pack, settings))
     return suppress(code, pack, settings, suppressions)
-
-
-# Types whose collectors read every resource in full; the others read details (tags, policies,
-# attributes) only for the resources a state holds, so a rule on an unmanaged one meets "unobserved".
-PARTIALLY_READ = frozenset({
-    "aws_s3_bucket", "aws_s3_bucket_versioning", "aws_s3_bucket_server_side_encryption_configuration",
-    "aws_s3_bucket_public_access_block", "aws_s3_bucket_policy", "aws_s3_bucket_lifecycle_configuration",
-    "aws_dynamodb_table", "aws_ecr_repository", "aws_ecr_lifecycle_policy", "aws_sns_topic", "aws_iam_role",
-    "aws_acm_certificate", "aws_ecs_task_definition", "aws_lb_target_group", "aws_kms_key",
-    "aws_iam_role_policy_attachment",
-})
-
-
-def live_backends(states: Sequence[LoadedState]) -> list[Resource]:
-    """One `terraform_backend` resource per S3 state read, from what reading it showed."""
-    out = []
-    for loaded in states:
-        if not loaded.uri.startswith("s3://"):
-            continue
-        bucket, _, key = loaded.uri[len("s3://"):].partition("/")
-        settings: dict[str, object] = {"type": "s3", "bucket": bucket, "key": key}
-        if loaded.lock_table:
-            settings["dynamodb_table"] = loaded.lock_table
-        seen = []
-        if LockMechanism.DYNAMODB in loaded.lock.checked and not loaded.lock.errors and loaded.lock_table:
-            seen.append("dynamodb")
-        if any(h.mechanism is LockMechanism.LOCKFILE for h in loaded.lock.held):
-            seen.append("s3")
-        settings["_lock_mechanisms_seen"] = seen
-        settings["_sse"] = loaded.encryption.get("ServerSideEncryption", "")
-        if "SSEKMSKeyId" in loaded.encryption:
-            settings["_sse_kms_key_id"] = loaded.encryption["SSEKMSKeyId"]
-        out.append(backend_resource(settings, origin=Origin.LIVE, source=loaded.uri, address=loaded.uri))
-    return out
-
-
-def judge_audit(pack: RulePack, *, live: Sequence[Resource], state: Sequence[Resource], inventory: Inventory,
-                wanted: Mapping[str, Mapping[str, Iterable[str]]], settings: RuleSettings,
-                suppressions: Suppressions) -> ComplianceResult:
-    """Rules on what is live (inventory + the state backends) and on what the states say was applied."""
-    listed = [t for t in {o.type for o in inventory.observations} if t not in PARTIALLY_READ]
-    findings = evaluate(pack, live, settings, suppressions, live_read=live_read_from(inventory, wanted, listed))
-    # Each state is judged on its own (like each root module in a scan), with the backends beside it:
-    # they say which bucket holds state. The backends themselves were judged live, once.
-    backends = [r for r in live if r.type == BACKEND_TYPE]
-    by_state: dict[str | None, list[Resource]] = {}
-    for res in state:
-        by_state.setdefault(res.source, []).append(res)
-    for group in by_state.values():
-        findings += [f for f in evaluate(pack, [*group, *backends], settings, suppressions)
-                     if f.resource_type != BACKEND_TYPE]
-    expired = tuple(f"{s.rule_id} on {s.target} expired {s.expires}" for s in suppressions.expired())
-    return ComplianceResult(pack, tuple(findings), settings, expired)
