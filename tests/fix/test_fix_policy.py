@@ -1,6 +1,6 @@
-"""The `auditor-fix` role (terraform/auditor) grants exactly what the fix declares: every revert's
-permissions, the deployer's for a redeploy and the lock's — nothing more, nothing missing — apart
-from the read-only audit role."""
+"""The `auditor-fix` role (terraform/auditor) grants exactly what the fix declares: its own policy holds
+every revert's permissions and the lock's, nothing more; the deployer's policy (attached too) covers a
+redeploy; the read-only audit role stays apart."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def actions(name: str) -> set[str]:
     return found
 
 
-NEEDED = set(declared_permissions()) | set(REDEPLOY_PERMISSIONS) | set(LOCK_PERMISSIONS)
+NEEDED = set(declared_permissions()) | set(LOCK_PERMISSIONS)
 
 
 def test_the_fix_policy_grants_nothing_the_fix_does_not_declare() -> None:
@@ -35,6 +35,15 @@ def test_the_fix_policy_grants_nothing_the_fix_does_not_declare() -> None:
 
 def test_every_declared_permission_is_granted_to_the_fix_role() -> None:
     assert NEEDED - (actions("audit-fix.json") | actions("audit-readonly.json")) == set()
+
+
+def test_a_redeploy_is_covered_by_the_deployers_policy_attached_to_the_fix_role() -> None:
+    assert set(REDEPLOY_PERMISSIONS) - (actions("audit-deploy.json") | actions("audit-readonly.json")) == set()
+    iam = (AUDITOR / "iam.tf").read_text(encoding="utf-8")
+    attached = re.search(r'resource "aws_iam_role_policy_attachment" "auditor_fix" \{(.*?)\n\}', iam, re.S)
+    assert attached is not None
+    for policy in ("audit_readonly", "audit_fix", "audit_deploy"):
+        assert f"aws_iam_policy.{policy}.arn" in attached.group(1)
 
 
 def test_the_fix_role_is_a_role_of_its_own_and_the_audit_role_stays_read_only() -> None:

@@ -10,10 +10,10 @@ import pytest
 from moto import mock_aws
 
 from auditor.aws import Aws, AwsSettings
-from auditor.compliance import rule_pack
 from auditor.fix.model import ActionKind, Plan
 from auditor.fix.planner import autoscaling_check, build_plan
 from auditor.models import AttributeChange, Drift, DriftKind, Finding, Severity, Status
+from auditor.rules.engine import rule_pack
 
 STATE = "s3://b/k"
 SERVICE = "arn:aws:ecs:eu-west-1:123456789012:service/core/web"
