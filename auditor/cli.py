@@ -392,6 +392,10 @@ from auditor.history.cli import history_group  # noqa: E402
 cli.add_command(history_group)
 cli.add_command(fix_cmd)
 
+from auditor.schedule.cli import schedule_group  # noqa: E402
+
+cli.add_command(schedule_group)
+
 from auditor.deploy.cli import deploy_cmd  # noqa: E402 - registered after the commands above
 
 cli.add_command(deploy_cmd)
