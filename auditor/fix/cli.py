@@ -106,9 +106,8 @@ def run_configured_fix(ctx: click.Context) -> int | None:
     options = requested(ctx)
     if ctx.invoked_subcommand is not None:
         return None
-    if options is None:
-        click.echo(ctx.get_help())
-        return int(ExitCode.CLEAN)
+    if options is None:  # `audit` alone: the help, as a group without a command gives it
+        raise click.exceptions.NoArgsIsHelpError(ctx)
     from auditor.cli import _load_config
 
     config = _load_config(None)
