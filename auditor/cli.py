@@ -167,7 +167,7 @@ def run_cmd(states: tuple[str, ...], workspaces: tuple[str, ...], lock_table: st
         click.echo(f"error: the run was not recorded in the history: {failure}", err=True)
         _finish(int(ExitCode.ERROR))
     if (fix := requested(click.get_current_context())) is not None:
-        _finish(fix_after_audit(config, aws, result, fix))
+        _finish(fix_after_audit(config, aws, result, fix, to_stderr=fmt != "table" and output is None))
     _finish(int(result.exit_code))
 
 

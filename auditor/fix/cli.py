@@ -7,6 +7,7 @@ lock held by someone else, an AWS error that stopped the fix, bad options).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import sys
 from collections.abc import Callable, Sequence
@@ -130,8 +131,12 @@ def _aws(config: AuditConfig) -> Aws:
     return Aws(AwsSettings(profile=config.profile, region=config.regions[0] if config.regions else None))
 
 
-def fix_after_audit(config: AuditConfig, aws: Aws, run: AuditRun, options: FixOptions) -> int:
-    """Plan from the audit, print it, and (when allowed) apply it under the lock; returns the exit code."""
+def fix_after_audit(config: AuditConfig, aws: Aws, run: AuditRun, options: FixOptions, to_stderr: bool = False) -> int:
+    """Plan from the audit, print it, and (when allowed) apply it under the lock; returns the exit code.
+    `to_stderr`: stdout carries the audit's machine-readable result, so the fix talks on stderr."""
+    if to_stderr:
+        with contextlib.redirect_stdout(sys.stderr):
+            return fix_after_audit(config, aws, run, options)
     if run.incomplete:
         problems = [f.error for f in run.failures] + [f"{o.type} in {o.region}: {o.reason}"
                                                       for o in run.observation_errors]

@@ -138,6 +138,9 @@ def test_without_a_terminal_and_without_yes_it_only_plans(moto_server: str, stac
         result = audit(moto_server, *fix_args(stack, *extra))
         assert result.returncode == 2
         assert "Plan only" in result.stdout and "REVERT aws_cloudwatch_log_group.app" in result.stdout
+    machine = audit(moto_server, *fix_args(stack, "--format", "json"))
+    assert json.loads(machine.stdout)["summary"]["counts"]["changed"] == 1  # the fix talks on stderr
+    assert "Plan only" in machine.stderr and machine.returncode == 2
     _, after = audit_json(moto_server, stack)
     assert [r["address"] for r in findings(after)] == ["aws_cloudwatch_log_group.app"]
 
