@@ -40,6 +40,7 @@ def test_terraform_agrees_after_the_fix_and_waits_for_its_lock(toolchain: Toolch
         lab.apply_all()
         _, stack = lab.roots
         baseline = _pending(stack)  # what Terraform would change right after its own apply (moto's gaps)
+        print(f"\nterraform plan right after apply wants to change: {baseline or 'nothing'}")
         s3 = lab.boto3_client("s3")
         live = Live(lab.boto3_client, read_states(s3, lab.backend.bucket, lab.backend.key, lab.bootstrap_state))
         for scenario in SCENARIOS:
