@@ -9,6 +9,8 @@ Example audit.toml:
     ignore_file = ".auditignore"
     backend_dirs = ["terraform/stack"]   # read `backend "s3" {}` blocks
     code_dirs = ["terraform/stack"]      # compare declared addresses with the state's
+    strict = true                        # exit 1 on not_covered types and incomplete unmanaged scans
+    min_coverage = 95                    # exit 1 when coverage (percent) is lower
 
     [[states]]
     uri = "s3://acme-tfstate/platform/**/terraform.tfstate"
@@ -52,7 +54,8 @@ from auditor.state.model import StateRequest
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _TOP_KEYS = {"regions", "profile", "role_arn", "wait_for_lock", "ignore_file", "backend_dirs", "states",
-             "weights", "types", "max_workers", "rules", "suppressions", "code_dirs"}
+             "weights", "types", "max_workers", "rules", "suppressions", "code_dirs",
+             "strict", "min_coverage"}
 _RULE_KEYS = {"tls_profile", "min_azs", "min_log_retention_days", "min_desired_count", "fail_on", "rules_dirs",
               "bucket_scope"}
 _SUPPRESSION_KEYS = {"rule", "resource", "reason", "expires"}
@@ -78,6 +81,8 @@ class AuditConfig:
     suppressions: tuple[Suppression, ...] = ()
     check_rules: bool = True  # run the compliance rules on live and state resources
     code_dirs: tuple[Path, ...] = ()  # Terraform root modules to compare with their states' addresses
+    strict: bool = False  # not_covered types and incomplete unmanaged scans exit 1
+    min_coverage: float | None = None  # percent; lower coverage exits 1
 
 
 def parse_duration(text: str | float | int, what: str = "duration") -> float:
@@ -139,6 +144,9 @@ def config_from_mapping(data: Mapping[str, Any], where: str, base_dir: Path | No
         rules_dirs=tuple(base_dir / str(d) for d in _list(data.get("rules", {}), "rules_dirs", where)),
         suppressions=tuple(_suppression(s, f"{where}: suppressions[{i}]")
                            for i, s in enumerate(_list(data, "suppressions", where))),
+        strict=_bool(data.get("strict", False), f"{where}: strict"),
+        min_coverage=None if data.get("min_coverage") is None else percent(data["min_coverage"],
+                                                                           f"{where}: min_coverage"),
     )
 
 
@@ -240,6 +248,23 @@ def _weights(raw: Any, where: str) -> dict[str, float]:
             raise ConfigError(f"{where}.{key} must be a non-negative number, got {value!r}")
         out[str(key)] = float(value)
     return out
+
+
+def _bool(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where} must be true or false, got {value!r}")
+    return value
+
+
+def percent(value: Any, where: str) -> float:
+    """A percentage 0-100 (a number, or text such as "95" or "95%")."""
+    try:
+        number = float(str(value).strip().removesuffix("%")) if not isinstance(value, bool) else -1.0
+    except ValueError:
+        number = -1.0
+    if not 0.0 <= number <= 100.0:
+        raise ConfigError(f"{where} must be a percentage between 0 and 100, got {value!r}")
+    return number
 
 
 def _positive_int(value: Any, where: str) -> int:

@@ -1,4 +1,4 @@
-"""State versus live: one Drift per resource (in_sync, changed, missing, unmanaged, unknown).
+"""State versus live: one Drift per resource (in_sync, changed, missing, unmanaged, unknown, not_covered).
 
 Only the attributes a type's converter really produces are compared (TypeSpec.compared, tags,
 json_attributes). Both sides are normalized first so Terraform's own noise is not drift:
@@ -250,13 +250,15 @@ def diff(state: StateResources, inventory: Inventory, ignore: IgnoreRules | None
         else:
             drifts.append(Drift(res.type, res.id, DriftKind.IN_SYNC, res.address, res.region, (), holders))
 
-    for res in (*state.unsupported, *state.unmatched):
-        if ignore.ignores_resource(_names(res)):
-            continue
-        reason = (f"{res.type} is not covered by the live inventory" if res in state.unsupported
-                  else "the state object has no id to match it with a live resource")
-        drifts.append(Drift(res.type, res.id, DriftKind.UNKNOWN, res.address, res.region, (),
-                            (res.source or "",), reason))
+    for res in state.unsupported:
+        if not ignore.ignores_resource(_names(res)):
+            drifts.append(Drift(res.type, res.id, DriftKind.NOT_COVERED, res.address, res.region, (),
+                                state.holders.get(res.key, (res.source or "",)),
+                                f"the auditor does not read {res.type} (see `audit resources`)"))
+    for res in state.unmatched:
+        if not ignore.ignores_resource(_names(res)):
+            drifts.append(Drift(res.type, res.id, DriftKind.UNKNOWN, res.address, res.region, (),
+                                (res.source or "",), "the state object has no id to match it with a live resource"))
 
     managed = {r.key for r in state.resources} | set(state.deposed_ids) | {r.key for r in state.unsupported}
     for live in inventory.resources:

@@ -78,9 +78,12 @@ class DriftKind(StrEnum):
     MISSING = "missing"
     UNMANAGED = "unmanaged"
     UNKNOWN = "unknown"
+    NOT_COVERED = "not_covered"  # a state holds a type the auditor does not read at all
 
 
 DRIFTED_KINDS = frozenset({DriftKind.CHANGED, DriftKind.MISSING, DriftKind.UNMANAGED})
+UNAUDITED_KINDS = frozenset({DriftKind.UNKNOWN, DriftKind.NOT_COVERED})
+"""Verdicts the audit could not reach: out of the drift index, counted against coverage."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,5 +17,8 @@ def render(run: AuditRun, templates: Path = TEMPLATES) -> str:
     env = Environment(loader=FileSystemLoader(str(templates)), autoescape=select_autoescape(["html", "j2"]),
                       trim_blocks=True, lstrip_blocks=True)
     data = to_dict(run)
-    drifted = [r for r in data["resources"] if r["kind"] != DriftKind.IN_SYNC.value]
-    return env.get_template("summary.html.j2").render(run=data, drifted=drifted, kinds=[k.value for k in DriftKind])
+    listed = (DriftKind.IN_SYNC.value, DriftKind.NOT_COVERED.value)  # not_covered: one row per type instead
+    drifted = [r for r in data["resources"] if r["kind"] not in listed]
+    unobserved = [{"type": o.type, "region": o.region, "reason": o.reason} for o in run.unobserved]
+    return env.get_template("summary.html.j2").render(run=data, drifted=drifted, unobserved=unobserved,
+                                                      kinds=[k.value for k in DriftKind])
