@@ -7,11 +7,15 @@ and shapes. A collector raises on AWS errors; the runner turns that into `unknow
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
+
+import botocore
+import botocore.exceptions
 
 from auditor.models import Origin, Resource
 
@@ -33,6 +37,70 @@ TYPE_ALIASES: Mapping[str, str] = {
 
 StateView = Mapping[str, Sequence[Resource]]
 """State resources by canonical type, as the diff hands them to `mirrored` and `covered`."""
+
+
+IAM_PREFIX: Mapping[str, str] = {"elbv2": "elasticloadbalancing", "resourcegroupstaggingapi": "tag"}
+"""boto3 client names whose IAM service prefix differs."""
+
+IAM_ACTION_NAMES: Mapping[str, str] = {
+    "s3:ListObjectsV2": "ListBucket", "s3:ListObjects": "ListBucket", "s3:HeadObject": "GetObject",
+    "s3:HeadBucket": "ListBucket", "s3:GetBucketEncryption": "GetEncryptionConfiguration",
+    "s3:GetPublicAccessBlock": "GetBucketPublicAccessBlock", "s3:ListBuckets": "ListAllMyBuckets",
+    "s3:GetBucketLifecycleConfiguration": "GetLifecycleConfiguration",
+    "s3:GetBucketOwnershipControls": "GetBucketOwnershipControls", "s3:GetBucketLogging": "GetBucketLogging",
+}
+"""API operations whose IAM action has another name (by IAM prefix:operation)."""
+
+
+def iam_action(service: str, operation: str) -> str:
+    """boto3 client name + API operation name -> the IAM action that allows it (elbv2 -> elasticloadbalancing)."""
+    prefix = IAM_PREFIX.get(service, service)
+    return f"{prefix}:{IAM_ACTION_NAMES.get(f'{prefix}:{operation}', operation)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Detail:
+    """A per-resource call the generic collector makes for each listed resource a state holds
+    (for every listed one when `every`), e.g. GetRole for a role's tags and permissions boundary.
+
+    The converter finds the answer (its `result_key` part, all pages of it when `paginated`) under
+    `details[operation]`; a resource whose detail was not read has no such key. An error code in
+    `absent` means "none" (the converter gets None), any other error fails the type (unknown).
+    """
+
+    operation: str
+    params: Callable[[Mapping[str, Any]], Mapping[str, Any]]
+    result_key: str | None = None
+    absent: tuple[str, ...] = ()
+    every: bool = False
+    paginated: bool = False
+
+
+Convert = Callable[[Mapping[str, Any], Mapping[str, Any], "CollectContext"], dict[str, Any]]
+"""converter(listed item, details by operation, context) -> the provider's attributes."""
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """How the generic collector lists a type: one (paginated) API call per region, shared by every
+    type listing the same call, then the per-resource `details`, up to DETAIL_WORKERS at a time.
+
+    operation: API name (DescribeLogGroups); result_key: the list in its answer; id_field: the key
+    of an item holding the import id, or a function of the item; skip: items that are not resources
+    of the type (a key pending deletion).
+    """
+
+    operation: str
+    result_key: str
+    id_field: str | Callable[[Mapping[str, Any]], str]
+    convert: Convert
+    params: Mapping[str, Any] = field(default_factory=dict)
+    details: tuple[Detail, ...] = ()
+    paginated: bool = True
+    skip: Callable[[Mapping[str, Any]], bool] | None = None
+
+    def import_id(self, item: Mapping[str, Any]) -> str:
+        return str(item[self.id_field]) if isinstance(self.id_field, str) else self.id_field(item)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +130,11 @@ class TypeSpec:
                 exist): not compared, as Terraform's own refresh noise would.
     covered:    given a live resource and all state resources by type, true when a state resource
                 of another type manages it (a rule inside an SG whose inline rules are in state).
+    listing:    how the generic collector lists and converts the type (None: a collector function
+                registered with @collector does it).
+    calls:      API operations the collector makes besides its listing's (`Operation` in `service`,
+                or `client:Operation`): with the listing's they make the type's IAM actions, from
+                which the read-only policy in terraform/auditor is derived.
     """
 
     type: str
@@ -80,6 +153,21 @@ class TypeSpec:
     mirrored: Callable[[Resource, StateView], frozenset[str]] | None = None
     covered: Callable[[Resource, StateView], bool] | None = None
     notes: str = ""
+    listing: Listing | None = None
+    calls: tuple[str, ...] = ()
+
+    @property
+    def operations(self) -> tuple[tuple[str, str], ...]:
+        """(boto3 client name, API operation) of every call the type's collector may make."""
+        ops = [(self.service, self.listing.operation)] if self.listing else []
+        ops += [(self.service, d.operation) for d in (self.listing.details if self.listing else ())]
+        ops += [tuple(c.split(":", 1)) if ":" in c else (self.service, c) for c in self.calls]  # type: ignore[misc]
+        return tuple(dict.fromkeys(ops))
+
+    @property
+    def iam_actions(self) -> tuple[str, ...]:
+        """The IAM actions reading this type needs."""
+        return tuple(sorted({iam_action(service, op) for service, op in self.operations}))
 
     @property
     def aliases(self) -> tuple[str, ...]:
@@ -179,6 +267,66 @@ def collector(spec: TypeSpec) -> Callable[[CollectFn], CollectFn]:
     return register
 
 
+def register(spec: TypeSpec) -> CollectFn:
+    """Register the generic collector (`collect_listed`) for a spec that declares its listing; returns it."""
+    if spec.listing is None:
+        raise ValueError(f"{spec.type} declares no listing")
+    return collector(spec)(functools.partial(collect_listed, spec))
+
+
+def listed(ctx: CollectContext, spec: TypeSpec) -> list[dict[str, Any]]:
+    """The raw items of `spec`'s listing in ctx's region (the same shared call its collector makes):
+    for a type that hangs off another one (a repository's lifecycle policy)."""
+    listing = spec.listing
+    assert listing is not None
+    key = f"{spec.service}.{listing.operation}" + (f":{sorted(listing.params.items())}" if listing.params else "")
+    items: list[dict[str, Any]] = ctx.shared(key, lambda: _list_all(ctx.client(spec.service), listing))
+    return items
+
+
+def collect_listed(spec: TypeSpec, ctx: CollectContext) -> Iterator[Resource]:
+    """The generic collector: list the type once per region (paginated, shared), read the declared
+    details of the resources a state holds (of every one for `every` details), convert each."""
+    listing = spec.listing
+    assert listing is not None
+    client = ctx.client(spec.service)
+    items = listed(ctx, spec)
+    if listing.skip is not None:
+        items = [item for item in items if not listing.skip(item)]
+    wanted = ctx.wanted.get(spec.type, frozenset())
+    ids = [listing.import_id(item) for item in items]
+
+    def details(position: int) -> dict[str, Any]:
+        held = ids[position] in wanted
+        return {d.operation: _detail(client, d, items[position]) for d in listing.details if d.every or held}
+
+    read = [i for i in range(len(items)) if any(d.every for d in listing.details)
+            or (listing.details and ids[i] in wanted)]
+    answers = dict(zip(read, ctx.each(details, read), strict=True))
+    for position, item in enumerate(items):
+        yield ctx.resource(spec, ids[position], listing.convert(item, answers.get(position, {}), ctx))
+
+
+def _list_all(client: Any, listing: Listing) -> list[dict[str, Any]]:
+    method = botocore.xform_name(listing.operation)
+    if listing.paginated:
+        return list(paginate(client, method, listing.result_key, **listing.params))
+    return list(getattr(client, method)(**listing.params).get(listing.result_key) or [])
+
+
+def _detail(client: Any, detail: Detail, item: Mapping[str, Any]) -> Any:
+    method = botocore.xform_name(detail.operation)
+    try:
+        if detail.paginated:
+            return list(paginate(client, method, detail.result_key or "", **detail.params(item)))
+        answer = getattr(client, method)(**detail.params(item))
+    except botocore.exceptions.ClientError as exc:
+        if detail.absent and exc.response.get("Error", {}).get("Code") in detail.absent:
+            return None
+        raise
+    return answer.get(detail.result_key) if detail.result_key else answer
+
+
 def canonical_type(tf_type: str) -> str:
     """aws_alb -> aws_lb, aws_alb_listener -> aws_lb_listener; other names unchanged."""
     return TYPE_ALIASES.get(tf_type, tf_type)
@@ -215,3 +363,13 @@ def chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
     """Split `items` into lists of at most `size` (for batch describe calls)."""
     for start in range(0, len(items), size):
         yield items[start:start + size]
+
+
+def with_tags(attrs: dict[str, Any], details: Mapping[str, Any], key: str = "ListTagsForResource") -> dict[str, Any]:
+    """Add `tags`/`tags_all` from a tag-listing detail, when it was read ([{Key, Value}] or a map)."""
+    if key in details:
+        raw = details[key] or {}
+        tags = {str(k): str(v) for k, v in raw.items()} if isinstance(raw, Mapping) else tags_dict(raw)
+        attrs["tags"] = tags
+        attrs["tags_all"] = dict(tags)
+    return attrs

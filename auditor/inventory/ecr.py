@@ -8,7 +8,7 @@ from typing import Any
 import botocore.exceptions
 
 from auditor.aws import error_code
-from auditor.inventory.base import CollectContext, TypeSpec, collector, paginate, tags_dict
+from auditor.inventory.base import CollectContext, Detail, Listing, TypeSpec, collector, listed, register, with_tags
 from auditor.models import Resource
 
 REPOSITORY = TypeSpec(
@@ -27,6 +27,10 @@ REPOSITORY = TypeSpec(
     },
     notes="Tags need ListTagsForResource per repository: read only for repositories a state holds, "
           "so tags are compared for managed repositories and absent on unmanaged ones.",
+    listing=Listing("DescribeRepositories", "repositories", "repositoryName",
+                    convert=lambda repo, details, _: with_tags(repository_attributes(repo), details),
+                    details=(Detail("ListTagsForResource", lambda repo: {"resourceArn": repo["repositoryArn"]},
+                                    "tags"),)),
 )
 
 LIFECYCLE_POLICY = TypeSpec(
@@ -40,6 +44,7 @@ LIFECYCLE_POLICY = TypeSpec(
         "registry_id": "the account id",
     },
     report_unmanaged=False,
+    calls=("DescribeRepositories", "GetLifecyclePolicy"),
     notes="GetLifecyclePolicy is called only for repositories whose policy a state holds, so a "
           "lifecycle policy created outside Terraform is not detected (never reported unmanaged).",
 )
@@ -48,13 +53,12 @@ _NO_POLICY = "LifecyclePolicyNotFoundException"
 
 
 def _repositories(ctx: CollectContext) -> list[dict[str, Any]]:
-    """Every repository of the region (one paginated DescribeRepositories, shared by both types)."""
-    return ctx.shared("ecr.describe_repositories",
-                      lambda: list(paginate(ctx.client("ecr"), "describe_repositories", "repositories")))
+    """Every repository of the region (the one paginated DescribeRepositories the repositories' collector makes)."""
+    return listed(ctx, REPOSITORY)
 
 
-def repository_attributes(repo: Mapping[str, Any], tags: dict[str, str] | None) -> dict[str, Any]:
-    """DescribeRepositories item (+ tags when read) -> aws_ecr_repository state attributes."""
+def repository_attributes(repo: Mapping[str, Any]) -> dict[str, Any]:
+    """DescribeRepositories item -> aws_ecr_repository state attributes (tags added by the collector)."""
     encryption = repo.get("encryptionConfiguration") or {}
     scanning = repo.get("imageScanningConfiguration") or {}
     attrs: dict[str, Any] = {
@@ -68,23 +72,10 @@ def repository_attributes(repo: Mapping[str, Any], tags: dict[str, str] | None) 
         "encryption_configuration": [{"encryption_type": encryption.get("encryptionType", "AES256"),
                                       "kms_key": encryption.get("kmsKey", "")}],
     }
-    if tags is not None:
-        attrs["tags"] = tags
-        attrs["tags_all"] = dict(tags)
     return attrs
 
 
-@collector(REPOSITORY)
-def collect_repositories(ctx: CollectContext) -> Iterator[Resource]:
-    ecr = ctx.client("ecr")
-    wanted = ctx.wanted.get(REPOSITORY.type, frozenset())
-    for repo in _repositories(ctx):
-        name = repo["repositoryName"]
-        tags = None
-        if name in wanted:
-            answer = ecr.list_tags_for_resource(resourceArn=repo["repositoryArn"])
-            tags = tags_dict(answer.get("tags"))
-        yield ctx.resource(REPOSITORY, name, repository_attributes(repo, tags))
+collect_repositories = register(REPOSITORY)
 
 
 @collector(LIFECYCLE_POLICY)
@@ -126,6 +117,8 @@ PULL_THROUGH_CACHE_RULE = TypeSpec(
     ignored={"id": "the repository prefix", "registry_id": "the account id"},
     notes="DescribePullThroughCacheRules (paginated) once per region. moto does not implement it (the demo's "
           "embedded server adds it, see auditor.demo.motoserver); against plain moto the type is unknown.",
+    listing=Listing("DescribePullThroughCacheRules", "pullThroughCacheRules", "ecrRepositoryPrefix",
+                    convert=lambda rule, _, __: pull_through_cache_rule_attributes(rule)),
 )
 
 
@@ -142,8 +135,4 @@ def pull_through_cache_rule_attributes(rule: Mapping[str, Any]) -> dict[str, Any
     }
 
 
-@collector(PULL_THROUGH_CACHE_RULE)
-def collect_pull_through_cache_rules(ctx: CollectContext) -> Iterator[Resource]:
-    for rule in paginate(ctx.client("ecr"), "describe_pull_through_cache_rules", "pullThroughCacheRules"):
-        attrs = pull_through_cache_rule_attributes(rule)
-        yield ctx.resource(PULL_THROUGH_CACHE_RULE, attrs["id"], attrs)
+collect_pull_through_cache_rules = register(PULL_THROUGH_CACHE_RULE)

@@ -10,7 +10,7 @@ from typing import Any
 import botocore.exceptions
 
 from auditor.aws import error_code
-from auditor.inventory.base import CollectContext, TypeSpec, collector, paginate, tags_dict
+from auditor.inventory.base import CollectContext, Detail, Listing, TypeSpec, collector, paginate, register, tags_dict
 from auditor.models import Resource
 
 _AWS_ROLE_PATHS = ("/aws-service-role/", "/service-role/", "/aws-reserved/")
@@ -38,6 +38,9 @@ ROLE = TypeSpec(
     notes="ListRoles returns neither tags nor the permissions boundary: GetRole is called for roles a "
           "state holds, so both are compared for managed roles only. Roles under /aws-service-role/, "
           "/service-role/ and /aws-reserved/ are created by AWS and never reported unmanaged.",
+    listing=Listing("ListRoles", "Roles", "RoleName",
+                    convert=lambda role, details, _: role_attributes(role, details.get("GetRole")),
+                    details=(Detail("GetRole", lambda role: {"RoleName": role["RoleName"]}, "Role"),)),
 )
 
 
@@ -70,14 +73,7 @@ def role_attributes(role: Mapping[str, Any], detail: Mapping[str, Any] | None) -
     return attrs
 
 
-@collector(ROLE)
-def collect_roles(ctx: CollectContext) -> Iterator[Resource]:
-    iam = ctx.client("iam")
-    wanted = ctx.wanted.get(ROLE.type, frozenset())
-    for role in paginate(iam, "list_roles", "Roles"):
-        name = role["RoleName"]
-        detail = iam.get_role(RoleName=name)["Role"] if name in wanted else None
-        yield ctx.resource(ROLE, name, role_attributes(role, detail))
+collect_roles = register(ROLE)
 
 
 # --- aws_iam_role_policy_attachment -------------------------------------------------------------
@@ -98,6 +94,7 @@ ROLE_POLICY_ATTACHMENT = TypeSpec(
     ignored={"id": "a unique id the provider makes up (`<role>-<timestamp><counter>`); matched on the "
                    "import id <role>/<policy_arn> instead"},
     report_unmanaged=False,
+    calls=("ListAttachedRolePolicies",),
     notes="ListAttachedRolePolicies (paginated) once per role that a state attachment names; every policy "
           "attached to those roles is listed. A role that no longer exists has no attachments (they are "
           "missing). Attachments of other roles are not read, so none is reported unmanaged.",

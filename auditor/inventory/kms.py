@@ -18,6 +18,7 @@ _AWS_ALIAS_PREFIX = "alias/aws/"
 
 KEY = TypeSpec(
     type="aws_kms_key",
+    calls=("ListKeys", "ListAliases", "DescribeKey", "GetKeyRotationStatus", "ListResourceTags"),
     service="kms",
     compared=("description", "key_usage", "customer_master_key_spec", "is_enabled", "enable_key_rotation",
               "rotation_period_in_days", "multi_region", "custom_key_store_id", "xks_key_id"),

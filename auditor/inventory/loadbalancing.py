@@ -121,6 +121,8 @@ _LB_ATTRIBUTE_NAMES = tuple(tf_name for _, tf_name, _ in LB_ATTRIBUTES)
 
 LOAD_BALANCER = TypeSpec(
     type="aws_lb",
+    calls=("DescribeLoadBalancers", "DescribeLoadBalancerAttributes", "DescribeListeners", "DescribeTargetGroups",
+           "DescribeTags"),
     service="elbv2",
     compared=("name", "internal", "load_balancer_type", "subnets", "subnet_mapping", "security_groups",
               "ip_address_type", "customer_owned_ipv4_pool",
@@ -348,6 +350,7 @@ _LISTENER_ATTRIBUTE_FIELDS = (
 
 LISTENER = TypeSpec(
     type="aws_lb_listener",
+    calls=("DescribeLoadBalancers", "DescribeListeners", "DescribeTargetGroups", "DescribeTags"),
     service="elbv2",
     compared=("load_balancer_arn", "port", "protocol", "ssl_policy", "certificate_arn", "alpn_policy",
               "default_action", "mutual_authentication"),
@@ -409,6 +412,8 @@ _TG_ATTRIBUTE_NAMES = tuple(tf_name for _, tf_name, _ in TG_ATTRIBUTES)
 
 TARGET_GROUP = TypeSpec(
     type="aws_lb_target_group",
+    calls=("DescribeLoadBalancers", "DescribeListeners", "DescribeTargetGroups", "DescribeTargetGroupAttributes",
+           "DescribeTags"),
     service="elbv2",
     compared=("name", "port", "protocol", "protocol_version", "target_type", "vpc_id", "ip_address_type",
               "health_check", "stickiness", *_TG_ATTRIBUTE_NAMES),
@@ -501,6 +506,7 @@ def collect_target_groups(ctx: CollectContext) -> Iterator[Resource]:
 
 CERTIFICATE = TypeSpec(
     type="aws_acm_certificate",
+    calls=("ListCertificates", "DescribeCertificate", "ListTagsForCertificate"),
     service="acm",
     compared=("domain_name", "subject_alternative_names", "key_algorithm", "certificate_authority_arn",
               "options"),
@@ -626,6 +632,7 @@ def go_time_string(value: datetime) -> str:
 
 CERTIFICATE_VALIDATION = TypeSpec(
     type="aws_acm_certificate_validation",
+    calls=("ListCertificates", "DescribeCertificate"),
     service="acm",
     compared=("certificate_arn",),
     state_id=lambda a: str(a.get("certificate_arn") or "") or None,

@@ -24,6 +24,7 @@ def _bucket_id(attributes: Mapping[str, Any]) -> str | None:
 
 BUCKET = TypeSpec(
     type="aws_s3_bucket",
+    calls=("ListBuckets", "GetBucketLocation", "GetBucketTagging"),
     service="s3",
     compared=("bucket",),
     tags=True,
@@ -48,10 +49,12 @@ BUCKET = TypeSpec(
 )
 
 
-def _split_spec(tf_type: str, compared: tuple[str, ...], *, ignored: Mapping[str, str] | None = None,
-                set_paths: tuple[str, ...] = (), json_attributes: tuple[str, ...] = ()) -> TypeSpec:
+def _split_spec(tf_type: str, operation: str, compared: tuple[str, ...], *,
+                ignored: Mapping[str, str] | None = None, set_paths: tuple[str, ...] = (),
+                json_attributes: tuple[str, ...] = ()) -> TypeSpec:
     """A split S3 configuration resource: matched on the bucket name, read only for buckets in state."""
     return TypeSpec(type=tf_type, service="s3", compared=("bucket", *compared), state_id=_bucket_id,
+                    calls=("ListBuckets", "GetBucketLocation", operation),
                     ignored={"id": "the bucket name", **(ignored or {})}, set_paths=set_paths,
                     json_attributes=json_attributes, report_unmanaged=False,
                     notes="Read only for buckets whose configuration a state holds (one call per bucket); "
@@ -59,14 +62,14 @@ def _split_spec(tf_type: str, compared: tuple[str, ...], *, ignored: Mapping[str
 
 
 _OWNER = {"expected_bucket_owner": "provider-only request option"}
-VERSIONING = _split_spec("aws_s3_bucket_versioning", ("versioning_configuration",),
+VERSIONING = _split_spec("aws_s3_bucket_versioning", "GetBucketVersioning", ("versioning_configuration",),
                          ignored={**_OWNER, "mfa": "write-only MFA token"})
-ENCRYPTION = _split_spec("aws_s3_bucket_server_side_encryption_configuration", ("rule",),
+ENCRYPTION = _split_spec("aws_s3_bucket_server_side_encryption_configuration", "GetBucketEncryption", ("rule",),
                          set_paths=("rule",), ignored=_OWNER)
-PUBLIC_ACCESS_BLOCK = _split_spec("aws_s3_bucket_public_access_block",
+PUBLIC_ACCESS_BLOCK = _split_spec("aws_s3_bucket_public_access_block", "GetPublicAccessBlock",
                                   ("block_public_acls", "block_public_policy", "ignore_public_acls",
                                    "restrict_public_buckets"))
-BUCKET_POLICY = _split_spec("aws_s3_bucket_policy", ("policy",), json_attributes=("policy",))
+BUCKET_POLICY = _split_spec("aws_s3_bucket_policy", "GetBucketPolicy", ("policy",), json_attributes=("policy",))
 
 _UNSET_WHEN_ZERO = {
     # (block, attribute): values the provider stores for "not set" (0/false), which AWS leaves out
@@ -90,6 +93,7 @@ def _without_unset(value: Any, block: str = "") -> Any:
 
 LIFECYCLE = TypeSpec(
     type="aws_s3_bucket_lifecycle_configuration", service="s3", state_id=_bucket_id, report_unmanaged=False,
+    calls=("ListBuckets", "GetBucketLocation", "GetBucketLifecycleConfiguration"),
     compared=("bucket", "rule", "transition_default_minimum_object_size"),
     set_paths=("rule.*.transition", "rule.*.noncurrent_version_transition"),
     optional_live=("transition_default_minimum_object_size",),
@@ -297,6 +301,8 @@ collect_lifecycle_configurations = _split_collector(LIFECYCLE, "get_bucket_lifec
 
 TABLE = TypeSpec(
     type="aws_dynamodb_table",
+    calls=("ListTables", "DescribeTable", "DescribeContinuousBackups", "DescribeTimeToLive", "ListTagsOfResource",
+           "kms:DescribeKey"),
     service="dynamodb",
     compared=("name", "hash_key", "range_key", "attribute", "billing_mode", "read_capacity", "write_capacity",
               "global_secondary_index", "local_secondary_index", "stream_enabled", "stream_view_type",
