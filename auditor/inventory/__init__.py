@@ -13,6 +13,9 @@ COLLECTOR_MODULES = (
     "auditor.inventory.storage",
     "auditor.inventory.iam",
     "auditor.inventory.kms",
+    "auditor.inventory.appautoscaling",
+    "auditor.inventory.sns",
+    "auditor.inventory.sqs",
 )
 
 _loaded = False

@@ -69,15 +69,16 @@ class Detail:
     """
 
     operation: str
-    params: Callable[[Mapping[str, Any]], Mapping[str, Any]]
+    params: Callable[[Any], Mapping[str, Any]]
     result_key: str | None = None
     absent: tuple[str, ...] = ()
     every: bool = False
     paginated: bool = False
 
 
-Convert = Callable[[Mapping[str, Any], Mapping[str, Any], "CollectContext"], dict[str, Any]]
-"""converter(listed item, details by operation, context) -> the provider's attributes."""
+Convert = Callable[[Any, Mapping[str, Any], "CollectContext"], dict[str, Any] | None]
+"""converter(listed item, details by operation, context) -> the provider's attributes, or None when
+the item holds no resource of the type (a repository without a policy)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,19 +88,21 @@ class Listing:
 
     operation: API name (DescribeLogGroups); result_key: the list in its answer; id_field: the key
     of an item holding the import id, or a function of the item; skip: items that are not resources
-    of the type (a key pending deletion).
+    of the type (a key pending deletion); held_only: only items a state holds are converted (a
+    repository's policy: one detail call per repository would be needed to know the others).
     """
 
     operation: str
     result_key: str
-    id_field: str | Callable[[Mapping[str, Any]], str]
+    id_field: str | Callable[[Any], str]
     convert: Convert
     params: Mapping[str, Any] = field(default_factory=dict)
     details: tuple[Detail, ...] = ()
     paginated: bool = True
-    skip: Callable[[Mapping[str, Any]], bool] | None = None
+    skip: Callable[[Any], bool] | None = None
+    held_only: bool = False
 
-    def import_id(self, item: Mapping[str, Any]) -> str:
+    def import_id(self, item: Any) -> str:
         return str(item[self.id_field]) if isinstance(self.id_field, str) else self.id_field(item)
 
 
@@ -135,6 +138,10 @@ class TypeSpec:
     calls:      API operations the collector makes besides its listing's (`Operation` in `service`,
                 or `client:Operation`): with the listing's they make the type's IAM actions, from
                 which the read-only policy in terraform/auditor is derived.
+    deployer_owned: given a state resource and all state resources by type, attribute -> a function
+                dropping the parts of its value a deployer rewrites on every deployment (a production
+                listener's forward target groups and weights under CodeDeploy): applied to both
+                sides, so the deployer's changes are never drift.
     """
 
     type: str
@@ -155,6 +162,7 @@ class TypeSpec:
     notes: str = ""
     listing: Listing | None = None
     calls: tuple[str, ...] = ()
+    deployer_owned: Callable[[Resource, StateView], Mapping[str, Callable[[Any], Any]]] | None = None
 
     @property
     def operations(self) -> tuple[tuple[str, str], ...]:
@@ -274,13 +282,13 @@ def register(spec: TypeSpec) -> CollectFn:
     return collector(spec)(functools.partial(collect_listed, spec))
 
 
-def listed(ctx: CollectContext, spec: TypeSpec) -> list[dict[str, Any]]:
+def listed(ctx: CollectContext, spec: TypeSpec) -> list[Any]:
     """The raw items of `spec`'s listing in ctx's region (the same shared call its collector makes):
     for a type that hangs off another one (a repository's lifecycle policy)."""
     listing = spec.listing
     assert listing is not None
     key = f"{spec.service}.{listing.operation}" + (f":{sorted(listing.params.items())}" if listing.params else "")
-    items: list[dict[str, Any]] = ctx.shared(key, lambda: _list_all(ctx.client(spec.service), listing))
+    items: list[Any] = ctx.shared(key, lambda: _list_all(ctx.client(spec.service), listing))
     return items
 
 
@@ -294,6 +302,8 @@ def collect_listed(spec: TypeSpec, ctx: CollectContext) -> Iterator[Resource]:
     if listing.skip is not None:
         items = [item for item in items if not listing.skip(item)]
     wanted = ctx.wanted.get(spec.type, frozenset())
+    if listing.held_only:
+        items = [item for item in items if listing.import_id(item) in wanted]
     ids = [listing.import_id(item) for item in items]
 
     def details(position: int) -> dict[str, Any]:
@@ -304,17 +314,19 @@ def collect_listed(spec: TypeSpec, ctx: CollectContext) -> Iterator[Resource]:
             or (listing.details and ids[i] in wanted)]
     answers = dict(zip(read, ctx.each(details, read), strict=True))
     for position, item in enumerate(items):
-        yield ctx.resource(spec, ids[position], listing.convert(item, answers.get(position, {}), ctx))
+        attrs = listing.convert(item, answers.get(position, {}), ctx)
+        if attrs is not None:
+            yield ctx.resource(spec, ids[position], attrs)
 
 
-def _list_all(client: Any, listing: Listing) -> list[dict[str, Any]]:
+def _list_all(client: Any, listing: Listing) -> list[Any]:
     method = botocore.xform_name(listing.operation)
     if listing.paginated:
         return list(paginate(client, method, listing.result_key, **listing.params))
     return list(getattr(client, method)(**listing.params).get(listing.result_key) or [])
 
 
-def _detail(client: Any, detail: Detail, item: Mapping[str, Any]) -> Any:
+def _detail(client: Any, detail: Detail, item: Any) -> Any:
     method = botocore.xform_name(detail.operation)
     try:
         if detail.paginated:

@@ -136,3 +136,78 @@ def pull_through_cache_rule_attributes(rule: Mapping[str, Any]) -> dict[str, Any
 
 
 collect_pull_through_cache_rules = register(PULL_THROUGH_CACHE_RULE)
+
+
+# --- aws_ecr_repository_policy ------------------------------------------------------------------
+
+
+def repository_policy_attributes(repo: Mapping[str, Any], details: Mapping[str, Any]) -> dict[str, Any] | None:
+    """GetRepositoryPolicy's answer in aws_ecr_repository_policy state shape (None: the repository has none)."""
+    answer = details.get("GetRepositoryPolicy")
+    if answer is None:
+        return None
+    name = repo["repositoryName"]
+    return {"id": name, "repository": answer.get("repositoryName", name),
+            "registry_id": answer.get("registryId", repo.get("registryId", "")),
+            "policy": answer.get("policyText", "")}
+
+
+REPOSITORY_POLICY = TypeSpec(
+    type="aws_ecr_repository_policy",
+    service="ecr",
+    compared=("repository", "policy"),
+    json_attributes=("policy",),
+    state_id=lambda a: str(a.get("repository") or a.get("id") or "") or None,
+    ignored={"id": "the repository name", "registry_id": "the account id"},
+    report_unmanaged=False,
+    notes="GetRepositoryPolicy for the repositories whose policy a state holds (the shared DescribeRepositories "
+          "says which exist); a policy set outside Terraform on another repository is not detected.",
+    listing=Listing("DescribeRepositories", "repositories", "repositoryName", held_only=True,
+                    convert=lambda repo, details, _: repository_policy_attributes(repo, details),
+                    details=(Detail("GetRepositoryPolicy", lambda repo: {"repositoryName": repo["repositoryName"]},
+                                    absent=("RepositoryPolicyNotFoundException",)),)),
+)
+collect_repository_policies = register(REPOSITORY_POLICY)
+
+
+# --- aws_ecr_registry_scanning_configuration ----------------------------------------------------
+
+
+def registry_scanning_attributes(answer: Mapping[str, Any]) -> dict[str, Any]:
+    """GetRegistryScanningConfiguration's answer in aws_ecr_registry_scanning_configuration state shape."""
+    config = answer.get("scanningConfiguration") or {}
+    registry = str(answer.get("registryId", ""))
+    return {
+        "id": registry,
+        "registry_id": registry,
+        "scan_type": config.get("scanType", "BASIC"),
+        "rule": [{"scan_frequency": rule.get("scanFrequency", ""),
+                  "repository_filter": [{"filter": f.get("filter", ""), "filter_type": f.get("filterType", "")}
+                                        for f in rule.get("repositoryFilters") or []]}
+                 for rule in config.get("rules") or []],
+    }
+
+
+def _basic_without_rules(res: Resource) -> bool:
+    """AWS's own default (BASIC scanning, no rule): every registry has it, nobody made it."""
+    return res.attributes.get("scan_type") == "BASIC" and not res.attributes.get("rule")
+
+
+REGISTRY_SCANNING = TypeSpec(
+    type="aws_ecr_registry_scanning_configuration",
+    service="ecr",
+    compared=("scan_type", "rule"),
+    set_paths=("rule", "rule.*.repository_filter"),
+    state_id=lambda a: str(a.get("registry_id") or a.get("id") or "") or None,
+    calls=("GetRegistryScanningConfiguration",),
+    aws_owned=_basic_without_rules,
+    ignored={"id": "the registry (account) id", "registry_id": "the import id"},
+    notes="GetRegistryScanningConfiguration once per region; the registry's default (BASIC, no rule) is "
+          "AWS's, never unmanaged. It also feeds ECR-01 (scan on push through a registry rule).",
+)
+
+
+@collector(REGISTRY_SCANNING)
+def collect_registry_scanning(ctx: CollectContext) -> Iterator[Resource]:
+    attrs = registry_scanning_attributes(ctx.client("ecr").get_registry_scanning_configuration())
+    yield ctx.resource(REGISTRY_SCANNING, attrs["id"] or ctx.account_id, attrs)

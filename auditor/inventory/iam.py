@@ -10,7 +10,17 @@ from typing import Any
 import botocore.exceptions
 
 from auditor.aws import error_code
-from auditor.inventory.base import CollectContext, Detail, Listing, TypeSpec, collector, paginate, register, tags_dict
+from auditor.inventory.base import (
+    CollectContext,
+    Detail,
+    Listing,
+    StateView,
+    TypeSpec,
+    collector,
+    paginate,
+    register,
+    tags_dict,
+)
 from auditor.models import Resource
 
 _AWS_ROLE_PATHS = ("/aws-service-role/", "/service-role/", "/aws-reserved/")
@@ -118,3 +128,161 @@ def collect_role_policy_attachments(ctx: CollectContext) -> Iterator[Resource]:
             attrs = {"role": role, "policy_arn": policy["PolicyArn"]}
             import_id = attachment_import_id(attrs) or ""
             yield ctx.resource(ROLE_POLICY_ATTACHMENT, import_id, {"id": import_id, **attrs})
+
+
+# --- aws_iam_role_policy ------------------------------------------------------------------------
+
+
+def role_policy_import_id(attributes: Mapping[str, Any]) -> str | None:
+    """`<role name>:<policy name>`: the provider's id and import id."""
+    role, name = attributes.get("role"), attributes.get("name")
+    return f"{role}:{name}" if role and name else (str(attributes.get("id") or "") or None)
+
+
+def _inline_policy_names(res: Resource) -> frozenset[str]:
+    return frozenset(str(p.get("name")) for p in res.attributes.get("inline_policy") or [] if p.get("name"))
+
+
+def _inline_in_role(live: Resource, view: StateView) -> bool:
+    """`covered`: the role's own `inline_policy` blocks in a state manage this policy."""
+    role, name = live.attributes.get("role"), live.attributes.get("name")
+    return any(r.id == role and name in _inline_policy_names(r) for r in view.get(ROLE.type, ()))
+
+
+ROLE_POLICY = TypeSpec(
+    type="aws_iam_role_policy",
+    service="iam",
+    global_service=True,
+    compared=("name", "role", "policy"),
+    json_attributes=("policy",),
+    state_id=role_policy_import_id,
+    covered=_inline_in_role,
+    calls=("ListRolePolicies", "GetRolePolicy"),
+    ignored={"id": "`<role>:<name>`, the import id", "name_prefix": "create-time option"},
+    notes="ListRolePolicies (paginated) and GetRolePolicy for every inline policy of the roles a state's "
+          "aws_iam_role_policy names; an inline policy added to such a role outside Terraform is unmanaged "
+          "(unless the role's own inline_policy blocks in state name it). Inline policies of other roles are "
+          "not read.",
+)
+
+
+def role_policy_attributes(role: str, name: str, document: Any) -> dict[str, Any]:
+    """A GetRolePolicy answer in aws_iam_role_policy state shape."""
+    return {"id": f"{role}:{name}", "name": name, "role": role, "policy": policy_text(document)}
+
+
+@collector(ROLE_POLICY)
+def collect_role_policies(ctx: CollectContext) -> Iterator[Resource]:
+    wanted = ctx.wanted.get(ROLE_POLICY.type, frozenset())
+    iam = ctx.client("iam")
+    roles = sorted({import_id.split(":", 1)[0] for import_id in wanted if ":" in import_id})
+
+    def read(role: str) -> list[dict[str, Any]]:
+        try:
+            names = list(paginate(iam, "list_role_policies", "PolicyNames", RoleName=role))
+            answers = [iam.get_role_policy(RoleName=role, PolicyName=name) for name in names]
+        except botocore.exceptions.ClientError as exc:
+            if error_code(exc) == _NO_SUCH_ENTITY:
+                return []  # the role is gone, and its inline policies with it: missing
+            raise
+        return [role_policy_attributes(role, a["PolicyName"], a["PolicyDocument"]) for a in answers]
+
+    for attrs in (a for found in ctx.each(read, roles) for a in found):
+        yield ctx.resource(ROLE_POLICY, attrs["id"], attrs)
+
+
+# --- aws_iam_policy -----------------------------------------------------------------------------
+
+
+def managed_policy_attributes(policy: Mapping[str, Any], details: Mapping[str, Any]) -> dict[str, Any]:
+    """ListPolicies item (+ GetPolicy and the default GetPolicyVersion when read) -> aws_iam_policy attributes."""
+    attrs: dict[str, Any] = {
+        "id": policy["Arn"],
+        "arn": policy["Arn"],
+        "name": policy.get("PolicyName", ""),
+        "path": policy.get("Path", "/"),
+        "policy_id": policy.get("PolicyId", ""),
+        "attachment_count": policy.get("AttachmentCount", 0),
+    }
+    detail = details.get("GetPolicy")
+    if detail is not None:
+        attrs["description"] = detail.get("Description", "")
+        attrs["tags"] = tags_dict(detail.get("Tags"))
+        attrs["tags_all"] = dict(attrs["tags"])
+    version = details.get("GetPolicyVersion")
+    if version is not None:
+        attrs["policy"] = policy_text(version.get("Document", ""))
+    return attrs
+
+
+POLICY = TypeSpec(
+    type="aws_iam_policy",
+    service="iam",
+    global_service=True,
+    compared=("name", "path", "description", "policy"),
+    json_attributes=("policy",),
+    tags=True,
+    optional_live=("description", "policy", "tags"),
+    ignored={
+        "id": "the policy ARN",
+        "arn": "the import id",
+        "policy_id": "computed",
+        "attachment_count": "computed: changes with every attachment, which are audited on their own",
+        "name_prefix": "create-time option",
+    },
+    notes="ListPolicies (Scope=Local, paginated) once; GetPolicy (description, tags) and GetPolicyVersion of "
+          "the default version (the document) for policies a state holds. AWS managed policies are not listed.",
+    listing=Listing("ListPolicies", "Policies", "Arn", params={"Scope": "Local"},
+                    convert=lambda policy, details, _: managed_policy_attributes(policy, details),
+                    details=(Detail("GetPolicy", lambda p: {"PolicyArn": p["Arn"]}, "Policy"),
+                             Detail("GetPolicyVersion", lambda p: {"PolicyArn": p["Arn"],
+                                                                   "VersionId": p["DefaultVersionId"]},
+                                    "PolicyVersion"))),
+)
+collect_policies = register(POLICY)
+
+
+# --- aws_iam_instance_profile -------------------------------------------------------------------
+
+
+def instance_profile_attributes(profile: Mapping[str, Any], details: Mapping[str, Any]) -> dict[str, Any]:
+    """ListInstanceProfiles item (+ GetInstanceProfile's tags when read) -> aws_iam_instance_profile attributes."""
+    roles = profile.get("Roles") or []
+    created: Any = profile.get("CreateDate") or ""
+    attrs: dict[str, Any] = {
+        "id": profile["InstanceProfileName"],
+        "name": profile["InstanceProfileName"],
+        "arn": profile.get("Arn", ""),
+        "path": profile.get("Path", "/"),
+        "unique_id": profile.get("InstanceProfileId", ""),
+        "create_date": created.strftime("%Y-%m-%dT%H:%M:%SZ") if hasattr(created, "strftime") else created,
+        "role": roles[0]["RoleName"] if roles else "",
+    }
+    detail = details.get("GetInstanceProfile")
+    if detail is not None:
+        attrs["tags"] = tags_dict(detail.get("Tags"))
+        attrs["tags_all"] = dict(attrs["tags"])
+    return attrs
+
+
+INSTANCE_PROFILE = TypeSpec(
+    type="aws_iam_instance_profile",
+    service="iam",
+    global_service=True,
+    compared=("name", "path", "role"),
+    tags=True,
+    optional_live=("tags",),
+    ignored={
+        "id": "the profile name",
+        "arn": "derived from the path and name",
+        "unique_id": "computed",
+        "create_date": "computed",
+        "name_prefix": "create-time option",
+    },
+    notes="ListInstanceProfiles (paginated) gives the role; GetInstanceProfile (its tags) for profiles a state holds.",
+    listing=Listing("ListInstanceProfiles", "InstanceProfiles", "InstanceProfileName",
+                    convert=lambda profile, details, _: instance_profile_attributes(profile, details),
+                    details=(Detail("GetInstanceProfile",
+                                    lambda p: {"InstanceProfileName": p["InstanceProfileName"]}, "InstanceProfile"),)),
+)
+collect_instance_profiles = register(INSTANCE_PROFILE)

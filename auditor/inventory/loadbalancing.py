@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from auditor.inventory.base import CollectContext, TypeSpec, chunks, collector, paginate, tags_dict
+from auditor.inventory.base import CollectContext, StateView, TypeSpec, chunks, collector, paginate, tags_dict
 from auditor.models import Resource
 
 Attr = tuple[str, str, Callable[[str], Any]]
@@ -325,6 +325,61 @@ def _mutual_authentication(config: Mapping[str, Any] | None) -> list[dict[str, A
     return [block]
 
 
+# --- deployer-owned forwards ----------------------------------------------------------------------
+
+_DEPLOYER_CONTROLLERS = frozenset({"CODE_DEPLOY", "EXTERNAL"})
+
+
+def _forwarded_groups(actions: Any) -> set[str]:
+    """Every target group ARN the forward actions of an action list name, in any provider form."""
+    out: set[str] = set()
+    for action in actions or []:
+        if not isinstance(action, Mapping) or action.get("type") != "forward":
+            continue
+        if action.get("target_group_arn"):
+            out.add(str(action["target_group_arn"]))
+        for forward in action.get("forward") or []:
+            out.update(str(g.get("arn")) for g in (forward or {}).get("target_group") or [] if g.get("arn"))
+    return out
+
+
+def deployer_of(res: Resource, view: StateView) -> str | None:
+    """Who rewrites this listener's (or listener rule's) forwards on every deployment, if anyone:
+    CodeDeploy when a deployment group's traffic routes name the listener; the ECS service's own
+    deployment controller (CODE_DEPLOY or EXTERNAL) when the service's target group is forwarded to."""
+    listener = str(res.attributes.get("listener_arn") or res.attributes.get("arn") or res.id)
+    for group in view.get("aws_codedeploy_deployment_group", ()):
+        for info in group.attributes.get("load_balancer_info") or []:
+            for pair in (info or {}).get("target_group_pair_info") or []:
+                routes = [*(pair.get("prod_traffic_route") or []), *(pair.get("test_traffic_route") or [])]
+                if any(listener in (route or {}).get("listener_arns", []) for route in routes):
+                    return f"CodeDeploy deployment group {group.address or group.id}"
+    forwarded = _forwarded_groups(res.attributes.get("default_action") or res.attributes.get("action"))
+    for service in view.get("aws_ecs_service", ()):
+        controller = (service.attributes.get("deployment_controller") or [{}])[0] or {}
+        groups = {str(lb.get("target_group_arn")) for lb in service.attributes.get("load_balancer") or []}
+        if controller.get("type") in _DEPLOYER_CONTROLLERS and groups & forwarded:
+            return f"the {controller['type']} deployment controller of {service.address or service.id}"
+    return None
+
+
+def without_forward_targets(value: Any) -> Any:
+    """Actions with the deployer's part of each forward dropped (which target groups, what weights):
+    a blue/green or canary deployer swaps and reweighs them on every deployment. Idempotent."""
+    normalized = normalize_actions(value)
+    if not isinstance(normalized, list):
+        return normalized
+    return [{**a, "target_group_arn": "", "forward": []} if isinstance(a, Mapping) and a.get("type") == "forward"
+            else a for a in normalized]
+
+
+def _owned_forwards(attribute: str) -> Callable[[Resource, StateView], Mapping[str, Callable[[Any], Any]]]:
+    def owned(res: Resource, view: StateView) -> Mapping[str, Callable[[Any], Any]]:
+        return {attribute: without_forward_targets} if deployer_of(res, view) else {}
+
+    return owned
+
+
 _LISTENER_ATTRIBUTE_FIELDS = (
     "routing_http_request_x_amzn_mtls_clientcert_header_name",
     "routing_http_request_x_amzn_mtls_clientcert_issuer_header_name",
@@ -357,13 +412,17 @@ LISTENER = TypeSpec(
     set_paths=("default_action.*.forward.*.target_group",),
     normalizers={"default_action": normalize_actions},
     tags=True,
+    deployer_owned=_owned_forwards("default_action"),
     ignored={
         "arn": "the import id", "id": "the import id", "timeouts": "provider-only",
         **{name: "needs DescribeListenerAttributes, one more call per listener"
            for name in _LISTENER_ATTRIBUTE_FIELDS},
     },
     notes="`default_action` forwards are compared through normalize_actions: the provider stores a "
-          "single-group forward as target_group_arn, as a forward block or both, depending on config.",
+          "single-group forward as target_group_arn, as a forward block or both, depending on config. Where a "
+          "deployer owns the listener (a CodeDeploy deployment group routes through it, or an ECS service "
+          "with a CODE_DEPLOY or EXTERNAL controller is forwarded to), which target groups it forwards to "
+          "and with what weights are the deployer's: not compared (deployer_of).",
 )
 
 
@@ -393,6 +452,87 @@ def collect_listeners(ctx: CollectContext) -> Iterator[Resource]:
     for listener in _listeners(ctx):
         arn = listener["ListenerArn"]
         yield ctx.resource(LISTENER, arn, listener_attributes(listener, tags.get(arn, {})))
+
+
+# --- aws_lb_listener_rule -------------------------------------------------------------------------
+
+_CONDITION_FIELDS = (("HostHeaderConfig", "host_header"), ("PathPatternConfig", "path_pattern"),
+                     ("HttpRequestMethodConfig", "http_request_method"), ("SourceIpConfig", "source_ip"))
+
+
+def _condition(condition: Mapping[str, Any]) -> dict[str, Any]:
+    """One DescribeRules condition in the provider's `condition` block shape (the *Config form)."""
+    out: dict[str, Any] = {name: [] for _, name in _CONDITION_FIELDS}
+    out.update(http_header=[], query_string=[])
+    for key, name in _CONDITION_FIELDS:
+        if condition.get(key):
+            out[name] = [{"values": sorted(condition[key].get("Values") or [])}]
+    field_name = condition.get("Field")
+    if not any(out.values()) and field_name in {"host-header", "path-pattern", "http-request-method", "source-ip"}:
+        out[field_name.replace("-", "_")] = [{"values": sorted(condition.get("Values") or [])}]
+    if condition.get("HttpHeaderConfig"):
+        header = condition["HttpHeaderConfig"]
+        out["http_header"] = [{"http_header_name": header.get("HttpHeaderName", ""),
+                               "values": sorted(header.get("Values") or [])}]
+    if condition.get("QueryStringConfig"):
+        out["query_string"] = [{"key": pair.get("Key", ""), "value": pair.get("Value", "")}
+                               for pair in condition["QueryStringConfig"].get("Values") or []]
+    return out
+
+
+def listener_rule_attributes(rule: Mapping[str, Any], listener_arn: str,
+                             tags: Mapping[str, str] | None) -> dict[str, Any]:
+    """A DescribeRules entry in aws_lb_listener_rule state shape."""
+    arn = rule["RuleArn"]
+    priority = rule.get("Priority", "")
+    attrs: dict[str, Any] = {
+        "id": arn,
+        "arn": arn,
+        "listener_arn": listener_arn,
+        "priority": int(priority) if str(priority).isdigit() else priority,
+        "action": actions_attribute(rule.get("Actions")),
+        "condition": [_condition(c) for c in rule.get("Conditions") or []],
+    }
+    if tags is not None:
+        attrs["tags"] = dict(tags)
+        attrs["tags_all"] = dict(tags)
+    return attrs
+
+
+LISTENER_RULE = TypeSpec(
+    type="aws_lb_listener_rule",
+    service="elbv2",
+    calls=("DescribeLoadBalancers", "DescribeListeners", "DescribeRules", "DescribeTags"),
+    compared=("listener_arn", "priority", "action", "condition"),
+    set_paths=("action.*.forward.*.target_group", "condition", "condition.*.host_header.*.values",
+               "condition.*.path_pattern.*.values", "condition.*.http_request_method.*.values",
+               "condition.*.source_ip.*.values", "condition.*.http_header.*.values", "condition.*.query_string"),
+    normalizers={"action": normalize_actions},
+    tags=True,
+    optional_live=("tags",),
+    deployer_owned=_owned_forwards("action"),
+    ignored={"id": "the rule ARN", "arn": "the import id"},
+    notes="DescribeRules (paginated) once per listener, default rules left out (they are the listener's "
+          "default_action); tags by DescribeTags (20 ARNs a call) for rules a state holds. Forwards are "
+          "compared through normalize_actions, and not at all where a deployer owns them (see deployer_of).",
+)
+
+
+@collector(LISTENER_RULE)
+def collect_listener_rules(ctx: CollectContext) -> Iterator[Resource]:
+    elbv2 = ctx.client("elbv2")
+    listeners = [listener["ListenerArn"] for listener in _listeners(ctx)]
+    found = ctx.each(lambda arn: [r for r in paginate(elbv2, "describe_rules", "Rules", ListenerArn=arn)
+                                  if not r.get("IsDefault")], listeners)
+    wanted = ctx.wanted.get(LISTENER_RULE.type, frozenset())
+    held = sorted(r["RuleArn"] for rules in found for r in rules if r["RuleArn"] in wanted)
+    answers = ctx.each(lambda batch: elbv2.describe_tags(ResourceArns=batch), list(chunks(held, 20)))
+    tags = {d["ResourceArn"]: tags_dict(d.get("Tags")) for answer in answers for d in answer.get("TagDescriptions", [])}
+    for listener_arn, rules in zip(listeners, found, strict=True):
+        for rule in rules:
+            arn = rule["RuleArn"]
+            yield ctx.resource(LISTENER_RULE, arn, listener_rule_attributes(
+                rule, listener_arn, tags.get(arn, {}) if arn in wanted else None))
 
 
 # --- aws_lb_target_group --------------------------------------------------------------------------

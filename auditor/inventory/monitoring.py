@@ -220,3 +220,51 @@ def topic_attributes(arn: str, answer: Mapping[str, str] | None) -> dict[str, An
 
 
 collect_topics = register(TOPIC)
+
+
+# --- aws_cloudwatch_log_metric_filter -----------------------------------------------------------
+
+
+def _metric_value_text(value: Any) -> str:
+    """A default value as the provider stores it: the number as text ("0", "1.5"), "" when unset."""
+    return "" if value is None else str(_number(value))
+
+
+def metric_filter_attributes(metric_filter: Mapping[str, Any]) -> dict[str, Any]:
+    """A DescribeMetricFilters item in aws_cloudwatch_log_metric_filter state shape."""
+    return {
+        "id": metric_filter["filterName"],
+        "name": metric_filter["filterName"],
+        "log_group_name": metric_filter.get("logGroupName", ""),
+        "pattern": metric_filter.get("filterPattern", ""),
+        "metric_transformation": [{
+            "name": t.get("metricName", ""),
+            "namespace": t.get("metricNamespace", ""),
+            "value": t.get("metricValue", ""),
+            "default_value": _metric_value_text(t.get("defaultValue")),
+            "unit": t.get("unit", "") if t.get("unit") != "None" else "",
+            "dimensions": dict(t.get("dimensions") or {}),
+        } for t in metric_filter.get("metricTransformations") or []],
+    }
+
+
+def _unit(value: Any) -> Any:
+    """AWS reports the unit `None` for a transformation without one, which the provider stores as ""."""
+    if not isinstance(value, list):
+        return value
+    return [{**t, "unit": "" if t.get("unit") == "None" else t.get("unit")} if isinstance(t, Mapping) else t
+            for t in value]
+
+
+METRIC_FILTER = TypeSpec(
+    type="aws_cloudwatch_log_metric_filter",
+    service="logs",
+    compared=("name", "log_group_name", "pattern", "metric_transformation"),
+    normalizers={"metric_transformation": _unit},
+    ignored={"id": "the filter name"},
+    notes="One paginated DescribeMetricFilters per region. Matched on the filter name, as the provider's id "
+          "(two log groups holding filters of one name are one resource to both).",
+    listing=Listing("DescribeMetricFilters", "metricFilters", "filterName",
+                    convert=lambda metric_filter, _, __: metric_filter_attributes(metric_filter)),
+)
+collect_metric_filters = register(METRIC_FILTER)
