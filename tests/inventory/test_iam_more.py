@@ -160,7 +160,8 @@ def test_instance_profiles_in_provider_shape(aws: Aws) -> None:
 
 def test_list_instance_profiles_follows_every_page() -> None:
     pages = [[{"InstanceProfileName": f"p{n}", "InstanceProfileId": "AIPAEXAMPLE00000001",
-               "Arn": f"arn:aws:iam::{ACCOUNT}:instance-profile/p{n}", "Path": "/", "Roles": [], "CreateDate": "2026-01-01T00:00:00Z"}]
+               "Arn": f"arn:aws:iam::{ACCOUNT}:instance-profile/p{n}", "Path": "/", "Roles": [],
+               "CreateDate": "2026-01-01T00:00:00Z"}]
              for n in (1, 2)]
     found = paged(new_aws(), "iam", "list_instance_profiles", "InstanceProfiles", pages,
                   iam.collect_instance_profiles, token="Marker", more={"IsTruncated": True})
