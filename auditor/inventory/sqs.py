@@ -11,14 +11,15 @@ from typing import Any
 
 from auditor.inventory.base import Detail, Listing, TypeSpec, register, with_tags
 
-# Terraform attribute -> (GetQueueAttributes key, kind); absent keys take the provider's zero value.
+# Terraform attribute -> (GetQueueAttributes key, kind); absent keys take the provider's zero value, except
+# for "int?" kinds (left out, so not compared: the data-key period is reported only for SSE-KMS queues).
 _QUEUE_ATTRIBUTES: dict[str, tuple[str, str]] = {
     "content_based_deduplication": ("ContentBasedDeduplication", "bool"),
     "deduplication_scope": ("DeduplicationScope", "str"),
     "delay_seconds": ("DelaySeconds", "int"),
     "fifo_queue": ("FifoQueue", "bool"),
     "fifo_throughput_limit": ("FifoThroughputLimit", "str"),
-    "kms_data_key_reuse_period_seconds": ("KmsDataKeyReusePeriodSeconds", "int"),
+    "kms_data_key_reuse_period_seconds": ("KmsDataKeyReusePeriodSeconds", "int?"),
     "kms_master_key_id": ("KmsMasterKeyId", "str"),
     "max_message_size": ("MaximumMessageSize", "int"),
     "message_retention_seconds": ("MessageRetentionPeriod", "int"),
@@ -50,7 +51,9 @@ def queue_attributes(url: str, details: Mapping[str, Any]) -> dict[str, Any]:
     answer = details.get("GetQueueAttributes")
     if answer is not None:
         for tf_name, (key, kind) in _QUEUE_ATTRIBUTES.items():
-            attrs[tf_name] = _value(answer.get(key), kind)
+            if kind.endswith("?") and key not in answer:
+                continue
+            attrs[tf_name] = _value(answer.get(key), kind.rstrip("?"))
     return with_tags(attrs, details, "ListQueueTags")
 
 
