@@ -139,7 +139,9 @@ PARTIALLY_READ = frozenset({
     "aws_s3_bucket_public_access_block", "aws_s3_bucket_policy", "aws_s3_bucket_lifecycle_configuration",
     "aws_dynamodb_table", "aws_ecr_repository", "aws_ecr_lifecycle_policy", "aws_sns_topic", "aws_iam_role",
     "aws_acm_certificate", "aws_ecs_task_definition", "aws_lb_target_group", "aws_kms_key",
-    "aws_iam_role_policy_attachment",
+    "aws_iam_role_policy_attachment", "aws_iam_role_policy", "aws_iam_policy", "aws_iam_instance_profile",
+    "aws_ecr_repository_policy", "aws_sns_topic_subscription", "aws_sns_topic_policy", "aws_sqs_queue",
+    "aws_sqs_queue_policy",
 })
 
 
