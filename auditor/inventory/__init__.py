@@ -16,6 +16,11 @@ COLLECTOR_MODULES = (
     "auditor.inventory.appautoscaling",
     "auditor.inventory.sns",
     "auditor.inventory.sqs",
+    "auditor.inventory.secrets",
+    "auditor.inventory.events",
+    "auditor.inventory.vpc_traffic",
+    "auditor.inventory.servicediscovery",
+    "auditor.inventory.route53",
 )
 
 _loaded = False

@@ -211,3 +211,42 @@ REGISTRY_SCANNING = TypeSpec(
 def collect_registry_scanning(ctx: CollectContext) -> Iterator[Resource]:
     attrs = registry_scanning_attributes(ctx.client("ecr").get_registry_scanning_configuration())
     yield ctx.resource(REGISTRY_SCANNING, attrs["id"] or ctx.account_id, attrs)
+
+
+# --- aws_ecr_replication_configuration ----------------------------------------------------------
+
+
+def replication_attributes(answer: Mapping[str, Any]) -> dict[str, Any]:
+    """DescribeRegistry's replicationConfiguration in aws_ecr_replication_configuration state shape."""
+    registry = str(answer.get("registryId", ""))
+    rules = (answer.get("replicationConfiguration") or {}).get("rules") or []
+    return {
+        "id": registry,
+        "registry_id": registry,
+        "replication_configuration": [{"rule": [{
+            "destination": [{"region": d.get("region", ""), "registry_id": d.get("registryId", "")}
+                            for d in rule.get("destinations") or []],
+            "repository_filter": [{"filter": f.get("filter", ""), "filter_type": f.get("filterType", "")}
+                                  for f in rule.get("repositoryFilters") or []],
+        } for rule in rules]}] if rules else [],
+    }
+
+
+REPLICATION = TypeSpec(
+    type="aws_ecr_replication_configuration",
+    service="ecr",
+    compared=("replication_configuration",),
+    state_id=lambda a: str(a.get("registry_id") or a.get("id") or "") or None,
+    calls=("DescribeRegistry",),
+    aws_owned=lambda r: not r.attributes.get("replication_configuration"),
+    ignored={"id": "the registry (account) id", "registry_id": "the import id"},
+    notes="DescribeRegistry once per region. A registry without replication rules is AWS's default, never "
+          "unmanaged; rules (in order: AWS applies them in order) are compared with their destinations "
+          "and filters.",
+)
+
+
+@collector(REPLICATION)
+def collect_replication(ctx: CollectContext) -> Iterator[Resource]:
+    attrs = replication_attributes(ctx.client("ecr").describe_registry())
+    yield ctx.resource(REPLICATION, attrs["id"] or ctx.account_id, attrs)

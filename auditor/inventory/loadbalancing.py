@@ -21,6 +21,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import botocore.exceptions
+
+from auditor.aws import error_code
 from auditor.inventory.base import CollectContext, StateView, TypeSpec, chunks, collector, paginate, tags_dict
 from auditor.models import Resource
 
@@ -533,6 +536,51 @@ def collect_listener_rules(ctx: CollectContext) -> Iterator[Resource]:
             arn = rule["RuleArn"]
             yield ctx.resource(LISTENER_RULE, arn, listener_rule_attributes(
                 rule, listener_arn, tags.get(arn, {}) if arn in wanted else None))
+
+
+# --- aws_lb_listener_certificate -----------------------------------------------------------------
+
+
+def listener_certificate_import_id(attributes: Mapping[str, Any]) -> str | None:
+    """`<listener ARN>_<certificate ARN>`: the provider's id and import id."""
+    listener, certificate = attributes.get("listener_arn"), attributes.get("certificate_arn")
+    return f"{listener}_{certificate}" if listener and certificate else None
+
+
+LISTENER_CERTIFICATE = TypeSpec(
+    type="aws_lb_listener_certificate",
+    service="elbv2",
+    compared=("listener_arn", "certificate_arn"),
+    state_id=listener_certificate_import_id,
+    calls=("DescribeListenerCertificates",),
+    ignored={"id": "`<listener ARN>_<certificate ARN>`, the import id"},
+    notes="DescribeListenerCertificates (paginated) for each listener a state's listener certificate names; "
+          "the listener's default certificate is aws_lb_listener's certificate_arn, not this type. An extra "
+          "certificate added by hand to such a listener is unmanaged.",
+)
+
+
+@collector(LISTENER_CERTIFICATE)
+def collect_listener_certificates(ctx: CollectContext) -> Iterator[Resource]:
+    wanted = ctx.wanted.get(LISTENER_CERTIFICATE.type, frozenset())
+    listeners = sorted({str(ctx.state_attribute(LISTENER_CERTIFICATE.type, i, "listener_arn") or "")
+                        for i in wanted} - {""})
+    elbv2 = ctx.client("elbv2")
+
+    def read(listener: str) -> list[dict[str, Any]]:
+        try:
+            return [c for c in paginate(elbv2, "describe_listener_certificates", "Certificates", ListenerArn=listener)
+                    if not c.get("IsDefault")]
+        except botocore.exceptions.ClientError as exc:
+            if error_code(exc) == "ListenerNotFound":
+                return []  # the listener is gone, and its certificates with it: missing
+            raise
+
+    for listener, certificates in zip(listeners, ctx.each(read, listeners), strict=True):
+        for certificate in certificates:
+            attrs = {"listener_arn": listener, "certificate_arn": certificate["CertificateArn"]}
+            import_id = listener_certificate_import_id(attrs) or ""
+            yield ctx.resource(LISTENER_CERTIFICATE, import_id, {"id": import_id, **attrs})
 
 
 # --- aws_lb_target_group --------------------------------------------------------------------------

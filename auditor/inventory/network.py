@@ -553,12 +553,12 @@ def _live_rule(raw: Mapping[str, Any], account_id: str, default_groups: frozense
         tags=tags_dict(raw.get("Tags")), default_group=raw["GroupId"] in default_groups)
 
 
-def _security_groups(ctx: CollectContext) -> list[dict[str, Any]]:
+def security_groups(ctx: CollectContext) -> list[dict[str, Any]]:
     return _described(ctx, "DescribeSecurityGroups", "SecurityGroups")
 
 
 def _live_rules(ctx: CollectContext) -> list[LiveRule]:
-    default_groups = frozenset(g["GroupId"] for g in _security_groups(ctx) if g.get("GroupName") == "default")
+    default_groups = frozenset(g["GroupId"] for g in security_groups(ctx) if g.get("GroupName") == "default")
     raw_rules = _described(ctx, "DescribeSecurityGroupRules", "SecurityGroupRules")
     return [_live_rule(r, ctx.account_id or r.get("GroupOwnerId", ""), default_groups) for r in raw_rules]
 
@@ -639,7 +639,7 @@ def canonical_rule_blocks(blocks: Any) -> Any:
 class _RuleOwnership:
     """Who in the states manages which security-group rules (for `mirrored` and `covered`)."""
 
-    groups: frozenset[str]  # security groups held as aws_security_group
+    groups: frozenset[str]  # security groups held as aws_security_group or aws_default_security_group
     split: Mapping[str, frozenset[str]]  # group id -> directions managed by separate rule resources
     legacy: frozenset[str]  # fingerprints of every source of every legacy aws_security_group_rule
 
@@ -659,7 +659,8 @@ def _ownership(view: StateView) -> _RuleOwnership:
     for res in view.get(LEGACY_RULE.type, ()):
         split[str(res.attributes.get("security_group_id", ""))].add(str(res.attributes.get("type", "")))
         legacy |= legacy_fingerprints(res.attributes)
-    index = _RuleOwnership(groups=frozenset(r.id for r in view.get(SECURITY_GROUP.type, ())),
+    held = (*view.get(SECURITY_GROUP.type, ()), *view.get("aws_default_security_group", ()))
+    index = _RuleOwnership(groups=frozenset(r.id for r in held),
                            split={k: frozenset(v) for k, v in split.items()}, legacy=frozenset(legacy))
     _ownership_cache[:] = [(view, index)]
     return index
@@ -698,7 +699,7 @@ SECURITY_GROUP = TypeSpec(
 
 @collector(SECURITY_GROUP)
 def collect_security_groups(ctx: CollectContext) -> Iterator[Resource]:
-    for group in _security_groups(ctx):
+    for group in security_groups(ctx):
         group_id = group["GroupId"]
         owner = str(group.get("OwnerId") or ctx.account_id)
         attrs: dict[str, Any] = {

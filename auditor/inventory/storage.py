@@ -112,6 +112,8 @@ _ABSENT = {
     "get_bucket_policy": "NoSuchBucketPolicy",
     "get_bucket_tagging": "NoSuchTagSet",
     "get_bucket_lifecycle_configuration": "NoSuchLifecycleConfiguration",
+    "get_bucket_ownership_controls": "OwnershipControlsNotFoundError",
+    "get_bucket_logging": None,
 }
 
 
@@ -269,7 +271,7 @@ def lifecycle_attributes(bucket: str, answer: Mapping[str, Any]) -> dict[str, An
 
 
 def _split_collector(spec: TypeSpec, operation: str,
-                     convert: Callable[[str, Mapping[str, Any]], dict[str, Any]]) -> CollectFn:
+                     convert: Callable[[str, Mapping[str, Any]], dict[str, Any] | None]) -> CollectFn:
     """Register the collector of one split type: its Get* call for each wanted bucket that exists.
 
     Split resources carry no region in state, so a wanted bucket is read wherever it lives.
@@ -283,8 +285,9 @@ def _split_collector(spec: TypeSpec, operation: str,
         regions = bucket_regions(ctx)
         for bucket in sorted(wanted & regions.keys()):  # a gone bucket: its configuration is missing
             answer = bucket_config(ctx, operation, bucket, regions[bucket])
-            if answer is not None:
-                yield ctx.resource(spec, bucket, convert(bucket, answer))
+            attrs = convert(bucket, answer) if answer is not None else None
+            if attrs is not None:  # None: the bucket has no such configuration (missing)
+                yield ctx.resource(spec, bucket, attrs)
 
     return collect
 
@@ -296,6 +299,48 @@ collect_public_access_blocks = _split_collector(PUBLIC_ACCESS_BLOCK, "get_public
 collect_bucket_policies = _split_collector(BUCKET_POLICY, "get_bucket_policy", policy_attributes)
 collect_lifecycle_configurations = _split_collector(LIFECYCLE, "get_bucket_lifecycle_configuration",
                                                     lifecycle_attributes)
+
+OWNERSHIP_CONTROLS = _split_spec("aws_s3_bucket_ownership_controls", "GetBucketOwnershipControls", ("rule",))
+LOGGING = _split_spec("aws_s3_bucket_logging", "GetBucketLogging",
+                      ("target_bucket", "target_prefix", "target_grant", "target_object_key_format"),
+                      set_paths=("target_grant",), ignored={**_OWNER})
+
+
+def ownership_controls_attributes(bucket: str, answer: Mapping[str, Any]) -> dict[str, Any]:
+    """GetBucketOwnershipControls -> aws_s3_bucket_ownership_controls (the provider keeps the first rule)."""
+    rules = (answer.get("OwnershipControls") or {}).get("Rules") or []
+    return {"id": bucket, "bucket": bucket,
+            "rule": [{"object_ownership": rules[0].get("ObjectOwnership", "")}] if rules else []}
+
+
+def logging_attributes(bucket: str, answer: Mapping[str, Any]) -> dict[str, Any] | None:
+    """GetBucketLogging -> aws_s3_bucket_logging; None when logging is off (the resource is gone)."""
+    enabled = answer.get("LoggingEnabled")
+    if not enabled:
+        return None
+    key_format = enabled.get("TargetObjectKeyFormat") or {}
+    partitioned = key_format.get("PartitionedPrefix")
+    return {
+        "id": bucket, "bucket": bucket, "expected_bucket_owner": "",
+        "target_bucket": enabled.get("TargetBucket", ""),
+        "target_prefix": enabled.get("TargetPrefix", ""),
+        "target_grant": [{"permission": g.get("Permission", ""), "grantee": [{
+            "type": (g.get("Grantee") or {}).get("Type", ""), "id": (g.get("Grantee") or {}).get("ID", ""),
+            "uri": (g.get("Grantee") or {}).get("URI", ""),
+            "email_address": (g.get("Grantee") or {}).get("EmailAddress", ""),
+            "display_name": (g.get("Grantee") or {}).get("DisplayName", "")}]}
+            for g in enabled.get("TargetGrants") or []],
+        "target_object_key_format": [{
+            "partitioned_prefix": [{"partition_date_source": partitioned.get("PartitionDateSource", "")}]
+            if partitioned else [],
+            "simple_prefix": [{}] if "SimplePrefix" in key_format else [],
+        }] if key_format else [],
+    }
+
+
+collect_ownership_controls = _split_collector(OWNERSHIP_CONTROLS, "get_bucket_ownership_controls",
+                                              ownership_controls_attributes)
+collect_logging = _split_collector(LOGGING, "get_bucket_logging", logging_attributes)
 
 # --- DynamoDB -------------------------------------------------------------------------------
 
