@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from auditor.inventory.base import Detail, Listing, TypeSpec, register, tags_dict, with_tags
+from auditor.inventory.base import Detail, Listing, StateView, TypeSpec, register, tags_dict, with_tags
+from auditor.models import Resource
 
 _NEVER_READ = "the value is never read: compared by `version` (AWS bumps it on every change)"
 
@@ -72,6 +73,7 @@ def secret_attributes(secret: Mapping[str, Any]) -> dict[str, Any]:
                     for r in secret.get("ReplicationStatus") or []],
         "tags": tags,
         "tags_all": dict(tags),
+        "_owning_service": secret.get("OwningService", ""),
     }
 
 
@@ -80,6 +82,12 @@ def _replicas(value: Any) -> Any:
     if not isinstance(value, list):
         return value
     return [{"region": r.get("region"), "kms_key_id": r.get("kms_key_id") or ""} for r in value if isinstance(r, dict)]
+
+
+def _stack_input(live: Resource, view: StateView) -> bool:
+    """`covered`: a state's pull-through cache rule names this secret as its credential, an input the stack
+    requires to exist first (ECR reads it under ecr-pullthroughcache/): known to the stack, not unmanaged."""
+    return any(r.attributes.get("credential_arn") == live.id for r in view.get("aws_ecr_pull_through_cache_rule", ()))
 
 
 SECRET = TypeSpec(
@@ -98,7 +106,11 @@ SECRET = TypeSpec(
         "force_overwrite_replica_secret": "provider-only flag",
     },
     notes="One paginated ListSecrets carries everything compared, tags included; the secret value is never "
-          "read. A secret scheduled for deletion is still listed, as AWS keeps it until then.",
+          "read. A secret scheduled for deletion is still listed, as AWS keeps it until then. Secrets a service "
+          "owns (OwningService: RDS, ...) are AWS's; a secret a state's pull-through cache rule names as its "
+          "credential is the stack's input: neither is reported unmanaged.",
+    aws_owned=lambda r: bool(r.attributes.get("_owning_service")),
+    covered=_stack_input,
     listing=Listing("ListSecrets", "SecretList", "ARN", convert=lambda secret, _, __: secret_attributes(secret)),
 )
 collect_secrets = register(SECRET)

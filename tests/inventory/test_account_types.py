@@ -364,3 +364,16 @@ def test_list_hosted_zones_follows_every_page() -> None:
         found = list(route53.collect_zones(context(aws)))
         stub.assert_no_pending_responses()
     assert [(r.id, r.attributes["name"]) for r in found] == [("Z1", "z1.example"), ("Z2", "z2.example")]
+
+
+def test_service_owned_secrets_and_a_stack_input_are_not_unmanaged() -> None:
+    from auditor.models import Origin, Resource
+
+    owned = Resource("aws_secretsmanager_secret", "arn:s1", secrets.secret_attributes(
+        {"ARN": "arn:s1", "Name": "rds!db-1", "OwningService": "rds"}), Origin.LIVE)
+    plain = Resource("aws_secretsmanager_secret", "arn:s2", secrets.secret_attributes({"ARN": "arn:s2", "Name": "x"}),
+                     Origin.LIVE)
+    assert secrets.SECRET.aws_owned and secrets.SECRET.aws_owned(owned) and not secrets.SECRET.aws_owned(plain)
+    rule = Resource("aws_ecr_pull_through_cache_rule", "docker-hub", {"credential_arn": "arn:s2"}, Origin.STATE)
+    assert secrets.SECRET.covered and secrets.SECRET.covered(plain, {"aws_ecr_pull_through_cache_rule": [rule]})
+    assert not secrets.SECRET.covered(plain, {})
