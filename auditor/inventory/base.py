@@ -385,3 +385,15 @@ def with_tags(attrs: dict[str, Any], details: Mapping[str, Any], key: str = "Lis
         attrs["tags"] = tags
         attrs["tags_all"] = dict(tags)
     return attrs
+
+
+def managed_by(attribute: str, other_type: str, key: str) -> Callable[[Resource, StateView], frozenset[str]]:
+    """A `mirrored` function: `attribute` is another resource's when a state holds an `other_type` whose
+    `key` attribute names this resource (a topic's `policy` and aws_sns_topic_policy, as the provider
+    reads the same document into both)."""
+    def mirrored(res: Resource, view: StateView) -> frozenset[str]:
+        names = {str(res.id), str(res.attributes.get("arn", "")), str(res.attributes.get("url", ""))} - {""}
+        held = any(str(other.attributes.get(key, "")) in names for other in view.get(other_type, ()))
+        return frozenset({attribute}) if held else frozenset()
+
+    return mirrored

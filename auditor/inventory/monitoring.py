@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from auditor.inventory.base import Detail, Listing, TypeSpec, register, with_tags
+from auditor.inventory.base import Detail, Listing, TypeSpec, managed_by, register, with_tags
 
 METRIC_ALARM = TypeSpec(
     type="aws_cloudwatch_metric_alarm",
@@ -56,6 +56,7 @@ LOG_GROUP = TypeSpec(
 TOPIC = TypeSpec(
     type="aws_sns_topic",
     service="sns",
+    mirrored=managed_by("policy", "aws_sns_topic_policy", "arn"),
     compared=("name", "display_name", "policy", "delivery_policy", "archive_policy", "kms_master_key_id",
               "fifo_topic", "content_based_deduplication", "fifo_throughput_scope", "signature_version",
               "tracing_config",
@@ -80,7 +81,8 @@ TOPIC = TypeSpec(
         "name_prefix": "create-time option",
     },
     notes="ListTopics gives ARNs only: GetTopicAttributes and ListTagsForResource are called for "
-          "topics a state holds; unmanaged topics carry only their ARN and name.",
+          "topics a state holds; unmanaged topics carry only their ARN and name. Where a state holds an "
+          "aws_sns_topic_policy for the topic, `policy` is that resource's (compared there, not here).",
     listing=Listing("ListTopics", "Topics", "TopicArn",
                     convert=lambda topic, details, _: with_tags(topic_attributes(
                         topic["TopicArn"], details.get("GetTopicAttributes")), details),

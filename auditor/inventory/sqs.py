@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from auditor.inventory.base import Detail, Listing, TypeSpec, register, with_tags
+from auditor.inventory.base import Detail, Listing, TypeSpec, managed_by, register, with_tags
 
 # Terraform attribute -> (GetQueueAttributes key, kind); absent keys take the provider's zero value, except
 # for "int?" kinds (left out, so not compared: the data-key period is reported only for SSE-KMS queues).
@@ -62,6 +62,7 @@ _DETAILS = (Detail("GetQueueAttributes", lambda url: {"QueueUrl": url, "Attribut
 QUEUE = TypeSpec(
     type="aws_sqs_queue",
     service="sqs",
+    mirrored=managed_by("policy", "aws_sqs_queue_policy", "queue_url"),
     compared=("name", *(a for a in _QUEUE_ATTRIBUTES if a != "arn")),
     json_attributes=("policy", "redrive_policy", "redrive_allow_policy"),
     optional_live=(*(a for a in _QUEUE_ATTRIBUTES if a != "arn"), "tags"),
@@ -74,8 +75,8 @@ QUEUE = TypeSpec(
         "timeouts": "provider-only",
     },
     notes="ListQueues (paginated) gives URLs only: GetQueueAttributes (All) and ListQueueTags are called for "
-          "queues a state holds; unmanaged queues carry their URL and name. The queue's `policy` is compared "
-          "here and again by aws_sqs_queue_policy, as the provider reads it in both.",
+          "queues a state holds; unmanaged queues carry their URL and name. Where a state holds an "
+          "aws_sqs_queue_policy for the queue, `policy` is that resource's (compared there, not here).",
     listing=Listing("ListQueues", "QueueUrls", lambda url: str(url),
                     convert=lambda url, details, _: queue_attributes(url, details),
                     details=(*_DETAILS, Detail("ListQueueTags", lambda url: {"QueueUrl": url}, "Tags"))),
