@@ -74,6 +74,18 @@ class Detail:
     absent: tuple[str, ...] = ()
     every: bool = False
     paginated: bool = False
+    bulk_tags: BulkTags | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BulkTags:
+    """A tag-listing detail that the Resource Groups Tagging API can replace: one paginated GetResources
+    (ResourceTypeFilters=[resource_type]) per region instead of one call per held resource. `arn` gives
+    a listed item's ARN. A resource GetResources does not return has no tags; where GetResources is denied,
+    the per-resource call is made instead."""
+
+    resource_type: str
+    arn: Callable[[Any], str]
 
 
 Convert = Callable[[Any, Mapping[str, Any], "CollectContext"], dict[str, Any] | None]
@@ -169,6 +181,8 @@ class TypeSpec:
         """(boto3 client name, API operation) of every call the type's collector may make."""
         ops = [(self.service, self.listing.operation)] if self.listing else []
         ops += [(self.service, d.operation) for d in (self.listing.details if self.listing else ())]
+        if any(d.bulk_tags for d in (self.listing.details if self.listing else ())):
+            ops.append(("resourcegroupstaggingapi", "GetResources"))
         ops += [tuple(c.split(":", 1)) if ":" in c else (self.service, c) for c in self.calls]  # type: ignore[misc]
         return tuple(dict.fromkeys(ops))
 
@@ -305,10 +319,22 @@ def collect_listed(spec: TypeSpec, ctx: CollectContext) -> Iterator[Resource]:
     if listing.held_only:
         items = [item for item in items if listing.import_id(item) in wanted]
     ids = [listing.import_id(item) for item in items]
+    held_any = any(i in wanted for i in ids)
+    bulk = {d.operation: (d.bulk_tags, tagged) for d in listing.details if d.bulk_tags and held_any
+            and (tagged := tags_by_arn(ctx, d.bulk_tags.resource_type)) is not None}
 
     def details(position: int) -> dict[str, Any]:
         held = ids[position] in wanted
-        return {d.operation: _detail(client, d, items[position]) for d in listing.details if d.every or held}
+        out = {}
+        for d in listing.details:
+            if not (d.every or held):
+                continue
+            if d.operation in bulk:
+                spec_tags, tagged = bulk[d.operation]
+                out[d.operation] = tagged.get(spec_tags.arn(items[position]), [])
+            else:
+                out[d.operation] = _detail(client, d, items[position])
+        return out
 
     read = [i for i in range(len(items)) if any(d.every for d in listing.details)
             or (listing.details and ids[i] in wanted)]
@@ -317,6 +343,28 @@ def collect_listed(spec: TypeSpec, ctx: CollectContext) -> Iterator[Resource]:
         attrs = listing.convert(item, answers.get(position, {}), ctx)
         if attrs is not None:
             yield ctx.resource(spec, ids[position], attrs)
+
+
+def tags_by_arn(ctx: CollectContext, resource_type: str) -> Mapping[str, list[dict[str, str]]] | None:
+    """ARN -> [{Key, Value}] of every tagged resource of `resource_type` (`cloudwatch:alarm`) in ctx's
+    region, from the Tagging API's paginated GetResources (made once per region and type); None when
+    the caller may not call it (the collector then asks each resource)."""
+    def fetch() -> Mapping[str, list[dict[str, str]]] | None:
+        tagging = ctx.client("resourcegroupstaggingapi")
+        try:
+            return {str(m["ResourceARN"]): list(m.get("Tags") or []) for m in paginate(
+                tagging, "get_resources", "ResourceTagMappingList", ResourceTypeFilters=[resource_type],
+                ResourcesPerPage=100)}
+        except botocore.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in _ACCESS_DENIED:
+                return None
+            raise
+
+    found: Mapping[str, list[dict[str, str]]] | None = ctx.shared(f"tag.GetResources:{resource_type}", fetch)
+    return found
+
+
+_ACCESS_DENIED = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})
 
 
 def _list_all(client: Any, listing: Listing) -> list[Any]:

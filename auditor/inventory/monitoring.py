@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from auditor.inventory.base import Detail, Listing, TypeSpec, managed_by, register, with_tags
+from auditor.inventory.base import BulkTags, Detail, Listing, TypeSpec, managed_by, register, with_tags
 
 METRIC_ALARM = TypeSpec(
     type="aws_cloudwatch_metric_alarm",
@@ -22,12 +22,13 @@ METRIC_ALARM = TypeSpec(
         "id": "the alarm name",
         "arn": "derived from the name",
     },
-    notes="Everything compared comes from one paginated DescribeAlarms (AlarmTypes=MetricAlarm); tags from "
-          "ListTagsForResource, called for alarms a state holds (unmanaged alarms carry none).",
+    notes="Everything compared comes from one paginated DescribeAlarms (AlarmTypes=MetricAlarm); the tags of "
+          "alarms a state holds from one paginated tag:GetResources (cloudwatch:alarm) per region, or "
+          "ListTagsForResource per held alarm where that is denied. Unmanaged alarms carry none.",
     listing=Listing("DescribeAlarms", "MetricAlarms", "AlarmName", params={"AlarmTypes": ["MetricAlarm"]},
                     convert=lambda alarm, details, _: with_tags(alarm_attributes(alarm), details),
                     details=(Detail("ListTagsForResource", lambda alarm: {"ResourceARN": alarm["AlarmArn"]},
-                                    "Tags"),)),
+                                    "Tags", bulk_tags=BulkTags("cloudwatch:alarm", lambda a: a["AlarmArn"])),)),
 )
 
 
@@ -44,13 +45,14 @@ LOG_GROUP = TypeSpec(
         "name_prefix": "create-time option",
         "skip_destroy": "provider-only delete option",
     },
-    notes="One paginated DescribeLogGroups, and ListTagsForResource for groups a state holds. "
+    notes="One paginated DescribeLogGroups; tags of held groups from one paginated tag:GetResources "
+          "(logs), or ListTagsForResource per held group where that is denied. "
           "retention_in_days is 0 when logs never expire, as the provider stores it; log_group_class is "
           "compared only when AWS reports it.",
     listing=Listing("DescribeLogGroups", "logGroups", "logGroupName",
                     convert=lambda group, details, _: with_tags(log_group_attributes(group), details),
                     details=(Detail("ListTagsForResource", lambda group: {"resourceArn": _group_arn(group)},
-                                    "tags"),)),
+                                    "tags", bulk_tags=BulkTags("logs", lambda g: _group_arn(g))),)),
 )
 
 TOPIC = TypeSpec(
