@@ -48,7 +48,7 @@ EVENT_RULE = TypeSpec(
     type="aws_cloudwatch_event_rule",
     service="events",
     compared=("name", "description", "event_bus_name", "event_pattern", "schedule_expression", "role_arn",
-              "state"),
+              "state", "is_enabled"),
     json_attributes=("event_pattern",),
     optional_live=("tags",),
     tags=True,
@@ -57,13 +57,13 @@ EVENT_RULE = TypeSpec(
     ignored={
         "id": "the rule name (`<bus>/<name>` off the default bus)",
         "arn": "derived from the name",
-        "is_enabled": "deprecated mirror of state",
         "name_prefix": "create-time option",
         "force_destroy": "provider-only delete option",
     },
     notes="ListRules (paginated) on the default event bus; rules on other buses are not listed. Tags by "
           "ListTagsForResource for rules a state holds. Rules AWS services create for themselves "
-          "(AutoScalingManagedRule) are never unmanaged.",
+          "(AutoScalingManagedRule) are never unmanaged. is_enabled (deprecated) mirrors state; both are "
+          "compared, as Terraform reports both.",
     listing=Listing("ListRules", "Rules", lambda rule: _listed_rule_id(rule),
                     convert=lambda rule, details, _: event_rule_attributes(rule, details),
                     details=(Detail("ListTagsForResource", lambda rule: {"ResourceARN": rule["Arn"]}, "Tags"),)),

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from auditor.inventory.base import Detail, Listing, TypeSpec, register, tags_dict
+from auditor.inventory.base import Detail, Listing, StateView, TypeSpec, register, tags_dict
+from auditor.models import Resource
 
 
 def zone_id(value: str) -> str:
@@ -29,6 +30,7 @@ def zone_attributes(zone: Mapping[str, Any], details: Mapping[str, Any]) -> dict
         "id": identifier, "zone_id": identifier, "name": _domain(zone.get("Name", "")),
         "comment": (zone.get("Config") or {}).get("Comment", ""),
         "_private": bool((zone.get("Config") or {}).get("PrivateZone")),
+        "_linked_service": (zone.get("LinkedService") or {}).get("ServicePrincipal", ""),
     }
     detail = details.get("GetHostedZone")
     if detail is not None:
@@ -42,6 +44,12 @@ def zone_attributes(zone: Mapping[str, Any], details: Mapping[str, Any]) -> dict
     return attrs
 
 
+def _namespace_zone(live: Resource, view: StateView) -> bool:
+    """`covered`: the private zone Cloud Map made for a namespace a state holds (its `hosted_zone`)."""
+    return any(zone_id(str(ns.attributes.get("hosted_zone") or "")) == live.id
+               for ns in view.get("aws_service_discovery_private_dns_namespace", ()))
+
+
 ZONE = TypeSpec(
     type="aws_route53_zone",
     service="route53",
@@ -51,6 +59,8 @@ ZONE = TypeSpec(
     normalizers={"name": _domain},
     optional_live=("vpc", "tags"),
     tags=True,
+    aws_owned=lambda r: bool(r.attributes.get("_linked_service")),
+    covered=_namespace_zone,
     ignored={
         "id": "the zone id", "zone_id": "the import id", "arn": "derived from the id",
         "name_servers": "computed", "primary_name_server": "computed",
@@ -58,7 +68,9 @@ ZONE = TypeSpec(
         "timeouts": "provider-only",
     },
     notes="ListHostedZones (paginated) once; GetHostedZone (a private zone's VPCs) and ListTagsForResource "
-          "for zones a state holds. Names compare without the trailing dot AWS adds.",
+          "for zones a state holds. Names compare without the trailing dot AWS adds. Zones another service "
+          "made for itself (LinkedService: Cloud Map's namespaces) are never unmanaged, nor is the zone of a "
+          "service-discovery namespace a state holds.",
     listing=Listing("ListHostedZones", "HostedZones", lambda zone: zone_id(str(zone["Id"])),
                     convert=lambda zone, details, _: zone_attributes(zone, details),
                     details=(Detail("GetHostedZone", lambda zone: {"Id": zone_id(str(zone["Id"]))}),

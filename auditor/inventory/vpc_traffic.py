@@ -77,7 +77,7 @@ def _acl_rule(entry: Mapping[str, Any]) -> dict[str, Any]:
             "protocol": network.normalize_protocol(entry.get("Protocol", "-1")).replace("all", "-1"),
             "cidr_block": entry.get("CidrBlock", ""), "ipv6_cidr_block": entry.get("Ipv6CidrBlock", ""),
             "from_port": ports.get("From", 0), "to_port": ports.get("To", 0),
-            "icmp_type": icmp.get("Type", 0), "icmp_code": icmp.get("Code", 0)}
+            "icmp_type": icmp.get("Type"), "icmp_code": icmp.get("Code")}  # null unless ICMP, as the provider
 
 
 def _acl_rules(value: Any) -> Any:

@@ -253,8 +253,8 @@ def test_vpc_endpoint_acl_flow_log_and_default_group(aws: Aws) -> None:
 
     acl_state = {"id": acl, "vpc_id": vpc, "subnet_ids": [], "tags": {}, "tags_all": {}, "egress": [],
                  "ingress": [{"rule_no": 100, "action": "allow", "protocol": "6", "cidr_block": "0.0.0.0/0",
-                              "ipv6_cidr_block": "", "from_port": 443, "to_port": 443, "icmp_type": 0,
-                              "icmp_code": 0}]}
+                              "ipv6_cidr_block": "", "from_port": 443, "to_port": 443, "icmp_type": None,
+                              "icmp_code": None}]}
     assert attribute_changes(vpc_traffic.NETWORK_ACL, acl_state, acls[acl].attributes) == []
     assert any(vpc_traffic.NETWORK_ACL.aws_owned and vpc_traffic.NETWORK_ACL.aws_owned(r) for r in acls.values())
     assert _paths(vpc_traffic.NETWORK_ACL, {**acl_state, "ingress": []}, acls[acl].attributes) == ["ingress"]
@@ -377,3 +377,19 @@ def test_service_owned_secrets_and_a_stack_input_are_not_unmanaged() -> None:
     rule = Resource("aws_ecr_pull_through_cache_rule", "docker-hub", {"credential_arn": "arn:s2"}, Origin.STATE)
     assert secrets.SECRET.covered and secrets.SECRET.covered(plain, {"aws_ecr_pull_through_cache_rule": [rule]})
     assert not secrets.SECRET.covered(plain, {})
+
+
+def test_a_zone_another_service_made_is_not_unmanaged() -> None:
+    from auditor.models import Origin, Resource
+
+    zone = Resource("aws_route53_zone", "Z1", route53.zone_attributes(
+        {"Id": "/hostedzone/Z1", "Name": "internal.", "LinkedService": {"ServicePrincipal":
+                                                                        "servicediscovery.amazonaws.com"}}, {}),
+        Origin.LIVE)
+    assert route53.ZONE.aws_owned and route53.ZONE.aws_owned(zone)
+    plain = Resource("aws_route53_zone", "Z1", route53.zone_attributes({"Id": "/hostedzone/Z1", "Name": "x."}, {}),
+                     Origin.LIVE)
+    namespace = Resource("aws_service_discovery_private_dns_namespace", "ns-1",
+                         {"hosted_zone": "/hostedzone/Z1"}, Origin.STATE)
+    assert route53.ZONE.covered and route53.ZONE.covered(plain, {namespace.type: [namespace]})
+    assert not route53.ZONE.aws_owned(plain) and not route53.ZONE.covered(plain, {})
