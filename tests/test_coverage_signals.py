@@ -121,14 +121,15 @@ def _fail_operation(aws: Aws, service: str, operation: str, status: int = 500) -
 
 def test_a_failed_listing_of_a_type_no_state_holds_is_an_incomplete_unmanaged_scan(state_file: Path) -> None:
     aws = Aws(AwsSettings(region=REGION))
-    # moto has no DescribePullThroughCacheRules: in-process it raises NotImplementedError, a server answers 500
-    _fail_operation(aws, "ec2", "DescribeSubnets")
+    # a stock moto server answers DescribePullThroughCacheRules with HTTP 500 (it lacks the call)
+    _fail_operation(aws, "ecr", "DescribePullThroughCacheRules")
+    _fail_operation(aws, "ec2", "DescribeSubnets", 503)
     run = run_audit(_config(state_file, "aws_vpc", "aws_subnet", "aws_ecr_pull_through_cache_rule"), aws)
     assert run.exit_code is ExitCode.CLEAN and not run.incomplete
     scanned = {o.type: o.reason for o in run.scan_incomplete}
     assert set(scanned) == {"aws_subnet", "aws_ecr_pull_through_cache_rule"}
-    assert "500" in (scanned["aws_subnet"] or "")
-    assert "not been implemented" in (scanned["aws_ecr_pull_through_cache_rule"] or "")
+    assert "503" in (scanned["aws_subnet"] or "")
+    assert "500" in (scanned["aws_ecr_pull_through_cache_rule"] or "")
     assert run.unobserved == ()
     data = json_report.to_dict(run)
     assert {o["type"] for o in data["unmanaged_scan_incomplete"]} == set(scanned)

@@ -7,10 +7,12 @@ import importlib
 COLLECTOR_MODULES = (
     "auditor.inventory.network",
     "auditor.inventory.loadbalancing",
+    "auditor.inventory.acm",
     "auditor.inventory.ecs",
     "auditor.inventory.ecr",
     "auditor.inventory.monitoring",
     "auditor.inventory.storage",
+    "auditor.inventory.dynamodb",
     "auditor.inventory.iam",
     "auditor.inventory.kms",
     "auditor.inventory.appautoscaling",

@@ -20,7 +20,8 @@ POLICY = REPO / "terraform" / "auditor" / "policies" / "audit-readonly.json"
 
 # botocore service ids that differ from IAM service prefixes
 IAM_PREFIX = {"elastic-load-balancing-v2": "elasticloadbalancing", "cloudwatch-logs": "logs",
-              "resource-groups-tagging-api": "tag", "application-auto-scaling": "application-autoscaling"}
+              "resource-groups-tagging-api": "tag", "application-auto-scaling": "application-autoscaling",
+              "eventbridge": "events", "route-53": "route53", "secrets-manager": "secretsmanager"}
 # S3 operations whose IAM action has another name
 S3_ACTIONS = {"ListObjectsV2": "ListBucket", "ListObjects": "ListBucket", "HeadObject": "GetObject",
               "HeadBucket": "ListBucket", "GetBucketEncryption": "GetEncryptionConfiguration",
