@@ -1,11 +1,23 @@
-"""Typed frozen values passed between the pipeline stages."""
+"""Typed frozen values passed between the pipeline stages: resources, observations, drift, rule
+findings, and the run that holds them all."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from auditor.errors import ExitCode
+
+if TYPE_CHECKING:
+    from auditor.codedrift import CodeComparison
+    from auditor.rules.engine import RulePack
+    from auditor.rules.settings import RuleSettings
+    from auditor.score import Score
+    from auditor.state.model import LoadedState, StateFailure
 
 
 class Origin(StrEnum):
@@ -113,3 +125,176 @@ class Drift:
     @property
     def key(self) -> tuple[str, str]:
         return (self.type, self.id)
+
+
+# --- rules: what a rule says, and what one evaluation found -----------------------------------
+
+
+class Status(StrEnum):
+    PASS = "PASS"
+    FAIL = "FAIL"
+    UNKNOWN = "UNKNOWN"  # evidence missing or unresolvable: never PASS
+    NOT_APPLICABLE = "NOT_APPLICABLE"
+
+
+class Severity(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return list(Severity).index(self)
+
+
+
+
+class Unresolved:
+    """A value that cannot be known statically (a variable without default, a computed attribute)."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"Unresolved({self.reason!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Unresolved) and other.reason == self.reason
+
+    def __hash__(self) -> int:
+        return hash(("Unresolved", self.reason))
+
+
+
+
+@dataclass(frozen=True, slots=True)
+class Suppression:
+    rule_id: str
+    target: str  # fnmatch pattern over TYPE.ID or the address
+    reason: str
+    expires: date | None = None
+
+
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    rule_id: str
+    status: Status
+    severity: Severity
+    resource_type: str
+    resource_id: str
+    address: str | None
+    origin: str
+    message: str
+    value: Any = None
+    file: str | None = None
+    line: int | None = None
+    suppressed_by: Suppression | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ComplianceResult:
+    """The findings of one evaluation, with what it needs to be reported and judged."""
+
+    pack: RulePack
+    findings: tuple[Finding, ...]
+    settings: RuleSettings
+    expired_suppressions: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    def counts(self) -> dict[str, int]:
+        counts = Counter(f.status.value for f in self.findings if f.suppressed_by is None)
+        counts["SUPPRESSED"] = sum(1 for f in self.findings if f.suppressed_by is not None)
+        return {s.value: counts.get(s.value, 0) for s in Status} | {"SUPPRESSED": counts["SUPPRESSED"]}
+
+    def blocking(self) -> list[Finding]:
+        """Unsuppressed failures at or above the configured severity."""
+        return [f for f in self.findings if f.status is Status.FAIL and f.suppressed_by is None
+                and f.severity.rank >= self.settings.fail_on.rank]
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRun:
+    """Everything one audit found, ready for the reporters."""
+
+    started_at: datetime
+    finished_at: datetime
+    tool_version: str
+    account_id: str
+    regions: tuple[str, ...]
+    states: tuple[LoadedState, ...]
+    failures: tuple[StateFailure, ...]
+    inventory: Inventory
+    drifts: tuple[Drift, ...]
+    score: Score
+    ignore_file: str | None = None
+    compliance: ComplianceResult | None = None
+    code: tuple[CodeComparison, ...] = ()
+    id: str | None = None  # the history's run id, once recorded
+    strict: bool = False  # not_covered types and an incomplete unmanaged scan are errors too
+    min_coverage: float | None = None  # percent: lower coverage is an error
+
+    @property
+    def observation_errors(self) -> tuple[Observation, ...]:
+        return tuple(o for o in self.inventory.observations if o.status is ObservationStatus.UNKNOWN)
+
+    @property
+    def unobserved(self) -> tuple[Observation, ...]:
+        """Observation errors that left resources a state holds `unknown`: the audit cannot vouch for them."""
+        held = {(d.type, d.region) for d in self.drifts if d.kind is DriftKind.UNKNOWN and d.states}
+        return tuple(o for o in self.observation_errors if (o.type, o.region) in held or (o.type, None) in held)
+
+    @property
+    def scan_incomplete(self) -> tuple[Observation, ...]:
+        """Observation errors of types no state holds in that region: only the search for unmanaged
+        resources of the type is incomplete there."""
+        unobserved = set(self.unobserved)
+        return tuple(o for o in self.observation_errors if o not in unobserved)
+
+    @property
+    def incomplete(self) -> bool:
+        """Some state could not be read, or some resource a state holds could not be observed."""
+        return bool(self.failures or self.unobserved)
+
+    @property
+    def has_drift(self) -> bool:
+        return any(d.kind in DRIFTED_KINDS for d in self.drifts)
+
+    @property
+    def errors(self) -> tuple[str, ...]:
+        """Why the run exits 1, one line each (empty when it does not)."""
+        out = [f"state not read: {f.uri} ({f.workspace}): {f.error}" for f in self.failures]
+        out += [f"not observed: {o.type} in {o.region}: {o.reason}" for o in self.unobserved]
+        return (*out, *self.policy_failures)
+
+    @property
+    def policy_failures(self) -> tuple[str, ...]:
+        """What fails only because the user asked for it: --strict, --min-coverage."""
+        out: list[str] = []
+        if self.strict:
+            out += [f"not covered (--strict): {t} ({n} in state)" for t, n in self.score.not_covered.items()]
+            out += [f"unmanaged scan incomplete (--strict): {o.type} in {o.region}: {o.reason}"
+                    for o in self.scan_incomplete]
+        coverage = self.score.overall.coverage
+        if self.min_coverage is not None and (coverage is None or coverage < self.min_coverage):
+            shown = "n/a (nothing audited)" if coverage is None else f"{coverage:.1f}%"
+            out.append(f"coverage {shown} is below the minimum {self.min_coverage:g}%")
+        return tuple(out)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """1 when the audit is incomplete (it cannot vouch for anything), fails --strict or --min-coverage;
+        else 2 on drift or a blocking rule failure; else 0."""
+        if self.errors:
+            return ExitCode.ERROR
+        failing = bool(self.compliance and self.compliance.blocking())
+        code_drift = any(c.drifts for c in self.code)
+        return ExitCode.DRIFT if self.has_drift or failing or code_drift else ExitCode.CLEAN

@@ -1,111 +1,38 @@
-"""One audit, stage by stage: config -> state -> inventory -> diff -> score."""
+"""One audit, stage by stage: state -> inventory -> diff -> rules -> code -> score, into one AuditRun.
+
+The states are read (auditor.state) while the caller's account is asked; the live inventory
+(auditor.inventory) is collected for the types and regions they hold; the diff judges each resource
+(auditor.diff); the rule pack judges live and state resources unless the config says not to
+(auditor.rules.audit); `--code` folders are compared with their states (auditor.codedrift); the
+drift index is scored (auditor.score). The reports (auditor.report) read the AuditRun afterwards.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from auditor import __version__
 from auditor.aws import Aws
+from auditor.catalog import specs
 from auditor.config import AuditConfig
 from auditor.diff import diff
-from auditor.errors import AuditError, ConfigError, ExitCode
+from auditor.errors import AuditError, ConfigError
 from auditor.ignore import load_ignore
-from auditor.inventory.base import registry
 from auditor.inventory.runner import collect_inventory
-from auditor.models import DRIFTED_KINDS, Drift, DriftKind, Inventory, Observation, ObservationStatus
-from auditor.score import Score, score
+from auditor.models import AuditRun
+from auditor.score import score
 from auditor.state.backend import load_states
-from auditor.state.model import LoadedState, StateFailure
+from auditor.state.model import LoadedState
 from auditor.state.resources import StateResources, to_resources
 
 if TYPE_CHECKING:
     from auditor.codedrift import CodeComparison
-    from auditor.compliance import ComplianceResult
 
 Progress = Callable[[str, int, int], None]
 """progress(stage, done, total): called as the inventory advances."""
-
-
-@dataclass(frozen=True, slots=True)
-class AuditRun:
-    """Everything one audit found, ready for the reporters."""
-
-    started_at: datetime
-    finished_at: datetime
-    tool_version: str
-    account_id: str
-    regions: tuple[str, ...]
-    states: tuple[LoadedState, ...]
-    failures: tuple[StateFailure, ...]
-    inventory: Inventory
-    drifts: tuple[Drift, ...]
-    score: Score
-    ignore_file: str | None = None
-    compliance: ComplianceResult | None = None
-    code: tuple[CodeComparison, ...] = ()
-    strict: bool = False  # not_covered types and an incomplete unmanaged scan are errors too
-    min_coverage: float | None = None  # percent: lower coverage is an error
-
-    @property
-    def observation_errors(self) -> tuple[Observation, ...]:
-        return tuple(o for o in self.inventory.observations if o.status is ObservationStatus.UNKNOWN)
-
-    @property
-    def unobserved(self) -> tuple[Observation, ...]:
-        """Observation errors that left resources a state holds `unknown`: the audit cannot vouch for them."""
-        held = {(d.type, d.region) for d in self.drifts if d.kind is DriftKind.UNKNOWN and d.states}
-        return tuple(o for o in self.observation_errors if (o.type, o.region) in held or (o.type, None) in held)
-
-    @property
-    def scan_incomplete(self) -> tuple[Observation, ...]:
-        """Observation errors of types no state holds in that region: only the search for unmanaged
-        resources of the type is incomplete there."""
-        unobserved = set(self.unobserved)
-        return tuple(o for o in self.observation_errors if o not in unobserved)
-
-    @property
-    def incomplete(self) -> bool:
-        """Some state could not be read, or some resource a state holds could not be observed."""
-        return bool(self.failures or self.unobserved)
-
-    @property
-    def has_drift(self) -> bool:
-        return any(d.kind in DRIFTED_KINDS for d in self.drifts)
-
-    @property
-    def errors(self) -> tuple[str, ...]:
-        """Why the run exits 1, one line each (empty when it does not)."""
-        out = [f"state not read: {f.uri} ({f.workspace}): {f.error}" for f in self.failures]
-        out += [f"not observed: {o.type} in {o.region}: {o.reason}" for o in self.unobserved]
-        return (*out, *self.policy_failures)
-
-    @property
-    def policy_failures(self) -> tuple[str, ...]:
-        """What fails only because the user asked for it: --strict, --min-coverage."""
-        out: list[str] = []
-        if self.strict:
-            out += [f"not covered (--strict): {t} ({n} in state)" for t, n in self.score.not_covered.items()]
-            out += [f"unmanaged scan incomplete (--strict): {o.type} in {o.region}: {o.reason}"
-                    for o in self.scan_incomplete]
-        coverage = self.score.overall.coverage
-        if self.min_coverage is not None and (coverage is None or coverage < self.min_coverage):
-            shown = "n/a (nothing audited)" if coverage is None else f"{coverage:.1f}%"
-            out.append(f"coverage {shown} is below the minimum {self.min_coverage:g}%")
-        return tuple(out)
-
-    @property
-    def exit_code(self) -> ExitCode:
-        """1 when the audit is incomplete (it cannot vouch for anything), fails --strict or --min-coverage;
-        else 2 on drift or a blocking rule failure; else 0."""
-        if self.errors:
-            return ExitCode.ERROR
-        failing = bool(self.compliance and self.compliance.blocking())
-        code_drift = any(c.drifts for c in self.code)
-        return ExitCode.DRIFT if self.has_drift or failing or code_drift else ExitCode.CLEAN
 
 
 def regions_for(config: AuditConfig, state: StateResources, aws: Aws) -> tuple[str, ...]:
@@ -141,7 +68,7 @@ def run_audit(config: AuditConfig, aws: Aws, progress: Progress | None = None) -
         live_aws, account_id = caller.result()  # a state error, then a region error, come first
     finally:
         side.shutdown(wait=False)  # such an error is reported without waiting for the caller's answer
-    types = config.types or tuple(registry())
+    types = config.types or tuple(specs())
     wanted: dict[str, dict[str, set[str]]] = {}
     home = default_region if default_region in regions else regions[0]
     for res in state.resources:  # global types (IAM) carry no region: collected in the home region
@@ -158,8 +85,8 @@ def run_audit(config: AuditConfig, aws: Aws, progress: Progress | None = None) -
     drifts = diff(state, inventory, ignore, doubt)
     compliance = None
     if config.check_rules:  # the rule engine is imported only for an audit that checks the rules
-        from auditor.compliance import judge_audit, live_backends, rule_pack
-        from auditor.rules.engine import Suppressions
+        from auditor.rules.audit import judge_audit, live_backends
+        from auditor.rules.engine import Suppressions, rule_pack
 
         compliance = judge_audit(
             rule_pack(config.rules_dirs), live=[*inventory.resources, *live_backends(loaded)],

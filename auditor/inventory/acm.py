@@ -10,7 +10,8 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from auditor.inventory.base import CollectContext, TypeSpec, collector, paginate, tags_dict
+from auditor.catalog import TypeSpec
+from auditor.inventory.base import CollectContext, collector, paginate, tags_dict
 from auditor.models import Resource
 
 
@@ -23,7 +24,7 @@ def _rfc3339(value: Any) -> str:
 # --- aws_acm_certificate --------------------------------------------------------------------------
 
 CERTIFICATE = TypeSpec(
-    type="aws_acm_certificate",
+    type="aws_acm_certificate", partially_read=True,
     calls=("ListCertificates", "DescribeCertificate", "ListTagsForCertificate"),
     service="acm",
     compared=("domain_name", "subject_alternative_names", "key_algorithm", "certificate_authority_arn",

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from auditor.inventory.base import CollectContext, TypeSpec, collector, paginate
+from auditor.catalog import TypeSpec
+from auditor.inventory.base import CollectContext, collector, paginate
 from auditor.models import Resource
 
 SERVICE = "application-autoscaling"

@@ -8,11 +8,12 @@ from typing import Any
 import botocore.exceptions
 
 from auditor.aws import error_code
-from auditor.inventory.base import CollectContext, TypeSpec, collector, paginate, tags_dict
+from auditor.catalog import TypeSpec
+from auditor.inventory.base import CollectContext, collector, paginate, tags_dict
 from auditor.models import Resource
 
 TABLE = TypeSpec(
-    type="aws_dynamodb_table",
+    type="aws_dynamodb_table", partially_read=True,
     calls=("ListTables", "DescribeTable", "DescribeContinuousBackups", "DescribeTimeToLive", "ListTagsOfResource",
            "kms:DescribeKey"),
     service="dynamodb",

@@ -8,11 +8,12 @@ from typing import Any
 import botocore.exceptions
 
 from auditor.aws import error_code
-from auditor.inventory.base import CollectContext, Detail, Listing, TypeSpec, collector, listed, register, with_tags
+from auditor.catalog import Detail, Listing, TypeSpec
+from auditor.inventory.base import CollectContext, collector, listed, register, with_tags
 from auditor.models import Resource
 
 REPOSITORY = TypeSpec(
-    type="aws_ecr_repository",
+    type="aws_ecr_repository", partially_read=True,
     service="ecr",
     compared=("name", "image_tag_mutability", "image_scanning_configuration", "encryption_configuration"),
     tags=True,
@@ -34,7 +35,7 @@ REPOSITORY = TypeSpec(
 )
 
 LIFECYCLE_POLICY = TypeSpec(
-    type="aws_ecr_lifecycle_policy",
+    type="aws_ecr_lifecycle_policy", partially_read=True,
     service="ecr",
     compared=("repository", "policy"),
     json_attributes=("policy",),
@@ -153,7 +154,7 @@ def repository_policy_attributes(repo: Mapping[str, Any], details: Mapping[str, 
 
 
 REPOSITORY_POLICY = TypeSpec(
-    type="aws_ecr_repository_policy",
+    type="aws_ecr_repository_policy", partially_read=True,
     service="ecr",
     compared=("repository", "policy"),
     json_attributes=("policy",),

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from auditor.inventory.base import Detail, Listing, TypeSpec, register, with_tags
+from auditor.catalog import Detail, Listing, TypeSpec
+from auditor.inventory.base import register, with_tags
 
 _DEFAULT_BUS = "default"
 

@@ -10,23 +10,14 @@ from typing import Any
 import botocore.exceptions
 
 from auditor.aws import error_code
-from auditor.inventory.base import (
-    CollectContext,
-    Detail,
-    Listing,
-    StateView,
-    TypeSpec,
-    collector,
-    paginate,
-    register,
-    tags_dict,
-)
+from auditor.catalog import Detail, Listing, StateView, TypeSpec
+from auditor.inventory.base import CollectContext, collector, paginate, register, tags_dict
 from auditor.models import Resource
 
 _AWS_ROLE_PATHS = ("/aws-service-role/", "/service-role/", "/aws-reserved/")
 
 ROLE = TypeSpec(
-    type="aws_iam_role",
+    type="aws_iam_role", partially_read=True,
     service="iam",
     global_service=True,
     compared=("name", "path", "assume_role_policy", "description", "max_session_duration",
@@ -96,7 +87,7 @@ def attachment_import_id(attributes: Mapping[str, Any]) -> str | None:
 
 
 ROLE_POLICY_ATTACHMENT = TypeSpec(
-    type="aws_iam_role_policy_attachment",
+    type="aws_iam_role_policy_attachment", partially_read=True,
     service="iam",
     global_service=True,
     compared=("role", "policy_arn"),
@@ -150,7 +141,7 @@ def _inline_in_role(live: Resource, view: StateView) -> bool:
 
 
 ROLE_POLICY = TypeSpec(
-    type="aws_iam_role_policy",
+    type="aws_iam_role_policy", partially_read=True,
     service="iam",
     global_service=True,
     compared=("name", "role", "policy"),
@@ -216,7 +207,7 @@ def managed_policy_attributes(policy: Mapping[str, Any], details: Mapping[str, A
 
 
 POLICY = TypeSpec(
-    type="aws_iam_policy",
+    type="aws_iam_policy", partially_read=True,
     service="iam",
     global_service=True,
     compared=("name", "path", "description", "policy"),
@@ -266,7 +257,7 @@ def instance_profile_attributes(profile: Mapping[str, Any], details: Mapping[str
 
 
 INSTANCE_PROFILE = TypeSpec(
-    type="aws_iam_instance_profile",
+    type="aws_iam_instance_profile", partially_read=True,
     service="iam",
     global_service=True,
     compared=("name", "path", "role"),
@@ -304,7 +295,7 @@ def user_attributes(user: Mapping[str, Any], details: Mapping[str, Any]) -> dict
 
 
 USER = TypeSpec(
-    type="aws_iam_user",
+    type="aws_iam_user", partially_read=True,
     service="iam",
     global_service=True,
     compared=("name", "path", "permissions_boundary"),
@@ -323,7 +314,7 @@ collect_users = register(USER)
 _SECRET_FREE = "a secret: never read (AWS returns it only once, at creation) and never compared"
 
 ACCESS_KEY = TypeSpec(
-    type="aws_iam_access_key",
+    type="aws_iam_access_key", partially_read=True,
     service="iam",
     global_service=True,
     compared=("user", "status"),

@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from auditor.inventory.base import CollectContext, Listing, TypeSpec, collector, listed, paginate, register, tags_dict
+from auditor.catalog import Listing, TypeSpec
+from auditor.inventory.base import CollectContext, collector, listed, paginate, register, tags_dict
 from auditor.models import Resource
 
 _AWS_ALIAS_PREFIX = "alias/aws/"
 
 KEY = TypeSpec(
-    type="aws_kms_key",
+    type="aws_kms_key", partially_read=True,
     calls=("ListKeys", "ListAliases", "DescribeKey", "GetKeyRotationStatus", "ListResourceTags"),
     service="kms",
     compared=("description", "key_usage", "customer_master_key_spec", "is_enabled", "enable_key_rotation",

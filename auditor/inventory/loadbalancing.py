@@ -23,7 +23,8 @@ from typing import Any
 import botocore.exceptions
 
 from auditor.aws import error_code
-from auditor.inventory.base import CollectContext, StateView, TypeSpec, chunks, collector, paginate, tags_dict
+from auditor.catalog import StateView, TypeSpec
+from auditor.inventory.base import CollectContext, chunks, collector, paginate, tags_dict
 from auditor.models import Resource
 
 Attr = tuple[str, str, Callable[[str], Any]]
@@ -541,7 +542,7 @@ def listener_certificate_import_id(attributes: Mapping[str, Any]) -> str | None:
 
 
 LISTENER_CERTIFICATE = TypeSpec(
-    type="aws_lb_listener_certificate",
+    type="aws_lb_listener_certificate", partially_read=True,
     service="elbv2",
     compared=("listener_arn", "certificate_arn"),
     state_id=listener_certificate_import_id,
@@ -592,7 +593,7 @@ TG_ATTRIBUTES: tuple[Attr, ...] = (
 _TG_ATTRIBUTE_NAMES = tuple(tf_name for _, tf_name, _ in TG_ATTRIBUTES)
 
 TARGET_GROUP = TypeSpec(
-    type="aws_lb_target_group",
+    type="aws_lb_target_group", partially_read=True,
     calls=("DescribeLoadBalancers", "DescribeListeners", "DescribeTargetGroups", "DescribeTargetGroupAttributes",
            "DescribeTags"),
     service="elbv2",

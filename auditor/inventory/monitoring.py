@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from auditor.inventory.base import BulkTags, Detail, Listing, TypeSpec, managed_by, register, with_tags
+from auditor.catalog import BulkTags, Detail, Listing, TypeSpec
+from auditor.inventory.base import managed_by, register, with_tags
 
 METRIC_ALARM = TypeSpec(
     type="aws_cloudwatch_metric_alarm",
@@ -56,7 +57,7 @@ LOG_GROUP = TypeSpec(
 )
 
 TOPIC = TypeSpec(
-    type="aws_sns_topic",
+    type="aws_sns_topic", partially_read=True,
     service="sns",
     mirrored=managed_by("policy", "aws_sns_topic_policy", "arn"),
     compared=("name", "display_name", "policy", "delivery_policy", "archive_policy", "kms_master_key_id",

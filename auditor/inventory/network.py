@@ -24,16 +24,8 @@ from typing import Any
 
 import botocore
 
-from auditor.inventory.base import (
-    CollectContext,
-    Listing,
-    StateView,
-    TypeSpec,
-    collector,
-    paginate,
-    register,
-    tags_dict,
-)
+from auditor.catalog import Listing, StateView, TypeSpec
+from auditor.inventory.base import CollectContext, collector, paginate, register, tags_dict
 from auditor.models import Resource
 
 _TIMEOUTS = "provider-only setting"

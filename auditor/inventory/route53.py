@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from auditor.inventory.base import Detail, Listing, StateView, TypeSpec, register, tags_dict
+from auditor.catalog import Detail, Listing, StateView, TypeSpec
+from auditor.inventory.base import register, tags_dict
 from auditor.models import Resource
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from auditor.inventory.base import Detail, Listing, StateView, TypeSpec, register, tags_dict, with_tags
+from auditor.catalog import Detail, Listing, StateView, TypeSpec
+from auditor.inventory.base import register, tags_dict, with_tags
 from auditor.models import Resource
 
 _NEVER_READ = "the value is never read: compared by `version` (AWS bumps it on every change)"

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from auditor.inventory.base import Detail, Listing, TypeSpec, register, with_tags
+from auditor.catalog import Detail, Listing, TypeSpec
+from auditor.inventory.base import register, with_tags
 
 SERVICE = "servicediscovery"
 _TAGS = Detail("ListTagsForResource", lambda item: {"ResourceARN": item["Arn"]}, "Tags")

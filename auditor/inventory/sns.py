@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from auditor.inventory.base import Detail, Listing, TypeSpec, register
+from auditor.catalog import Detail, Listing, TypeSpec
+from auditor.inventory.base import register
 
 # Terraform attribute -> GetSubscriptionAttributes key (strings; absent keys are "")
 _SUBSCRIPTION_TEXT = {
@@ -42,7 +43,7 @@ def _pending(subscription: Mapping[str, Any]) -> bool:
 
 
 SUBSCRIPTION = TypeSpec(
-    type="aws_sns_topic_subscription",
+    type="aws_sns_topic_subscription", partially_read=True,
     service="sns",
     compared=("topic_arn", "protocol", "endpoint", "raw_message_delivery", "filter_policy", "filter_policy_scope",
               "delivery_policy", "redrive_policy", "replay_policy", "subscription_role_arn"),
@@ -80,7 +81,7 @@ def topic_policy_attributes(topic: Mapping[str, Any], details: Mapping[str, Any]
 
 
 TOPIC_POLICY = TypeSpec(
-    type="aws_sns_topic_policy",
+    type="aws_sns_topic_policy", partially_read=True,
     service="sns",
     compared=("arn", "policy"),
     json_attributes=("policy",),

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from auditor.inventory.base import Detail, Listing, TypeSpec, managed_by, register, with_tags
+from auditor.catalog import Detail, Listing, TypeSpec
+from auditor.inventory.base import managed_by, register, with_tags
 
 # Terraform attribute -> (GetQueueAttributes key, kind); absent keys take the provider's zero value, except
 # for "int?" kinds (left out, so not compared: the data-key period is reported only for SSE-KMS queues).
@@ -60,7 +61,7 @@ def queue_attributes(url: str, details: Mapping[str, Any]) -> dict[str, Any]:
 _DETAILS = (Detail("GetQueueAttributes", lambda url: {"QueueUrl": url, "AttributeNames": ["All"]}, "Attributes"),)
 
 QUEUE = TypeSpec(
-    type="aws_sqs_queue",
+    type="aws_sqs_queue", partially_read=True,
     service="sqs",
     mirrored=managed_by("policy", "aws_sqs_queue_policy", "queue_url"),
     compared=("name", *(a for a in _QUEUE_ATTRIBUTES if a != "arn")),
@@ -93,7 +94,7 @@ def queue_policy_attributes(url: str, details: Mapping[str, Any]) -> dict[str, A
 
 
 QUEUE_POLICY = TypeSpec(
-    type="aws_sqs_queue_policy",
+    type="aws_sqs_queue_policy", partially_read=True,
     service="sqs",
     compared=("queue_url", "policy"),
     json_attributes=("policy",),

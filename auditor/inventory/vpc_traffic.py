@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from auditor.catalog import Listing, TypeSpec
 from auditor.inventory import network
-from auditor.inventory.base import CollectContext, Listing, TypeSpec, collector, register, tags_dict
+from auditor.inventory.base import CollectContext, collector, register, tags_dict
 from auditor.models import Resource
 
 

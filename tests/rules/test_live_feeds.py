@@ -10,11 +10,11 @@ import pytest
 from moto import mock_aws
 
 from auditor.aws import Aws, AwsSettings
-from auditor.compliance import PARTIALLY_READ
+from auditor.catalog import spec_for
 from auditor.inventory.runner import collect_inventory
+from auditor.models import Finding, Status
 from auditor.rules.engine import evaluate
-from auditor.rules.lib import live_read_from
-from auditor.rules.model import Finding, Status
+from auditor.rules.read import live_read_from
 from tests.rules.support import builtin_pack
 
 REGION = "ap-south-1"
@@ -30,7 +30,7 @@ def aws() -> Iterator[Aws]:
 def _judge(aws: Aws, types: tuple[str, ...], wanted: dict[str, frozenset[str]]) -> list[Finding]:
     inventory = collect_inventory(aws, [REGION], types, ACCOUNT, {REGION: wanted}, workers=1)
     assert all(o.status.value == "observed" for o in inventory.observations), inventory.observations
-    listed = [t for t in types if t not in PARTIALLY_READ]
+    listed = [t for t in types if not (spec := spec_for(t)) or not spec.partially_read]
     return evaluate(builtin_pack(), inventory.resources,
                     live_read=live_read_from(inventory, {REGION: wanted}, listed))
 
