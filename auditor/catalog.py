@@ -69,11 +69,12 @@ class Detail:
 class BulkTags:
     """A tag-listing detail that the Resource Groups Tagging API can replace: one paginated GetResources
     (ResourceTypeFilters=[resource_type]) per region instead of one call per held resource. `arn` gives
-    a listed item's ARN. A resource GetResources does not return has no tags; where GetResources is denied,
+    a listed item's ARN (the context says the region and account where AWS leaves it out). A resource
+    GetResources does not return has no tags; where GetResources is denied,
     the per-resource call is made instead."""
 
     resource_type: str
-    arn: Callable[[Any], str]
+    arn: Callable[[Any, CollectContext], str]
 
 
 Convert = Callable[[Any, Mapping[str, Any], "CollectContext"], dict[str, Any] | None]

@@ -157,7 +157,7 @@ def collect_listed(spec: TypeSpec, ctx: CollectContext) -> Iterator[Resource]:
                 continue
             if d.operation in bulk:
                 spec_tags, tagged = bulk[d.operation]
-                out[d.operation] = tagged.get(spec_tags.arn(items[position]), [])
+                out[d.operation] = tagged.get(spec_tags.arn(items[position], ctx), [])
             else:
                 out[d.operation] = _detail(client, d, items[position])
         return out

@@ -29,7 +29,7 @@ METRIC_ALARM = TypeSpec(
     listing=Listing("DescribeAlarms", "MetricAlarms", "AlarmName", params={"AlarmTypes": ["MetricAlarm"]},
                     convert=lambda alarm, details, _: with_tags(alarm_attributes(alarm), details),
                     details=(Detail("ListTagsForResource", lambda alarm: {"ResourceARN": alarm["AlarmArn"]},
-                                    "Tags", bulk_tags=BulkTags("cloudwatch:alarm", lambda a: a["AlarmArn"])),)),
+                                    "Tags", bulk_tags=BulkTags("cloudwatch:alarm", lambda a, _: a["AlarmArn"])),)),
 )
 
 
@@ -53,7 +53,7 @@ LOG_GROUP = TypeSpec(
     listing=Listing("DescribeLogGroups", "logGroups", "logGroupName",
                     convert=lambda group, details, _: with_tags(log_group_attributes(group), details),
                     details=(Detail("ListTagsForResource", lambda group: {"resourceArn": _group_arn(group)},
-                                    "tags", bulk_tags=BulkTags("logs", lambda g: _group_arn(g))),)),
+                                    "tags", bulk_tags=BulkTags("logs", lambda g, _: _group_arn(g))),)),
 )
 
 TOPIC = TypeSpec(

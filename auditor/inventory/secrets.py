@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from auditor.catalog import Detail, Listing, StateView, TypeSpec
-from auditor.inventory.base import register, tags_dict, with_tags
+from auditor.catalog import BulkTags, Detail, Listing, StateView, TypeSpec
+from auditor.inventory.base import CollectContext, register, tags_dict, with_tags
 from auditor.models import Resource
 
 _NEVER_READ = "the value is never read: compared by `version` (AWS bumps it on every change)"
@@ -34,6 +34,12 @@ def parameter_attributes(parameter: Mapping[str, Any], details: Mapping[str, Any
     return with_tags(attrs, details, "ListTagsForResource")
 
 
+def _parameter_arn(parameter: Mapping[str, Any], ctx: CollectContext) -> str:
+    """The parameter's ARN (DescribeParameters gives it; built from the name where it does not, as moto)."""
+    name = str(parameter["Name"])
+    return str(parameter.get("ARN") or f"arn:aws:ssm:{ctx.region}:{ctx.account_id}:parameter/{name.lstrip('/')}")
+
+
 PARAMETER = TypeSpec(
     type="aws_ssm_parameter",
     service="ssm",
@@ -50,13 +56,15 @@ PARAMETER = TypeSpec(
         "has_value_wo": "provider-only flag",
         "overwrite": "provider-only flag",
     },
-    notes="One paginated DescribeParameters (no value is ever fetched: GetParameter is not called); "
-          "ListTagsForResource for parameters a state holds. A value changed outside Terraform shows as "
+    notes="One paginated DescribeParameters (no value is ever fetched: GetParameter is not called); the "
+          "tags of held parameters from one paginated tag:GetResources (ssm:parameter), or ListTagsForResource "
+          "per held parameter where that is denied. A value changed outside Terraform shows as "
           "`version`. key_id is compared for SecureString parameters only (AWS reports none otherwise).",
     listing=Listing("DescribeParameters", "Parameters", "Name",
                     convert=lambda parameter, details, _: parameter_attributes(parameter, details),
                     details=(Detail("ListTagsForResource", lambda p: {"ResourceType": "Parameter",
-                                                                      "ResourceId": p["Name"]}, "TagList"),)),
+                                                                      "ResourceId": p["Name"]}, "TagList",
+                                    bulk_tags=BulkTags("ssm:parameter", _parameter_arn)),)),
 )
 collect_parameters = register(PARAMETER)
 
