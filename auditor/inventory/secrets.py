@@ -60,7 +60,7 @@ PARAMETER = TypeSpec(
           "tags of held parameters from one paginated tag:GetResources (ssm:parameter), or ListTagsForResource "
           "per held parameter where that is denied. A value changed outside Terraform shows as "
           "`version`. key_id is compared for SecureString parameters only (AWS reports none otherwise).",
-    listing=Listing("DescribeParameters", "Parameters", "Name",
+    listing=Listing("DescribeParameters", "Parameters", "Name", params={"PaginationConfig": {"PageSize": 50}},
                     convert=lambda parameter, details, _: parameter_attributes(parameter, details),
                     details=(Detail("ListTagsForResource", lambda p: {"ResourceType": "Parameter",
                                                                       "ResourceId": p["Name"]}, "TagList",

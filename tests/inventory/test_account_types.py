@@ -119,7 +119,7 @@ def test_ssm_parameters_compare_by_version_and_never_read_the_value(aws: Aws) ->
 def test_describe_parameters_follows_every_page() -> None:
     pages = [[{"Name": f"/p{n}", "Type": "String", "Version": 1}] for n in (1, 2)]
     found = paged(new_aws(), "ssm", "describe_parameters", "Parameters", pages, secrets.collect_parameters,
-                  token="NextToken")
+                  token="NextToken", params={"MaxResults": 50})  # 50 a page (AWS's default is 10)
     assert [r.id for r in found] == ["/p1", "/p2"]
 
 
