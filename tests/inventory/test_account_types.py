@@ -393,3 +393,47 @@ def test_a_zone_another_service_made_is_not_unmanaged() -> None:
                          {"hosted_zone": "/hostedzone/Z1"}, Origin.STATE)
     assert route53.ZONE.covered and route53.ZONE.covered(plain, {namespace.type: [namespace]})
     assert not route53.ZONE.aws_owned(plain) and not route53.ZONE.covered(plain, {})
+
+
+def test_cloud_map_listings_follow_every_page() -> None:
+    namespace = {"Arn": "arn:aws:servicediscovery:ap-south-1:123456789012:namespace/ns-{n}", "Name": "n{n}.local"}
+    pages = [[{"Id": f"ns-{n}", **{k: v.format(n=n) for k, v in namespace.items()}}] for n in (1, 2)]
+    filters = {"Filters": [{"Name": "TYPE", "Values": ["DNS_PRIVATE"], "Condition": "EQ"}]}
+    found = paged(new_aws(), "servicediscovery", "list_namespaces", "Namespaces", pages,
+                  servicediscovery.collect_namespaces, token="NextToken", params=filters)
+    assert [r.id for r in found] == ["ns-1", "ns-2"]
+    pages = [[{"Id": f"srv-{n}", "Arn": f"arn:aws:servicediscovery:{REGION}:{ACCOUNT}:service/srv-{n}",
+               "Name": f"s{n}"}] for n in (1, 2)]
+    found = paged(new_aws(), "servicediscovery", "list_services", "Services", pages,
+                  servicediscovery.collect_services, token="NextToken")
+    assert [r.id for r in found] == ["srv-1", "srv-2"]
+
+
+def test_access_keys_and_listener_certificates_follow_every_page() -> None:
+    from botocore.stub import Stubber
+
+    from auditor.inventory import loadbalancing
+
+    aws = new_aws()
+    key = {"UserName": "ci", "Status": "Active", "CreateDate": "2026-01-01T00:00:00Z"}
+    ctx = context(aws, {"aws_iam_access_key": ["AKIAEXAMPLE000000001"]})
+    ctx._state_attributes = {("aws_iam_access_key", "AKIAEXAMPLE000000001"): {"user": "ci"}}
+    with Stubber(aws.client("iam", REGION)) as stub:
+        stub.add_response("list_access_keys", {"AccessKeyMetadata": [{**key, "AccessKeyId": "AKIAEXAMPLE000000001"}],
+                                               "IsTruncated": True, "Marker": "m2"}, {"UserName": "ci"})
+        stub.add_response("list_access_keys", {"AccessKeyMetadata": [{**key, "AccessKeyId": "AKIAEXAMPLE000000002"}],
+                                               "IsTruncated": False}, {"UserName": "ci", "Marker": "m2"})
+        assert [r.id for r in iam.collect_access_keys(ctx)] == ["AKIAEXAMPLE000000001", "AKIAEXAMPLE000000002"]
+        stub.assert_no_pending_responses()
+    listener = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:listener/app/web/1/2"
+    ctx = context(aws, {"aws_lb_listener_certificate": [f"{listener}_arn:c1"]})
+    ctx._state_attributes = {("aws_lb_listener_certificate", f"{listener}_arn:c1"): {"listener_arn": listener}}
+    with Stubber(aws.client("elbv2", REGION)) as stub:
+        stub.add_response("describe_listener_certificates", {"Certificates": [
+            {"CertificateArn": "arn:c0", "IsDefault": True}, {"CertificateArn": "arn:c1"}], "NextMarker": "m2"},
+            {"ListenerArn": listener})
+        stub.add_response("describe_listener_certificates", {"Certificates": [{"CertificateArn": "arn:c2"}]},
+                          {"ListenerArn": listener, "Marker": "m2"})
+        found = list(loadbalancing.collect_listener_certificates(ctx))
+        stub.assert_no_pending_responses()
+    assert [r.id for r in found] == [f"{listener}_arn:c1", f"{listener}_arn:c2"]  # the default one is the listener's
