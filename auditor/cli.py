@@ -169,16 +169,18 @@ def run_cmd(states: tuple[str, ...], workspaces: tuple[str, ...], lock_table: st
     with _progress(show_progress) as update:
         result = run_audit(config, aws, progress=update)
     failure = None
+    store = None
     if not no_history:
+        from auditor.history import default_url
         from auditor.history.record import config_hash
         from auditor.history.store import record_with_retention
 
+        store = history_url or config.history or default_url()
         try:
-            result = record_with_retention(result, history_url or config.history, config.history_keep_days,
-                                           config_hash(repr(config)))
+            result = record_with_retention(result, store, config.history_keep_days, config_hash(repr(config)))
         except AuditError as exc:  # the result is still shown; the run then fails for the lost record
             failure = exc
-    emit(result, fmt, output, html, json_out)
+    emit(result, fmt, output, html, json_out, store)
     if failure is not None:
         click.echo(f"error: the run was not recorded in the history: {failure}", err=True)
         _finish(int(ExitCode.ERROR))
@@ -404,6 +406,13 @@ def demo_cmd(out_dir: Path, clean: bool) -> None:
 from auditor.history.cli import history_group  # noqa: E402
 
 cli.add_command(history_group)
+from auditor.report.cli import report_cmd  # noqa: E402
+
+cli.add_command(report_cmd)
+
+from auditor.schedule.cli import schedule_group  # noqa: E402
+
+cli.add_command(schedule_group)
 
 from auditor.deploy.cli import deploy_cmd  # noqa: E402 - registered after the commands above
 

@@ -176,6 +176,8 @@ class Suppression:
     target: str  # fnmatch pattern over TYPE.ID or the address
     reason: str
     expires: date | None = None
+    approver: str | None = None  # who accepted the exception
+    approved_on: date | None = None
 
 
 
@@ -206,6 +208,7 @@ class ComplianceResult:
     settings: RuleSettings
     expired_suppressions: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    suppressions: tuple[Suppression, ...] = ()  # every configured exception, expired or not
 
     def counts(self) -> dict[str, int]:
         counts = Counter(f.status.value for f in self.findings if f.suppressed_by is None)
@@ -239,6 +242,7 @@ class AuditRun:
     compliance: ComplianceResult | None = None
     code: tuple[CodeComparison, ...] = ()
     id: str | None = None  # the history's run id, once recorded
+    caller: str | None = None  # the ARN the audit ran as (sts:GetCallerIdentity)
     strict: bool = False  # not_covered types and an incomplete unmanaged scan are errors too
     min_coverage: float | None = None  # percent: lower coverage is an error
 

@@ -97,6 +97,7 @@ def run_audit(config: AuditConfig, aws: Aws, progress: Progress | None = None) -
         finished_at=datetime.now(UTC),
         tool_version=__version__,
         account_id=account_id,
+        caller=getattr(live_aws, "caller_arn", None),
         regions=regions,
         states=tuple(loaded),
         failures=tuple(failures),

@@ -85,7 +85,7 @@ def test_an_unread_type_is_not_covered_not_an_error(state_file: Path) -> None:
     assert {r["kind"] for r in data["resources"]} == {"in_sync", "not_covered"}
     assert data["run"]["exit_code"] == 0 and data["run"]["errors"] == []
     page = html.render(run)
-    assert "Not covered" in page and f"<td>{UNREAD_TYPE}</td><td>2</td>" in page
+    assert "Not covered" in page and f"<td>{UNREAD_TYPE}</td><td class=\"n\">2</td>" in page
     assert "not covered" in page.split('id="definitions"')[1].split("</p>")[0]  # how each kind counts
     assert f"not covered: {UNREAD_TYPE}: 2 in state" in _text(run)
 

@@ -72,6 +72,7 @@ def to_dict(run: AuditRun) -> dict[str, Any]:
             "finished_at": run.finished_at.isoformat(),
             "duration_seconds": round((run.finished_at - run.started_at).total_seconds(), 3),
             "account_id": run.account_id,
+            "caller": run.caller,
             "regions": list(run.regions),
             "exit_code": int(run.exit_code),
             "incomplete": run.incomplete,
