@@ -107,6 +107,8 @@ def run_audit(config: AuditConfig, aws: Aws, progress: Progress | None = None) -
         ignore_file=ignore.source,
         compliance=compliance,
         code=_compare_code(config, loaded),
+        strict=config.strict,
+        min_coverage=config.min_coverage,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -206,6 +206,9 @@ class Report:
     notes: tuple[str, ...]
     config_hash: str | None = None
     caller: str | None = None
+    not_covered: Mapping[str, int] = field(default_factory=dict)  # type -> state resources the auditor does not read
+    scan_incomplete: tuple[Mapping[str, Any], ...] = ()  # listings that failed where no state holds the type
+    errors: tuple[str, ...] = ()  # why the run exits 1
     stats: HistoryStats | None = None
 
     @property
@@ -243,7 +246,7 @@ def _lifecycle(ctx: HistoryContext | None, key: str, at: datetime) -> tuple[str 
 def _drift(doc: Mapping[str, Any], ctx: HistoryContext | None, at: datetime) -> list[DriftItem]:
     items = []
     for r in doc.get("resources", ()):
-        if r["kind"] == "in_sync":
+        if r["kind"] in ("in_sync", "not_covered"):  # not covered: one row per type under Scope and evidence
             continue
         rows = []
         for c in r.get("changes") or ():
@@ -347,8 +350,11 @@ def build(doc: Mapping[str, Any], ctx: HistoryContext | None = None, *, now: dat
     summary = doc.get("summary") or {}
     compliance = doc.get("compliance") or {}
     controls = _controls(compliance, ctx, started) if compliance else []
+    scan_incomplete = tuple(doc.get("unmanaged_scan_incomplete") or ())
+    only_scan = {(o["type"], o["region"]) for o in scan_incomplete}
     unobserved = tuple({"type": o["type"], "region": o["region"], "reason": o.get("reason") or "not observed"}
-                       for o in doc.get("observations", ()) if o.get("status") == "unknown")
+                       for o in doc.get("observations", ())
+                       if o.get("status") == "unknown" and (o["type"], o["region"]) not in only_scan)
     return Report(
         run_id=run.get("id"), started_at=started, finished_at=finished, generated_at=now or datetime.now(UTC),
         tool_version=(doc.get("tool") or {}).get("version", "?"), account_id=run.get("account_id") or "?",
@@ -361,6 +367,8 @@ def build(doc: Mapping[str, Any], ctx: HistoryContext | None = None, *, now: dat
         changes=tuple(_changes(ctx, started)), rule_groups=tuple(_groups(controls)),
         states=tuple(doc.get("states", ())), state_failures=tuple(doc.get("state_failures", ())),
         unobserved=unobserved, drift=tuple(_drift(doc, ctx, started)),
+        not_covered=dict(summary.get("not_covered") or {}), scan_incomplete=scan_incomplete,
+        errors=tuple(run.get("errors") or ()),
         by_type=tuple((t, b.get("drift_index"), b.get("counts") or {})
                       for t, b in sorted((summary.get("by_type") or {}).items())),
         controls=tuple(controls), frameworks=tuple(_frameworks(controls)),
