@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from auditor.errors import ConfigError
-from auditor.models import Inventory, Origin, Resource
-from auditor.rules.engine import BUILTIN_PACK, RulePack, Suppressions, evaluate, load_pack
+from auditor.inventory.base import spec_for
+from auditor.models import Inventory, ObservationStatus, Origin, Resource
+from auditor.rules.engine import BUILTIN_PACK, UNOBSERVED, RulePack, Suppressions, evaluate, load_pack
 from auditor.rules.lib import BACKEND_TYPE, backend_resource, live_read_from
-from auditor.rules.model import Finding, RuleSettings, Status
+from auditor.rules.model import Evidence, Finding, RuleSettings, Status
 from auditor.state.model import LoadedState, LockMechanism
 
 if TYPE_CHECKING:
@@ -159,6 +160,8 @@ def live_backends(states: Sequence[LoadedState]) -> list[Resource]:
         if any(h.mechanism is LockMechanism.LOCKFILE for h in loaded.lock.held):
             seen.append("s3")
         settings["_lock_mechanisms_seen"] = seen
+        if loaded.lock.errors:  # a lock store that could not be read is not known to be absent
+            settings[UNOBSERVED] = {"_lock_mechanisms_seen": "; ".join(loaded.lock.errors)}
         settings["_sse"] = loaded.encryption.get("ServerSideEncryption", "")
         if "SSEKMSKeyId" in loaded.encryption:
             settings["_sse_kms_key_id"] = loaded.encryption["SSEKMSKeyId"]
@@ -166,12 +169,31 @@ def live_backends(states: Sequence[LoadedState]) -> list[Resource]:
     return out
 
 
+def live_evidence(inventory: Inventory, regions: Iterable[str]) -> Evidence:
+    """Where each type was observed: per (type, region) observation without error, everywhere for
+    global types and the state backends (read with the states); every other type was not read."""
+    observed: dict[str, set[str]] = {BACKEND_TYPE: {"*"}}
+    reasons: dict[tuple[str, str], str] = {}
+    for obs in inventory.observations:
+        spec = spec_for(obs.type)
+        where = "*" if spec is not None and spec.global_service else obs.region
+        if obs.status is ObservationStatus.OBSERVED:
+            observed.setdefault(obs.type, set()).add(where)
+        else:
+            observed.setdefault(obs.type, set())
+            reasons[(obs.type, where)] = obs.reason or "not observed"
+    audited = frozenset(regions) | {o.region for o in inventory.observations}
+    return Evidence({t: frozenset(seen) for t, seen in observed.items()}, reasons, audited)
+
+
 def judge_audit(pack: RulePack, *, live: Sequence[Resource], state: Sequence[Resource], inventory: Inventory,
                 wanted: Mapping[str, Mapping[str, Iterable[str]]], settings: RuleSettings,
-                suppressions: Suppressions) -> ComplianceResult:
-    """Rules on what is live (inventory + the state backends) and on what the states say was applied."""
+                suppressions: Suppressions, regions: Iterable[str] = ()) -> ComplianceResult:
+    """Rules on what is live (inventory + the state backends) and on what the states say was applied.
+    Live, a verdict resting on a type that was not observed in the resource's region is UNKNOWN."""
     listed = [t for t in {o.type for o in inventory.observations} if t not in PARTIALLY_READ]
-    findings = evaluate(pack, live, settings, suppressions, live_read=live_read_from(inventory, wanted, listed))
+    findings = evaluate(pack, live, settings, suppressions, live_read=live_read_from(inventory, wanted, listed),
+                        evidence=live_evidence(inventory, regions))
     # Each state is judged on its own (like each root module in a scan), with the backends beside it:
     # they say which bucket holds state. The backends themselves were judged live, once.
     backends = [r for r in live if r.type == BACKEND_TYPE]

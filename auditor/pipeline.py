@@ -54,8 +54,8 @@ class AuditRun:
 
     @property
     def incomplete(self) -> bool:
-        """Some state could not be read or some type could not be observed."""
-        return bool(self.failures or self.observation_errors)
+        """Some state could not be read, some state's lock status is unknown, or some type could not be observed."""
+        return bool(self.failures or self.observation_errors or any(s.lock.errors for s in self.states))
 
     @property
     def has_drift(self) -> bool:
@@ -128,7 +128,7 @@ def run_audit(config: AuditConfig, aws: Aws, progress: Progress | None = None) -
         compliance = judge_audit(
             rule_pack(config.rules_dirs), live=[*inventory.resources, *live_backends(loaded)],
             state=[*state.resources, *state.unsupported], inventory=inventory, wanted=wanted,
-            settings=config.rule_settings, suppressions=Suppressions(config.suppressions))
+            settings=config.rule_settings, suppressions=Suppressions(config.suppressions), regions=regions)
     return AuditRun(
         started_at=started,
         finished_at=datetime.now(UTC),

@@ -25,7 +25,7 @@ def print_summary(run: AuditRun, console: Console, max_rows: int = 200) -> None:
     for col in ("state", "workspace", "serial", "terraform", "resources", "lock", "digest"):
         states.add_column(col)
     for s in run.states:
-        lock = "; ".join(h.describe() for h in s.lock.held) or ("free" if s.lock.checked else "not checked")
+        lock = "; ".join(h.describe() for h in s.lock.held) or s.lock.status
         digest = s.digest.status.value if s.digest else "not checked"
         states.add_row(s.uri, s.workspace, str(s.document.serial), s.document.terraform_version,
                        str(len(s.document.managed)), lock, digest)

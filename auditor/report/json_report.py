@@ -31,6 +31,7 @@ def _state(s: LoadedState) -> dict[str, Any]:
         "size_bytes": s.size_bytes,
         "resources": len(doc.managed),
         "lock": {
+            "status": s.lock.status,
             "checked": [m.value for m in s.lock.checked],
             "held": [
                 {"mechanism": h.mechanism.value, "id": h.id, "operation": h.operation, "who": h.who,

@@ -141,6 +141,15 @@ class LockStatus:
     def is_held(self) -> bool:
         return bool(self.held)
 
+    @property
+    def status(self) -> str:
+        """`held`, `unknown` (a lock store could not be read and none was seen held), `free` or `not checked`."""
+        if self.held:
+            return "held"
+        if self.errors:
+            return "unknown"
+        return "free" if self.checked else "not checked"
+
 
 class DigestStatus(StrEnum):
     VERIFIED = "verified"
