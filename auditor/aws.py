@@ -381,7 +381,10 @@ class Aws:
         """The caller's account id (sts:GetCallerIdentity)."""
         try:
             return str(self.client("sts").get_caller_identity()["Account"])
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+        except (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectTimeoutError) as exc:
+            raise AwsAccessError(f"cannot reach the STS endpoint: {exc}",
+                                 "check the network, AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_STS and the region") from None
+        except AWS_ERRORS as exc:
             raise AwsAccessError(f"cannot identify the AWS caller: {describe_error(exc)}",
                                  "check credentials (AWS_PROFILE / AWS_ACCESS_KEY_ID) and region") from None
 
