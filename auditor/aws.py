@@ -8,9 +8,11 @@ can report it.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import os
 import random
+import re
 import threading
 import time
 from collections import Counter
@@ -327,7 +329,12 @@ class Aws:
         self.settings = settings or AwsSettings()
         self.counter = counter or CallCounter()
         self.retry = retry or RetryPolicy(self.settings.max_attempts, self.settings.retry_budget)
-        self._session = session or new_session(profile_name=self.settings.profile, region_name=self.settings.region)
+        try:
+            self._session = session or new_session(profile_name=self.settings.profile,
+                                                   region_name=self.settings.region)
+        except botocore.exceptions.ProfileNotFound:
+            raise ConfigError(f"AWS profile {self.settings.profile!r} not found",
+                              "check ~/.aws/config and ~/.aws/credentials, or AWS_PROFILE") from None
         self._clients: dict[tuple[str, str | None], Any] = {}
         self._lock = threading.Lock()
         self._config = Config(
@@ -387,6 +394,22 @@ class Aws:
         except AWS_ERRORS as exc:
             raise AwsAccessError(f"cannot identify the AWS caller: {describe_error(exc)}",
                                  "check credentials (AWS_PROFILE / AWS_ACCESS_KEY_ID) and region") from None
+
+
+def validate_region(name: str, what: str = "region") -> str:
+    """`name` when it is a region of one of botocore's partitions (listed, or matching the partition's
+    region pattern), else a one-line ConfigError."""
+    for partition in _partitions():
+        if name in partition.get("regions", {}) or re.fullmatch(partition.get("regionRegex", "$^"), name):
+            return name
+    raise ConfigError(f"invalid {what} {name!r}: not an AWS region",
+                      "use a region name such as us-east-1 or eu-west-1 (lower case)")
+
+
+@functools.cache
+def _partitions() -> list[dict[str, Any]]:
+    data = botocore.session.get_session().get_component("data_loader").load_data("endpoints")
+    return list(data.get("partitions", []))
 
 
 def error_code(exc: BaseException) -> str:

@@ -25,6 +25,7 @@ from auditor import __version__
 from auditor.config import AuditConfig, load_config, merge, parse_duration
 from auditor.errors import AuditError, ConfigError, ExitCode
 from auditor.report import write_atomic
+from auditor.report.text import JsonLogFormatter, PrintableFormatter, printable
 from auditor.state.model import StateRequest
 
 if TYPE_CHECKING:  # the audit pipeline (boto3, deepdiff) and rich load only for the commands that use them
@@ -62,9 +63,9 @@ def cli(verbose: int, log_json: bool) -> None:
     and reports what drifted, with a drift index (0.0 = no drift).
     """
     level = logging.WARNING - 10 * verbose
-    fmt = ('{"time":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s","message":"%(message)s"}'
-           if log_json else "%(levelname)s %(name)s: %(message)s")
-    logging.basicConfig(level=max(level, logging.DEBUG), format=fmt, stream=sys.stderr)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonLogFormatter() if log_json else PrintableFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=max(level, logging.DEBUG), handlers=[handler])
     for noisy in ("botocore", "boto3", "urllib3", "werkzeug"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
@@ -425,7 +426,7 @@ def run_cli() -> int:
     except SystemExit as exc:  # the commands exit with their code
         return exc.code if isinstance(exc.code, int) else int(ExitCode.ERROR if exc.code else ExitCode.CLEAN)
     except AuditError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {printable(exc)}", err=True)
         return int(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)

@@ -37,6 +37,7 @@ Example audit.toml:
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from collections.abc import Mapping
@@ -90,8 +91,8 @@ def parse_duration(text: str | float | int, what: str = "duration") -> float:
             raise ConfigError(f"invalid {what} {text!r}", "use e.g. 30s, 5m or 1h")
         number, unit = float(match.group(1)), match.group(2) or "s"
         seconds = number * {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}[unit]
-    if seconds < 0:
-        raise ConfigError(f"invalid {what} {text!r}: must not be negative")
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ConfigError(f"invalid {what} {text!r}: must be a finite, non-negative duration")
     return seconds
 
 
@@ -105,6 +106,8 @@ def load_config(path: Path) -> AuditConfig:
         raise ConfigError(f"cannot read config file {path}: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid TOML: nested too deeply") from None
     return config_from_mapping(data, str(path), base_dir=path.parent)
 
 
@@ -236,7 +239,7 @@ def _weights(raw: Any, where: str) -> dict[str, float]:
         raise ConfigError(f"{where} must be a table of numbers")
     out: dict[str, float] = {}
     for key, value in raw.items():
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
             raise ConfigError(f"{where}.{key} must be a non-negative number, got {value!r}")
         out[str(key)] = float(value)
     return out

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import difflib
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from auditor import __version__
-from auditor.aws import Aws
+from auditor.aws import Aws, validate_region
 from auditor.config import AuditConfig
 from auditor.diff import diff
 from auditor.errors import AuditError, ConfigError, ExitCode
 from auditor.ignore import load_ignore
-from auditor.inventory.base import registry
+from auditor.inventory.base import TYPE_ALIASES, canonical_type, registry
 from auditor.inventory.runner import collect_inventory
-from auditor.models import DRIFTED_KINDS, Drift, Inventory, Observation, ObservationStatus
+from auditor.models import DRIFTED_KINDS, Drift, Inventory, Observation, ObservationStatus, Resource
 from auditor.score import Score, score
 from auditor.state.backend import load_states
 from auditor.state.model import LoadedState, StateFailure
@@ -47,6 +48,7 @@ class AuditRun:
     ignore_file: str | None = None
     compliance: ComplianceResult | None = None
     code: tuple[CodeComparison, ...] = ()
+    out_of_scope: tuple[Resource, ...] = ()  # state resources in regions not audited, or of types not selected
 
     @property
     def observation_errors(self) -> tuple[Observation, ...]:
@@ -87,6 +89,9 @@ def regions_for(config: AuditConfig, state: StateResources, aws: Aws) -> tuple[s
 def run_audit(config: AuditConfig, aws: Aws, progress: Progress | None = None) -> AuditRun:
     """Run one read-only audit. Expected failures raise AuditError subclasses."""
     started = datetime.now(UTC)
+    for region in config.regions:
+        validate_region(region)
+    check_types(config.types)
     ignore = load_ignore(config.ignore_file)
     if not config.states:
         raise ConfigError("no state to audit", "pass --state s3://BUCKET/KEY, --backend-dir DIR or --config FILE")
@@ -99,15 +104,18 @@ def run_audit(config: AuditConfig, aws: Aws, progress: Progress | None = None) -
             first = failures[0].error if failures else "no state matched"
             more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
             raise AuditError(f"no state could be read: {first}{more}")
-        default_region = config.regions[0] if config.regions else (aws.default_region or "us-east-1")
+        # where a resource naming no region (and no sibling that does) lives: never hangs on --region order
+        default_region = (config.regions[0] if len(set(config.regions)) == 1
+                          else aws.default_region or "us-east-1")
         state = to_resources(loaded, default_region)
         regions = regions_for(config, state, aws)
         live_aws, account_id = caller.result()  # a state error, then a region error, come first
     finally:
         side.shutdown(wait=False)  # such an error is reported without waiting for the caller's answer
     types = config.types or tuple(registry())
+    state, out_of_scope = in_scope(state, regions, types)
     wanted: dict[str, dict[str, set[str]]] = {}
-    home = default_region if default_region in regions else regions[0]
+    home = default_region if default_region in regions else sorted(regions)[0]
     for res in state.resources:  # global types (IAM) carry no region: collected in the home region
         wanted.setdefault(res.region or home, {}).setdefault(res.type, set()).add(res.id)
     inventory = collect_inventory(
@@ -143,7 +151,36 @@ def run_audit(config: AuditConfig, aws: Aws, progress: Progress | None = None) -
         ignore_file=ignore.source,
         compliance=compliance,
         code=_compare_code(config, loaded),
+        out_of_scope=out_of_scope,
     )
+
+
+def check_types(types: Iterable[str]) -> None:
+    """Every `--type` names a supported resource type (a typo would audit nothing and call it clean)."""
+    known = set(registry()) | set(TYPE_ALIASES)
+    for tf_type in types:
+        if tf_type not in known:
+            close = difflib.get_close_matches(tf_type, sorted(known), n=1)
+            raise ConfigError(f"unknown resource type {tf_type!r}" + (f" (did you mean {close[0]}?)" if close else ""),
+                              "`audit resources` lists the supported types")
+
+
+def in_scope(state: StateResources, regions: Iterable[str],
+             types: Iterable[str]) -> tuple[StateResources, tuple[Resource, ...]]:
+    """The state resources this audit observes (a selected type, in an audited region or global) and the
+    rest: out of scope, reported as such, never missing. Raises when nothing at all is in scope."""
+    audited, selected = set(regions), {canonical_type(t) for t in types}
+    inside: list[Resource] = []
+    outside: list[Resource] = []
+    for res in state.resources:
+        (inside if res.type in selected and (res.region is None or res.region in audited) else outside).append(res)
+    if not inside and outside:
+        where = sorted({r.region for r in outside if r.region and r.region not in audited})
+        hint = (f"the states' resources are in {', '.join(where)}: pass --region for them" if where
+                else "no state resource has a type selected by --type")
+        raise AuditError(f"no state resource is in scope of this audit (regions {', '.join(sorted(audited))})",
+                         hint)
+    return replace(state, resources=tuple(inside)), tuple(outside)
 
 
 def _caller(aws: Aws, role_arn: str | None) -> tuple[Aws, str]:
