@@ -190,7 +190,9 @@ def run_cmd(states: tuple[str, ...], workspaces: tuple[str, ...], lock_table: st
     from auditor.aws import Aws, AwsSettings
     from auditor.pipeline import run_audit
 
-    aws = Aws(AwsSettings(profile=config.profile, region=config.regions[0] if config.regions else None))
+    # the SDK's region unless exactly one is audited: the order of several --region never matters
+    only = config.regions[0] if len(set(config.regions)) == 1 else None
+    aws = Aws(AwsSettings(profile=config.profile, region=only))
     show_progress = sys.stderr.isatty() if progress is None else progress
     with _progress(show_progress) as update:
         result = run_audit(config, aws, progress=update)

@@ -168,19 +168,19 @@ def check_types(types: Iterable[str]) -> None:
 def in_scope(state: StateResources, regions: Iterable[str],
              types: Iterable[str]) -> tuple[StateResources, tuple[Resource, ...]]:
     """The state resources this audit observes (a selected type, in an audited region or global) and the
-    rest: out of scope, reported as such, never missing. Raises when nothing at all is in scope."""
+    rest: out of scope, reported as such, never missing. Raises when nothing is in scope, or when every
+    regional resource of a selected type is in a region not audited (only global ones would be left)."""
     audited, selected = set(regions), {canonical_type(t) for t in types}
-    inside: list[Resource] = []
-    outside: list[Resource] = []
-    for res in state.resources:
-        (inside if res.type in selected and (res.region is None or res.region in audited) else outside).append(res)
-    if not inside and outside:
-        where = sorted({r.region for r in outside if r.region and r.region not in audited})
-        hint = (f"the states' resources are in {', '.join(where)}: pass --region for them" if where
+    inside = [r for r in state.resources if r.type in selected and (r.region is None or r.region in audited)]
+    kept = {id(r) for r in inside}
+    outside = tuple(r for r in state.resources if id(r) not in kept)
+    elsewhere = sorted({r.region for r in outside if r.type in selected and r.region and r.region not in audited})
+    if outside and (not inside or (elsewhere and all(r.region is None for r in inside))):
+        hint = (f"the states' resources are in {', '.join(elsewhere)}: pass --region for them" if elsewhere
                 else "no state resource has a type selected by --type")
         raise AuditError(f"no state resource is in scope of this audit (regions {', '.join(sorted(audited))})",
                          hint)
-    return replace(state, resources=tuple(inside)), tuple(outside)
+    return replace(state, resources=tuple(inside)), outside
 
 
 def _caller(aws: Aws, role_arn: str | None) -> tuple[Aws, str]:
