@@ -9,7 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from auditor.aws import AWS_ERRORS, Aws, describe_error
-from auditor.inventory.base import CollectContext, canonical_type, registry
+from auditor.catalog import canonical_type
+from auditor.inventory.base import CollectContext, registry
 from auditor.models import Inventory, Observation, ObservationStatus, Resource
 
 log = logging.getLogger(__name__)

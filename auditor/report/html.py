@@ -6,8 +6,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from auditor.models import DriftKind
-from auditor.pipeline import AuditRun
+from auditor.models import AuditRun, DriftKind
 from auditor.report.json_report import to_dict
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "reports"

@@ -25,20 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from auditor.errors import ConfigError
-from auditor.models import Resource
-from auditor.rules.model import (
-    CheckFn,
-    Finding,
-    Peers,
-    Rule,
-    RuleContext,
-    RuleMeta,
-    RuleSettings,
-    Severity,
-    Status,
-    Suppression,
-    Verdict,
-)
+from auditor.models import Finding, Resource, Severity, Status, Suppression
+from auditor.rules.model import CheckFn, Guard, Peers, Rule, RuleContext, RuleMeta, Verdict
+from auditor.rules.settings import RuleSettings
 
 BUILTIN_PACK = Path(__file__).resolve().parents[2] / "rules"
 _ID = re.compile(r"^[A-Z][A-Z0-9]*-\d{2,3}$")
@@ -46,8 +35,10 @@ _loading: list[Rule] | None = None
 
 
 def rule(*, id: str, title: str, severity: str, resource_types: Sequence[str], rationale: str,
-         remediation: str, terraform: str, peers: Peers | None = None) -> Callable[[CheckFn], CheckFn]:
-    """Declare a rule: its metadata sits beside its check function."""
+         remediation: str, terraform: str, peers: Peers | None = None,
+         applies: Guard | None = None) -> Callable[[CheckFn], CheckFn]:
+    """Declare a rule: its metadata sits beside its check function. `applies`, when given, decides first
+    whether the rule judges a resource of its types at all (see Guard)."""
     if not _ID.match(id):
         raise ConfigError(f"rule id {id!r} must look like ABC-01")
     meta = RuleMeta(id=id, title=title, severity=Severity(severity), resource_types=tuple(resource_types),
@@ -57,7 +48,7 @@ def rule(*, id: str, title: str, severity: str, resource_types: Sequence[str], r
     def register(fn: CheckFn) -> CheckFn:
         if _loading is None:
             raise ConfigError(f"rule {id} declared outside a rule pack load")
-        _loading.append(Rule(meta, fn))
+        _loading.append(Rule(meta, fn, applies))
         return fn
 
     return register
@@ -106,6 +97,12 @@ def load_pack(*folders: Path) -> RulePack:
             raise ConfigError(f"rule {r.meta.id} is declared twice")
         seen[r.meta.id] = r.meta.title
     return RulePack(tuple(sorted(rules, key=lambda r: _sort_key(r.meta.id))), tuple(sources))
+
+
+def rule_pack(rules_dirs: Sequence[Path] = (), *, builtin: bool = True) -> RulePack:
+    """The built-in pack and/or the user's packs, loaded the same way."""
+    folders = ([BUILTIN_PACK] if builtin else []) + list(rules_dirs)
+    return load_pack(*folders)
 
 
 def _sort_key(rule_id: str) -> tuple[str, int]:
@@ -169,7 +166,8 @@ def _check(r: Rule, res: Resource, ctx: RuleContext) -> list[Verdict]:
     subject = replace(res, attributes=_ReadLog(res.attributes, attrs_read)) if partial else res
     ctx.reads.clear()
     try:
-        verdicts = _verdicts(r.check(subject, ctx))
+        skip = r.applies(subject, ctx) if r.applies is not None else None
+        verdicts = [skip] if skip is not None else _verdicts(r.check(subject, ctx))
     except Exception as exc:  # a broken rule must not pass anything
         return [Verdict(Status.UNKNOWN, f"rule error: {type(exc).__name__}: {exc}")]
     gaps = [f"{name}: {partial[name]}" for name in sorted(attrs_read & partial.keys())]

@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from auditor.inventory.base import canonical_type, spec_for
+from auditor.catalog import canonical_type, spec_for
 from auditor.models import Origin, Resource
 from auditor.state.model import LoadedState, StateInstance
 
