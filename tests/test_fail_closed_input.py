@@ -16,8 +16,8 @@ from rich.console import Console
 from auditor.aws import validate_region
 from auditor.config import config_from_mapping, load_config, parse_duration
 from auditor.errors import ConfigError
-from auditor.models import AttributeChange, Drift, DriftKind, Inventory
-from auditor.pipeline import AuditRun, check_types
+from auditor.models import AttributeChange, AuditRun, Drift, DriftKind, Inventory
+from auditor.pipeline import check_types
 from auditor.report.console import print_summary
 from auditor.report.text import JsonLogFormatter, printable
 from auditor.score import score

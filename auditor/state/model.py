@@ -13,6 +13,26 @@ PathStep = str | int
 REDACTED = "(sensitive value)"
 """What every redacted value is replaced with, wherever it was read."""
 
+SENSITIVE_CHANGED = "(sensitive value changed)"
+"""What the diff shows for a live value where the state's redacted value differs from it."""
+
+
+class Sealed(str):
+    """A string that hides secrets, with keyed fingerprints of what it hides (auditor.state.redact.seal).
+
+    It reads, prints and serializes as its text (REDACTED, or a JSON document whose secret parts are
+    REDACTED); `parts` maps a sub-path to an HMAC of the hidden value there ("" for the whole value)
+    under a key made once per process and never written, so a changed secret can be told apart from
+    an unchanged one without either being kept.
+    """
+
+    parts: Mapping[str, bytes]
+
+    def __new__(cls, text: str = REDACTED, parts: Mapping[str, bytes] | None = None) -> Sealed:
+        sealed = super().__new__(cls, text)
+        sealed.parts = dict(parts or {})
+        return sealed
+
 
 DEFAULT_WORKSPACE = "default"
 ALL_WORKSPACES = "*"
