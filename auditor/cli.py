@@ -149,6 +149,10 @@ def run_cmd(states: tuple[str, ...], workspaces: tuple[str, ...], lock_table: st
     show_progress = sys.stderr.isatty() if progress is None else progress
     with _progress(show_progress) as update:
         result = run_audit(config, aws, progress=update)
+    for loaded in result.states:  # one line per state resource that could not be read
+        for address, why in loaded.document.unreadable:
+            click.echo(f"error: {printable(loaded.uri)}: resource {printable(address)} unreadable: {printable(why)}",
+                       err=True)
     failure = None
     if not no_history:
         from auditor.history.record import config_hash
@@ -347,8 +351,13 @@ def state_list_cmd(source: str, workspace: str, lock_table: str | None) -> None:
     """Print resource addresses like `terraform state list`."""
     from auditor.state.showjson import state_list
 
-    for address in state_list(_load_one(source, workspace, lock_table)):
+    document = _load_one(source, workspace, lock_table)
+    for address in state_list(document):
         click.echo(address)
+    for address, why in document.unreadable:
+        click.echo(f"error: resource {printable(address)} unreadable: {printable(why)}", err=True)
+    if document.unreadable:
+        _finish(int(ExitCode.ERROR))
 
 
 @state_group.command("show")

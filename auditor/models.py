@@ -244,8 +244,10 @@ class AuditRun:
 
     @property
     def incomplete(self) -> bool:
-        """Some state could not be read, some state's lock status is unknown, or some type could not be observed."""
-        return bool(self.failures or self.observation_errors or any(s.lock.errors for s in self.states))
+        """Some state (or resource in one) could not be read, some state's lock status is unknown, or some
+        type could not be observed."""
+        return bool(self.failures or self.observation_errors
+                    or any(s.lock.errors or s.document.unreadable for s in self.states))
 
     @property
     def has_drift(self) -> bool:

@@ -24,7 +24,7 @@ from auditor.diff import diff
 from auditor.errors import AuditError, ConfigError
 from auditor.ignore import load_ignore
 from auditor.inventory.runner import collect_inventory
-from auditor.models import AuditRun, Resource
+from auditor.models import AuditRun, Drift, DriftKind, Resource
 from auditor.score import score
 from auditor.state.backend import load_states
 from auditor.state.model import LoadedState
@@ -88,9 +88,13 @@ def run_audit(config: AuditConfig, aws: Aws, progress: Progress | None = None) -
         global_region=home, workers=config.max_workers,
         progress=(lambda done, total: progress("inventory", done, total)) if progress else None,
     )
-    doubt = (f"not in any state read, but {len(failures)} state(s) could not be read and may hold it"
-             if failures else None)
-    drifts = diff(state, inventory, ignore, doubt)
+    unreadable = [(s.uri, address, why) for s in loaded for address, why in s.document.unreadable]
+    doubt = (f"not in any state read, but {len(failures)} state(s) could not be read and may hold it" if failures
+             else f"not in any resource read, but {len(unreadable)} state resource(s) could not be read"
+             if unreadable else None)
+    drifts = diff(state, inventory, ignore, doubt) + [
+        Drift(_type_of(address), "", DriftKind.UNKNOWN, address, None, (), (uri,), f"unreadable in the state: {why}")
+        for uri, address, why in unreadable]
     compliance = None
     if config.check_rules:  # the rule engine is imported only for an audit that checks the rules
         from auditor.rules.audit import judge_audit, live_backends
@@ -116,6 +120,12 @@ def run_audit(config: AuditConfig, aws: Aws, progress: Progress | None = None) -
         code=_compare_code(config, loaded),
         out_of_scope=out_of_scope,
     )
+
+
+def _type_of(address: str) -> str:
+    """The resource type in a resource address (`module.a.aws_lb.main` -> `aws_lb`), "" when there is none."""
+    parts = address.split(".")
+    return parts[-2] if len(parts) >= 2 else ""
 
 
 def check_types(types: Iterable[str]) -> None:

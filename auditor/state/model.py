@@ -115,6 +115,7 @@ class StateDocument:
     outputs: Mapping[str, StateOutput] = field(default_factory=dict)
     instances: tuple[StateInstance, ...] = ()
     check_results: Any = None
+    unreadable: tuple[tuple[str, str], ...] = ()  # (resource address, why) of resources that could not be read
 
     @property
     def managed(self) -> tuple[StateInstance, ...]:
