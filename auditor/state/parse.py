@@ -311,6 +311,9 @@ class _Reader:
                 f"unsupported state version {version} (written by {written})",
                 "this auditor reads state versions 3 and 4; read it with the Terraform that wrote it",
             )
+        if version < 4 and "modules" not in raw and raw.get("resources"):
+            raise _Invalid(f"version {version} state has no modules but a version 4 resources list "
+                           f"(written by {written}): not a state Terraform reads", _PULL_HINT)
         if version < 4:
             try:
                 raw = upgrade_v3(upgrade_v1(raw) if version < 3 else raw)
