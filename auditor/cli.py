@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -457,4 +458,10 @@ def main() -> NoReturn:
     global _PROCESS_ENDS_IN_COMMAND
     _PROCESS_ENDS_IN_COMMAND = True
     _tune_gc()
+    signal.signal(signal.SIGTERM, _terminated)
     _leave(run_cli())
+
+
+def _terminated(signum: int, _frame: object) -> None:
+    """SIGTERM unwinds like Ctrl-C (SystemExit 143): half-written temporary files are removed on the way out."""
+    raise SystemExit(128 + signum)

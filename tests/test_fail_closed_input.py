@@ -94,3 +94,43 @@ def test_json_log_lines_carry_the_traceback_in_one_line() -> None:
     assert "\n" not in line and "\x1b" not in line
     entry = json.loads(line)
     assert entry["level"] == "ERROR" and "ValueError" in entry["traceback"]
+
+
+def test_outputs_are_written_all_or_none(tmp_path: Path) -> None:
+    from auditor.errors import AuditError
+    from auditor.report import write_all
+
+    html, folder = tmp_path / "audit.html", tmp_path / "out"
+    folder.mkdir()
+    with pytest.raises(AuditError, match="is a directory"):
+        write_all([(html, "<html>"), (folder, "{}")])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_a_termination_while_writing_leaves_no_temporary_file(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from auditor.report import write_all
+
+    def terminated(_fd: int) -> None:  # what the CLI's SIGTERM handler raises, in the middle of a write
+        raise SystemExit(143)
+
+    monkeypatch.setattr(os, "fsync", terminated)
+    with pytest.raises(SystemExit):
+        write_all([(tmp_path / "a.json", "{}"), (tmp_path / "b.html", "<html>")])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sigterm_becomes_a_clean_exit() -> None:
+    import signal
+    import subprocess
+    import time
+
+    script = ("import time, auditor.cli as c, signal; signal.signal(signal.SIGTERM, c._terminated)\n"
+              "try:\n    time.sleep(30)\nfinally:\n    print('cleaned up', flush=True)\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    time.sleep(1.5)
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=20)
+    assert proc.returncode == 143 and "cleaned up" in out

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from auditor.report import write_atomic
+from auditor.report import write_all
 
 if TYPE_CHECKING:  # rich loads only for the output that draws tables or bars
     from rich.console import Console
@@ -44,21 +44,27 @@ def _renderer(fmt: str) -> Callable[[AuditRun], str]:
 
 
 def emit(run: AuditRun, fmt: str, output: Path | None, html: Path | None, json_out: Path | None) -> None:
-    """Print or write the result in the asked-for format(s)."""
+    """Print or write the result in the asked-for format(s). Every file is rendered first and then written
+    all or none (write_all): a bad `-o` never leaves the HTML report written beside an error."""
+    files: list[tuple[Path, str | bytes]] = []
     if json_out:
-        write_atomic(json_out, _renderer("json")(run))
+        files.append((json_out, _renderer("json")(run)))
     if html:
-        write_atomic(html, _renderer("html")(run))
+        files.append((html, _renderer("html")(run)))
+    text: str | None = None
     if fmt == "table":
         from auditor.report.console import print_summary
 
         if output:
-            write_atomic(output, table_text(lambda con: print_summary(run, con)))
-        else:
-            print_summary(run, console())
-        return
-    text = _renderer(fmt)(run)
-    if output:
-        write_atomic(output, text)
+            files.append((output, table_text(lambda con: print_summary(run, con))))
     else:
+        text = _renderer(fmt)(run)
+        if output:
+            files.append((output, text))
+    write_all(files)
+    if output:
+        return
+    if fmt == "table":
+        print_summary(run, console())
+    elif text is not None:
         click.echo(text, nl=False)
