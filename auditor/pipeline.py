@@ -54,6 +54,9 @@ def run_audit(config: AuditConfig, aws: Aws, progress: Progress | None = None) -
     started = datetime.now(UTC)
     for region in config.regions:
         validate_region(region)
+    for request in config.states:
+        if request.region:
+            validate_region(request.region, "state region")
     check_types(config.types)
     ignore = load_ignore(config.ignore_file)
     if not config.states:
