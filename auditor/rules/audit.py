@@ -54,7 +54,8 @@ def live_evidence(inventory: Inventory, regions: Iterable[str]) -> Evidence:
             observed.setdefault(obs.type, set())
             reasons[(obs.type, where)] = obs.reason or "not observed"
     audited = frozenset(regions) | {o.region for o in inventory.observations}
-    return Evidence({t: frozenset(seen) for t, seen in observed.items()}, reasons, audited)
+    return Evidence({t: frozenset(seen) for t, seen in observed.items()}, reasons, audited,
+                    frozenset(catalog.specs()) | {BACKEND_TYPE})
 
 
 def judge_audit(pack: RulePack, *, live: Sequence[Resource], state: Sequence[Resource], inventory: Inventory,

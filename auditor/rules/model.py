@@ -54,17 +54,21 @@ class Evidence:
     reasons:   (type, region) -> why it was not observed there (the collector's error; region `*`
                for a global type).
     regions:   every audited region (a resource without a region needs its evidence in all of them).
+    covered:   the types a live collector reads at all (the others are never observed live).
     """
 
     observed: Mapping[str, frozenset[str]]
     reasons: Mapping[tuple[str, str], str] = field(default_factory=dict)
     regions: frozenset[str] = frozenset()
+    covered: frozenset[str] = frozenset()
 
     def missing(self, tf_type: str, region: str | None) -> str | None:
         """Why `tf_type` is not known in `region` (None when it was observed there)."""
         seen = self.observed.get(tf_type, frozenset())
         if "*" in seen:
             return None
+        if tf_type not in self.covered:
+            return f"{tf_type}: no live collector reads it"
         wanted = sorted(self.regions) if region is None else [region]
         for where in wanted:
             if where not in seen:
