@@ -396,6 +396,14 @@ from auditor.history.cli import history_group  # noqa: E402
 
 cli.add_command(history_group)
 
+from auditor.schedule.cli import schedule_group  # noqa: E402
+
+cli.add_command(schedule_group)
+
+from auditor.deploy.cli import deploy_cmd  # noqa: E402 - registered after the commands above
+
+cli.add_command(deploy_cmd)
+
 
 def _tune_gc() -> None:
     """One run allocates many short-lived objects (AWS answers, state JSON, parse trees) and few cycles:

@@ -54,7 +54,8 @@ from auditor.state.model import StateRequest
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _TOP_KEYS = {"regions", "profile", "role_arn", "wait_for_lock", "ignore_file", "backend_dirs", "states",
              "weights", "types", "max_workers", "rules", "suppressions", "code_dirs", "history",
-             "history_keep_days"}
+             "history_keep_days", "deploy",  # [deploy]: auditor/deploy/cli.py
+             "scheduler", "schedules", "notifications"}  # auditor/schedule/config.py
 _SUPPRESSION_KEYS = {"rule", "resource", "reason", "expires"}
 _STATE_KEYS = {"uri", "workspaces", "lock_table", "region", "role_arn", "workspace_key_prefix", "use_lockfile"}
 
@@ -98,8 +99,13 @@ def parse_duration(text: str | float | int, what: str = "duration") -> float:
 
 def load_config(path: Path) -> AuditConfig:
     """Read and validate audit.toml; any problem is a one-line ConfigError naming the file."""
+    return config_from_mapping(read_toml(path), str(path), base_dir=path.parent)
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """The TOML document at `path`; a missing, unreadable or invalid file is a one-line ConfigError."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -108,7 +114,6 @@ def load_config(path: Path) -> AuditConfig:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     except RecursionError:
         raise ConfigError(f"{path}: invalid TOML: nested too deeply") from None
-    return config_from_mapping(data, str(path), base_dir=path.parent)
 
 
 def config_from_mapping(data: Mapping[str, Any], where: str, base_dir: Path | None = None) -> AuditConfig:
