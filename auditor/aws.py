@@ -329,6 +329,7 @@ class Aws:
         self.settings = settings or AwsSettings()
         self.counter = counter or CallCounter()
         self.retry = retry or RetryPolicy(self.settings.max_attempts, self.settings.retry_budget)
+        self.caller_arn: str | None = None  # who the audit ran as, once account_id() has asked
         try:
             self._session = session or new_session(profile_name=self.settings.profile,
                                                    region_name=self.settings.region)
@@ -385,9 +386,11 @@ class Aws:
         return Aws(self.settings, session=session, counter=self.counter, retry=self.retry)
 
     def account_id(self) -> str:
-        """The caller's account id (sts:GetCallerIdentity)."""
+        """The caller's account id (sts:GetCallerIdentity); the caller's ARN is kept in `caller_arn`."""
         try:
-            return str(self.client("sts").get_caller_identity()["Account"])
+            identity = self.client("sts").get_caller_identity()
+            self.caller_arn = str(identity.get("Arn") or "") or None
+            return str(identity["Account"])
         except (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectTimeoutError) as exc:
             raise AwsAccessError(f"cannot reach the STS endpoint: {exc}",
                                  "check the network, AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_STS and the region") from None

@@ -11,7 +11,7 @@ from auditor.report.text import safe
 
 _KIND_STYLE = {
     DriftKind.CHANGED: "yellow", DriftKind.MISSING: "red", DriftKind.UNMANAGED: "magenta",
-    DriftKind.UNKNOWN: "cyan", DriftKind.IN_SYNC: "green",
+    DriftKind.UNKNOWN: "cyan", DriftKind.IN_SYNC: "green", DriftKind.NOT_COVERED: "blue",
 }
 
 
@@ -36,7 +36,7 @@ def print_summary(run: AuditRun, console: Console, max_rows: int = 200) -> None:
         for w in s.warnings:
             console.print(f"[yellow]warning:[/yellow] {safe(s.uri)}: {safe(w)}")
 
-    drifted = [d for d in run.drifts if d.kind not in (DriftKind.IN_SYNC,)]
+    drifted = [d for d in run.drifts if d.kind not in (DriftKind.IN_SYNC, DriftKind.NOT_COVERED)]
     if drifted:
         table = Table(title="Drift", title_justify="left")
         for col in ("kind", "resource", "attribute / reason", "state", "live"):
@@ -63,8 +63,15 @@ def print_summary(run: AuditRun, console: Console, max_rows: int = 200) -> None:
         f"{'n/a' if o.coverage is None else f'{o.coverage:.1f}%'}  ({counts})  "
         f"API calls {run.inventory.api_calls}  regions {', '.join(run.regions)}"
     )
-    for obs in run.observation_errors:
+    for obs in run.unobserved:
         console.print(f"[cyan]not observed:[/cyan] {obs.type} in {obs.region}: {safe(obs.reason)}")
+    for tf_type, count in run.score.not_covered.items():
+        console.print(f"[blue]not covered:[/blue] {tf_type}: {count} in state, not read by the auditor")
+    for obs in run.scan_incomplete:
+        console.print(f"[cyan]unmanaged scan incomplete:[/cyan] {obs.type} in {obs.region} (no state holds it "
+                      f"there): {safe(obs.reason)}")
+    for line in run.policy_failures:
+        console.print(f"[red]fails:[/red] {safe(line)}")
     if run.out_of_scope:
         where = sorted({r.region or "global" for r in run.out_of_scope})
         console.print(f"[dim]out of scope:[/dim] {len(run.out_of_scope)} state resource(s) not audited "

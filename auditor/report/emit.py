@@ -43,14 +43,18 @@ def _renderer(fmt: str) -> Callable[[AuditRun], str]:
     return render
 
 
-def emit(run: AuditRun, fmt: str, output: Path | None, html: Path | None, json_out: Path | None) -> None:
-    """Print or write the result in the asked-for format(s). Every file is rendered first and then written
-    all or none (write_all): a bad `-o` never leaves the HTML report written beside an error."""
+def emit(run: AuditRun, fmt: str, output: Path | None, html: Path | None, json_out: Path | None,
+         history_url: str | None = None) -> None:
+    """Print or write the result in the asked-for format(s); the HTML report shows the history at
+    `history_url` around the run when the run was recorded there. Every file is rendered first and then
+    written all or none (write_all): a bad `-o` never leaves the HTML report written beside an error."""
     files: list[tuple[Path, str | bytes]] = []
     if json_out:
         files.append((json_out, _renderer("json")(run)))
     if html:
-        files.append((html, _renderer("html")(run)))
+        from auditor.report.html import render as render_html
+
+        files.append((html, render_html(run, history_url)))
     text: str | None = None
     if fmt == "table":
         from auditor.report.console import print_summary
@@ -58,7 +62,12 @@ def emit(run: AuditRun, fmt: str, output: Path | None, html: Path | None, json_o
         if output:
             files.append((output, table_text(lambda con: print_summary(run, con))))
     else:
-        text = _renderer(fmt)(run)
+        if fmt == "html":
+            from auditor.report.html import render as render_html
+
+            text = render_html(run, history_url)
+        else:
+            text = _renderer(fmt)(run)
         if output:
             files.append((output, text))
     write_all(files)
