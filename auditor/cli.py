@@ -23,6 +23,7 @@ import click
 from auditor import __version__
 from auditor.config import AuditConfig, load_config, merge, parse_duration, percent
 from auditor.errors import AuditError, ConfigError, ExitCode
+from auditor.fix.cli import fix_after_audit, fix_cmd, fix_flags, requested, run_configured_fix
 from auditor.report import write_atomic
 from auditor.report.emit import RUN_FORMATS, console, emit, table_text
 from auditor.report.text import JsonLogFormatter, PrintableFormatter, printable
@@ -53,8 +54,10 @@ _PROCESS_ENDS_IN_COMMAND = False
 """Set by the console script: a command that finished ends the process itself (see _finish)."""
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+             invoke_without_command=True)
 @click.version_option(__version__, prog_name="audit")
+@fix_flags
 @click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
 @click.option("--log-json", is_flag=True, help="Structured JSON log lines (for schedulers).")
 def cli(verbose: int, log_json: bool) -> None:
@@ -69,6 +72,8 @@ def cli(verbose: int, log_json: bool) -> None:
     logging.basicConfig(level=max(level, logging.DEBUG), handlers=[handler])
     for noisy in ("botocore", "boto3", "urllib3", "werkzeug"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    if (code := run_configured_fix(click.get_current_context())) is not None:
+        _finish(code)
 
 
 def _state_requests(states: tuple[str, ...], workspaces: tuple[str, ...], lock_table: str | None,
@@ -139,6 +144,7 @@ def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]
 @click.option("--min-coverage", metavar="PCT",
               help="Exit 1 when coverage (the share of state and unmanaged resources audited, not unknown or "
                    "not_covered) is below PCT percent (audit.toml: min_coverage).")
+@fix_flags
 def run_cmd(states: tuple[str, ...], workspaces: tuple[str, ...], lock_table: str | None,
             state_role_arn: str | None, state_region: str | None, backend_dirs: tuple[Path, ...],
             config_path: Path | None, regions: tuple[str, ...], profile: str | None, role_arn: str | None,
@@ -192,6 +198,8 @@ def run_cmd(states: tuple[str, ...], workspaces: tuple[str, ...], lock_table: st
     if failure is not None:
         click.echo(f"error: the run was not recorded in the history: {failure}", err=True)
         _finish(int(ExitCode.ERROR))
+    if (fix := requested(click.get_current_context())) is not None:
+        _finish(fix_after_audit(config, aws, result, fix, to_stderr=fmt != "table" and output is None))
     _finish(int(result.exit_code))
 
 
@@ -422,6 +430,7 @@ cli.add_command(history_group)
 from auditor.report.cli import report_cmd  # noqa: E402
 
 cli.add_command(report_cmd)
+cli.add_command(fix_cmd)
 
 from auditor.schedule.cli import schedule_group  # noqa: E402
 
