@@ -193,8 +193,9 @@ def _describe_held(status: LockStatus) -> str:
     return "; ".join(info.describe() for info in status.held)
 
 
-def check_locks(s3: Any, dynamodb: Any, state: ResolvedState, retry: RetryPolicy) -> LockStatus:
+def check_locks(s3: Any, dynamodb: Any, state: ResolvedState, retry: RetryPolicy | None = None) -> LockStatus:
     """Look (read-only) at the DynamoDB lock item and the `.tflock` object; errors are noted, not fatal."""
+    retry = retry or RetryPolicy()  # the caller's Aws.retry when it has one: one budget per audit
     checked: list[LockMechanism] = []
     held: list[LockInfo] = []
     errors: list[str] = []
