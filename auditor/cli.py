@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from auditor import __version__
 from auditor.config import AuditConfig, load_config, merge, parse_duration
 from auditor.errors import AuditError, ConfigError, ExitCode
 from auditor.report import write_atomic
@@ -51,8 +50,18 @@ def _console(**options: Any) -> Console:
     return Console(**options)
 
 
+def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from auditor.resources import version_lines
+
+    click.echo("\n".join(version_lines()))
+    ctx.exit()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(__version__, prog_name="audit")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_show_version,
+              help="Show the version, the built-in rule pack's (rules, digest) and botocore's, and exit.")
 @click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
 @click.option("--log-json", is_flag=True, help="Structured JSON log lines (for schedulers).")
 def cli(verbose: int, log_json: bool) -> None:

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, select_autoescape
 
 from auditor.models import DriftKind
 from auditor.pipeline import AuditRun
 from auditor.report.json_report import to_dict
+from auditor.resources import template_loader
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "reports"
 
-
-def render(run: AuditRun, templates: Path = TEMPLATES) -> str:
-    env = Environment(loader=FileSystemLoader(str(templates)), autoescape=select_autoescape(["html", "j2"]),
+def render(run: AuditRun) -> str:
+    env = Environment(loader=template_loader(), autoescape=select_autoescape(["html", "j2"]),
                       trim_blocks=True, lstrip_blocks=True)
     data = to_dict(run)
     drifted = [r for r in data["resources"] if r["kind"] != DriftKind.IN_SYNC.value]
