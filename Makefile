@@ -24,7 +24,7 @@ demo: $(STAMP)
 	$(BIN)/audit demo --out demo-output
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 # The lowest versions pyproject.toml allows for each direct dependency (uv's lowest-direct resolution,
 # in a venv of its own, made anew each time), then the tests (MIN_TESTS picks a subset).

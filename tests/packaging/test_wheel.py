@@ -1,7 +1,7 @@
 """The wheel as a user installs it: built from the sdist, installed into a fresh venv outside the checkout,
 run from an unrelated folder; and the same wheel through pipx.
 
-Marked `packaging` (a build and two venv installs, about a minute with a warm pip cache); `make test` runs it.
+Marked `packaging` (a build and two venv installs); `make test` runs it, all on one xdist worker (one build).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from auditor.resources import pack_digest
 from auditor.rules.engine import load_pack
 from tests.packaging.support import ROOT, clean_env, rule_ids, run, shipped_files
 
-pytestmark = pytest.mark.packaging
+pytestmark = [pytest.mark.packaging, pytest.mark.xdist_group("packaging-wheel")]
 
 BUNDLED = {"rules": "auditor/builtin_rules", "reports": "auditor/report_templates"}
 """Top-level folder of the checkout -> where it sits in the wheel."""
