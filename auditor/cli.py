@@ -9,27 +9,22 @@ Exit codes (Terraform's -detailed-exitcode convention):
 from __future__ import annotations
 
 import gc
-import importlib
-import io
 import logging
 import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn
 
 import click
 
 from auditor.config import AuditConfig, load_config, merge, parse_duration
 from auditor.errors import AuditError, ConfigError, ExitCode
 from auditor.report import write_atomic
+from auditor.report.emit import RUN_FORMATS, console, emit, table_text
+from auditor.rules.settings import RuleSettings, choices_of, plain, setting_fields
 from auditor.state.model import StateRequest
-
-if TYPE_CHECKING:  # the audit pipeline (boto3, deepdiff) and rich load only for the commands that use them
-    from rich.console import Console
-
-    from auditor.pipeline import AuditRun
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -37,17 +32,8 @@ Exit codes:
   1  error, or incomplete audit (a state unreadable, a type unobservable)
   2  drift found"""
 
-FORMATS = ("table", "json", "plan-json", "html")
-
 _PROCESS_ENDS_IN_COMMAND = False
 """Set by the console script: a command that finished ends the process itself (see _finish)."""
-
-
-def _console(**options: Any) -> Console:
-    """A rich Console (rich is imported only by the output that draws tables or bars)."""
-    from rich.console import Console
-
-    return Console(**options)
 
 
 def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
@@ -87,13 +73,6 @@ def _state_requests(states: tuple[str, ...], workspaces: tuple[str, ...], lock_t
     )
 
 
-def _table_text(draw: Callable[[Console], None]) -> str:
-    """What `draw` prints on a console, as plain text 160 columns wide (for `--format table -o FILE`)."""
-    console = _console(file=io.StringIO(), record=True, width=160)
-    draw(console)
-    return console.export_text()
-
-
 @contextmanager
 def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]:
     if not enabled:
@@ -102,44 +81,13 @@ def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=_console(stderr=True), transient=True) as bar:
+    with Progress(*columns, console=console(stderr=True), transient=True) as bar:
         task = bar.add_task("reading live AWS", total=None)
 
         def update(stage: str, done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
         yield update
-
-
-_RENDERERS = {"json": "auditor.report.json_report", "plan-json": "auditor.report.plan_json",
-              "html": "auditor.report.html"}
-"""Machine format -> the module whose `render` writes it (imported when asked for: jinja2 only for html)."""
-
-
-def _renderer(fmt: str) -> Callable[[AuditRun], str]:
-    render: Callable[[AuditRun], str] = importlib.import_module(_RENDERERS[fmt]).render
-    return render
-
-
-def emit(run: AuditRun, fmt: str, output: Path | None, html: Path | None, json_out: Path | None) -> None:
-    """Print or write the result in the asked-for format(s)."""
-    if json_out:
-        write_atomic(json_out, _renderer("json")(run))
-    if html:
-        write_atomic(html, _renderer("html")(run))
-    if fmt == "table":
-        from auditor.report.console import print_summary
-
-        if output:
-            write_atomic(output, _table_text(lambda console: print_summary(run, console)))
-        else:
-            print_summary(run, _console())
-        return
-    text = _renderer(fmt)(run)
-    if output:
-        write_atomic(output, text)
-    else:
-        click.echo(text, nl=False)
 
 
 @cli.command("run", epilog=EXIT_CODES_HELP)
@@ -162,7 +110,7 @@ def emit(run: AuditRun, fmt: str, output: Path | None, html: Path | None, json_o
 @click.option("--wait-for-lock", metavar="DURATION", help="Wait up to DURATION (e.g. 5m) for a held lock first.")
 @click.option("--ignore-file", type=click.Path(path_type=Path),
               help="Ignore rules (default: .auditignore in the current folder, if present).")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+@click.option("--format", "fmt", type=click.Choice(RUN_FORMATS), default="table", show_default=True,
               help="table (console summary), json (schema auditor.audit/v1), plan-json (Terraform "
                    "resource_drift) or html.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the --format output to FILE.")
@@ -172,6 +120,10 @@ def emit(run: AuditRun, fmt: str, output: Path | None, html: Path | None, json_o
 @click.option("--rules-dir", "rules_dirs", multiple=True, type=click.Path(path_type=Path),
               help="An extra rule pack folder (repeatable), run with the built-in one on live and state resources.")
 @click.option("--no-rules", is_flag=True, help="Skip the compliance rules: drift only.")
+@click.option("--history", "history_url", metavar="URL",
+              help="Record the run in this history: sqlite:///PATH, postgresql://..., s3://BUCKET/PREFIX "
+                   "(default: `history` in audit.toml, else $XDG_DATA_HOME/auditor/history.db).")
+@click.option("--no-history", is_flag=True, help="Do not record this run in the history.")
 @click.option("--code", "code_dirs", multiple=True, type=click.Path(path_type=Path, exists=True, file_okay=False),
               help="A Terraform root module whose declared addresses are compared with its state (repeatable).")
 def run_cmd(states: tuple[str, ...], workspaces: tuple[str, ...], lock_table: str | None,
@@ -179,7 +131,8 @@ def run_cmd(states: tuple[str, ...], workspaces: tuple[str, ...], lock_table: st
             config_path: Path | None, regions: tuple[str, ...], profile: str | None, role_arn: str | None,
             types: tuple[str, ...], wait_for_lock: str | None, ignore_file: Path | None, fmt: str,
             output: Path | None, json_out: Path | None, html: Path | None, progress: bool | None,
-            rules_dirs: tuple[Path, ...], no_rules: bool, code_dirs: tuple[Path, ...]) -> None:
+            rules_dirs: tuple[Path, ...], no_rules: bool, history_url: str | None, no_history: bool,
+            code_dirs: tuple[Path, ...]) -> None:
     """Audit Terraform state against live AWS: drift, and the compliance rules on live and state resources."""
     config = _load_config(config_path)
     requests = list(config.states) + list(_state_requests(states, workspaces, lock_table, state_role_arn,
@@ -202,7 +155,20 @@ def run_cmd(states: tuple[str, ...], workspaces: tuple[str, ...], lock_table: st
     show_progress = sys.stderr.isatty() if progress is None else progress
     with _progress(show_progress) as update:
         result = run_audit(config, aws, progress=update)
+    failure = None
+    if not no_history:
+        from auditor.history.record import config_hash
+        from auditor.history.store import record_with_retention
+
+        try:
+            result = record_with_retention(result, history_url or config.history, config.history_keep_days,
+                                           config_hash(repr(config)))
+        except AuditError as exc:  # the result is still shown; the run then fails for the lost record
+            failure = exc
     emit(result, fmt, output, html, json_out)
+    if failure is not None:
+        click.echo(f"error: the run was not recorded in the history: {failure}", err=True)
+        _finish(int(ExitCode.ERROR))
     _finish(int(result.exit_code))
 
 
@@ -210,12 +176,12 @@ def run_cmd(states: tuple[str, ...], workspaces: tuple[str, ...], lock_table: st
 @click.argument("types", nargs=-1, metavar="[TYPE]...")
 def resources_cmd(types: tuple[str, ...]) -> None:
     """List the supported resource types, what is compared for each and what is ignored (and why)."""
-    from auditor.inventory.base import canonical_type, registry
+    from auditor.catalog import canonical_type, specs
 
-    specs = {t: c.spec for t, c in registry().items()}
-    wanted = [canonical_type(t) for t in types] or sorted(specs)
+    known = specs()
+    wanted = [canonical_type(t) for t in types] or sorted(known)
     for tf_type in wanted:
-        spec = specs.get(tf_type)
+        spec = known.get(tf_type)
         if spec is None:
             raise ConfigError(f"unsupported resource type {tf_type!r}", "run `audit resources` for the list")
         click.echo(f"{spec.type}" + (f" (also {', '.join(spec.aliases)})" if spec.aliases else ""))
@@ -246,6 +212,20 @@ def _rule_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
+def setting_options(cls: type[RuleSettings] = RuleSettings) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """One option per field of `cls` (`--min-azs` for min_azs), each overriding audit.toml's [rules]."""
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        for spec in reversed(setting_fields(cls)):
+            choices = choices_of(spec)
+            fn = click.option(f"--{spec.name.replace('_', '-')}", spec.name,
+                              type=click.Choice(choices) if choices else int,
+                              help=f"{spec.metadata['help']} (default {plain(spec.default)}).")(fn)
+        return fn
+
+    return decorate
+
+
 DEFAULT_CONFIG = Path("audit.toml")
 
 
@@ -258,7 +238,7 @@ def _load_config(config_path: Path | None) -> AuditConfig:
 
 def _pack_and_config(rules_dirs: tuple[Path, ...], no_builtin: bool,
                      config_path: Path | None) -> tuple[Any, AuditConfig]:
-    from auditor.compliance import rule_pack
+    from auditor.rules.engine import rule_pack
 
     config = _load_config(config_path)
     return rule_pack([*config.rules_dirs, *rules_dirs], builtin=not no_builtin), config
@@ -269,12 +249,7 @@ def _pack_and_config(rules_dirs: tuple[Path, ...], no_builtin: bool,
                                                                           "failed"))
 @click.argument("directory", type=click.Path(path_type=Path, exists=True, file_okay=False))
 @_rule_options
-@click.option("--tls-profile", type=click.Choice(["aws-recommended", "securityhub-elb17"]),
-              help="TLS policy allowlist for ALB-03 (default aws-recommended).")
-@click.option("--min-azs", type=int, help="Fewest availability zones an ALB or service may span (default 2).")
-@click.option("--min-log-retention-days", type=int, help="Shortest acceptable log retention (default 30).")
-@click.option("--fail-on", type=click.Choice(["low", "medium", "high", "critical"]),
-              help="Exit 2 when a rule of this severity or higher fails (default high).")
+@setting_options()
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "sarif", "junit"]), default="table",
               show_default=True, help="table, json (schema auditor.scan/v1), sarif (2.1.0) or junit (XML).")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the --format output to FILE.")
@@ -284,33 +259,27 @@ def _pack_and_config(rules_dirs: tuple[Path, ...], no_builtin: bool,
                    "(before suppressions) with a digest of its files, the rules and the settings, kept in "
                    "$AUDITOR_CACHE_DIR, else $XDG_CACHE_HOME/auditor, else ~/.cache/auditor.")
 def scan_cmd(directory: Path, rules_dirs: tuple[Path, ...], no_builtin_rules: bool, config_path: Path | None,
-             tls_profile: str | None, min_azs: int | None, min_log_retention_days: int | None,
-             fail_on: str | None, fmt: str, output: Path | None, show_passed: bool, no_cache: bool) -> None:
+             fmt: str, output: Path | None, show_passed: bool, no_cache: bool, **overrides: Any) -> None:
     """Check Terraform code (every root module under DIRECTORY) against the compliance rules.
 
     A re-scan of unchanged code reads its findings from the scan cache (see --no-cache).
     """
-    from auditor.compliance import scan
     from auditor.config import rule_settings
     from auditor.report import findings as report
     from auditor.rules.engine import Suppressions
-    from auditor.scancache import ScanCache
+    from auditor.scan.cache import ScanCache
+    from auditor.scan.code import scan
 
     pack, config = _pack_and_config(rules_dirs, no_builtin_rules, config_path)
-    base = config.rule_settings
-    settings = rule_settings({"tls_profile": base.tls_profile, "min_azs": base.min_azs,
-                              "min_log_retention_days": base.min_log_retention_days,
-                              "min_desired_count": base.min_desired_count, "fail_on": base.fail_on.value},
-                             "options", tls_profile=tls_profile, min_azs=min_azs,
-                             min_log_retention_days=min_log_retention_days, fail_on=fail_on)
+    settings = rule_settings({}, "options", base=config.rule_settings, **overrides)
     result = scan(directory, pack, settings, Suppressions(config.suppressions),
                   cache=None if no_cache else ScanCache.default())
     renderers = {"json": report.render_json, "sarif": report.render_sarif, "junit": report.render_junit}
     if fmt == "table" and output:
-        write_atomic(output, _table_text(lambda console: report.print_findings(result, console,
+        write_atomic(output, table_text(lambda con: report.print_findings(result, con,
                                                                                 show_passed=show_passed)))
     elif fmt == "table":
-        report.print_findings(result, _console(), show_passed=show_passed)
+        report.print_findings(result, console(), show_passed=show_passed)
     elif output:
         write_atomic(output, renderers[fmt](result))
     else:
@@ -335,7 +304,7 @@ def rules_list_cmd(rules_dirs: tuple[Path, ...], no_builtin_rules: bool, config_
         table.add_column(col, overflow="fold")
     for r in pack.rules:
         table.add_row(r.meta.id, r.meta.severity.value, ", ".join(r.meta.resource_types), r.meta.title)
-    _console().print(table)
+    console().print(table)
 
 
 @rules_group.command("show")
@@ -415,8 +384,17 @@ def demo_cmd(out_dir: Path, clean: bool) -> None:
     """Run a real audit against an embedded AWS (moto on 127.0.0.1) seeded with the reference stack."""
     from auditor.demo.run import run_demo
 
-    code = run_demo(out_dir, with_drift=not clean, console=_console())
+    code = run_demo(out_dir, with_drift=not clean, console=console())
     _finish(int(code))
+
+
+from auditor.history.cli import history_group  # noqa: E402
+
+cli.add_command(history_group)
+
+from auditor.deploy.cli import deploy_cmd  # noqa: E402 - registered after the commands above
+
+cli.add_command(deploy_cmd)
 
 
 def _tune_gc() -> None:

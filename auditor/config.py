@@ -20,12 +20,8 @@ Example audit.toml:
     [weights.kinds]
     missing = 2.0
 
-    [rules]                              # compliance thresholds
-    tls_profile = "aws-recommended"      # or "securityhub-elb17"
-    min_azs = 2
-    min_log_retention_days = 30
+    [rules]                              # compliance thresholds: see auditor.rules.settings
     fail_on = "high"                     # exit 2 when a rule at or above this severity fails
-    bucket_scope = "state"               # STATE-04/05 on state buckets only, or "all" buckets
     rules_dirs = ["my-rules"]            # extra rule packs, loaded like the built-in one
 
     [[suppressions]]                     # reported, never hidden; reason required
@@ -33,6 +29,9 @@ Example audit.toml:
     resource = "aws_ecs_task_definition.legacy*"
     reason = "legacy service, replaced in Q1"
     expires = 2027-03-31
+
+    history = "sqlite:///var/lib/auditor/history.db"   # or postgresql://..., s3://bucket/prefix
+    history_keep_days = 400              # runs older than this are pruned after each recorded run
 """
 
 from __future__ import annotations
@@ -46,17 +45,16 @@ from pathlib import Path
 from typing import Any
 
 from auditor.errors import ConfigError
-from auditor.rules.model import RuleSettings, Severity, Suppression
+from auditor.models import Suppression
+from auditor.rules.settings import RuleSettings, build_settings, setting_fields, settings_dict
 from auditor.score import Weights
 from auditor.state.model import StateRequest
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _TOP_KEYS = {"regions", "profile", "role_arn", "wait_for_lock", "ignore_file", "backend_dirs", "states",
-             "weights", "types", "max_workers", "rules", "suppressions", "code_dirs"}
-_RULE_KEYS = {"tls_profile", "min_azs", "min_log_retention_days", "min_desired_count", "fail_on", "rules_dirs",
-              "bucket_scope"}
+             "weights", "types", "max_workers", "rules", "suppressions", "code_dirs", "history",
+             "history_keep_days", "deploy"}  # [deploy] is read by auditor/deploy/cli.py
 _SUPPRESSION_KEYS = {"rule", "resource", "reason", "expires"}
-TLS_PROFILES = ("aws-recommended", "securityhub-elb17")
 _STATE_KEYS = {"uri", "workspaces", "lock_table", "region", "role_arn", "workspace_key_prefix", "use_lockfile"}
 
 
@@ -78,6 +76,8 @@ class AuditConfig:
     suppressions: tuple[Suppression, ...] = ()
     check_rules: bool = True  # run the compliance rules on live and state resources
     code_dirs: tuple[Path, ...] = ()  # Terraform root modules to compare with their states' addresses
+    history: str | None = None  # the history store's URL (None: the default SQLite file)
+    history_keep_days: int | None = None  # retention: prune older runs after recording one
 
 
 def parse_duration(text: str | float | int, what: str = "duration") -> float:
@@ -139,34 +139,27 @@ def config_from_mapping(data: Mapping[str, Any], where: str, base_dir: Path | No
         rules_dirs=tuple(base_dir / str(d) for d in _list(data.get("rules", {}), "rules_dirs", where)),
         suppressions=tuple(_suppression(s, f"{where}: suppressions[{i}]")
                            for i, s in enumerate(_list(data, "suppressions", where))),
+        history=_opt_str(data, "history", where),
+        history_keep_days=(None if data.get("history_keep_days") is None
+                           else _positive_int(data["history_keep_days"], f"{where}: history_keep_days")),
     )
 
 
-def rule_settings(raw: Any, where: str, **overrides: Any) -> RuleSettings:
-    """[rules] table (plus command-line overrides) -> RuleSettings, validated."""
+def rule_settings(raw: Any, where: str, *, base: RuleSettings | None = None,
+                  cls: type[RuleSettings] = RuleSettings, **overrides: Any) -> RuleSettings:
+    """[rules] table (plus command-line overrides, over `base`'s values) -> `cls`, validated."""
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{where} must be a table")
-    unknown = set(raw) - _RULE_KEYS
+    known = {spec.name for spec in setting_fields(cls)}
+    unknown = set(raw) - known - {"rules_dirs"}
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
-    values = {k: v for k, v in raw.items() if k != "rules_dirs"} | {k: v for k, v in overrides.items() if v is not None}
-    profile = values.get("tls_profile", "aws-recommended")
-    if profile not in TLS_PROFILES:
-        raise ConfigError(f"{where}: tls_profile must be one of {', '.join(TLS_PROFILES)}, got {profile!r}")
+    values = ({} if base is None else settings_dict(base)) | {k: v for k, v in raw.items() if k in known}
+    values |= {k: v for k, v in overrides.items() if v is not None}
     try:
-        fail_on = Severity(str(values.get("fail_on", "high")).lower())
-    except ValueError:
-        raise ConfigError(f"{where}: fail_on must be one of {', '.join(s.value for s in Severity)}") from None
-    scope = values.get("bucket_scope", "state")
-    if scope not in ("state", "all"):
-        raise ConfigError(f"{where}: bucket_scope must be \"state\" or \"all\", got {scope!r}")
-    return RuleSettings(
-        tls_profile=profile, fail_on=fail_on, bucket_scope=scope,
-        min_azs=_positive_int(values.get("min_azs", 2), f"{where}: min_azs"),
-        min_log_retention_days=_positive_int(values.get("min_log_retention_days", 30),
-                                             f"{where}: min_log_retention_days"),
-        min_desired_count=_positive_int(values.get("min_desired_count", 2), f"{where}: min_desired_count"),
-    )
+        return build_settings(values, cls)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
 
 
 def _suppression(raw: Any, where: str) -> Suppression:

@@ -12,8 +12,9 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from auditor import catalog
+from auditor.catalog import TypeSpec
 from auditor.ignore import IgnoreRules
-from auditor.inventory.base import TypeSpec, registry
 from auditor.models import AttributeChange, Drift, DriftKind, Inventory, Resource
 from auditor.state.model import REDACTED
 from auditor.state.resources import StateResources
@@ -212,7 +213,7 @@ def diff(state: StateResources, inventory: Inventory, ignore: IgnoreRules | None
     resource may belong to it); such resources are then `unknown` with that reason.
     """
     ignore = ignore or IgnoreRules()
-    specs = {t: c.spec for t, c in registry().items()}
+    specs = catalog.specs()
     observed = {(o.region, o.type): o for o in inventory.observations}
     live_by_key = {r.key: r for r in inventory.resources}
     view: dict[str, list[Resource]] = {}

@@ -1,11 +1,23 @@
-"""Typed frozen values passed between the pipeline stages."""
+"""Typed frozen values passed between the pipeline stages: resources, observations, drift, rule
+findings, and the run that holds them all."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from auditor.errors import ExitCode
+
+if TYPE_CHECKING:
+    from auditor.codedrift import CodeComparison
+    from auditor.rules.engine import RulePack
+    from auditor.rules.settings import RuleSettings
+    from auditor.score import Score
+    from auditor.state.model import LoadedState, StateFailure
 
 
 class Origin(StrEnum):
@@ -110,3 +122,140 @@ class Drift:
     @property
     def key(self) -> tuple[str, str]:
         return (self.type, self.id)
+
+
+# --- rules: what a rule says, and what one evaluation found -----------------------------------
+
+
+class Status(StrEnum):
+    PASS = "PASS"
+    FAIL = "FAIL"
+    UNKNOWN = "UNKNOWN"  # evidence missing or unresolvable: never PASS
+    NOT_APPLICABLE = "NOT_APPLICABLE"
+
+
+class Severity(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return list(Severity).index(self)
+
+
+
+
+class Unresolved:
+    """A value that cannot be known statically (a variable without default, a computed attribute)."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"Unresolved({self.reason!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Unresolved) and other.reason == self.reason
+
+    def __hash__(self) -> int:
+        return hash(("Unresolved", self.reason))
+
+
+
+
+@dataclass(frozen=True, slots=True)
+class Suppression:
+    rule_id: str
+    target: str  # fnmatch pattern over TYPE.ID or the address
+    reason: str
+    expires: date | None = None
+
+
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    rule_id: str
+    status: Status
+    severity: Severity
+    resource_type: str
+    resource_id: str
+    address: str | None
+    origin: str
+    message: str
+    value: Any = None
+    file: str | None = None
+    line: int | None = None
+    suppressed_by: Suppression | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ComplianceResult:
+    """The findings of one evaluation, with what it needs to be reported and judged."""
+
+    pack: RulePack
+    findings: tuple[Finding, ...]
+    settings: RuleSettings
+    expired_suppressions: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    def counts(self) -> dict[str, int]:
+        counts = Counter(f.status.value for f in self.findings if f.suppressed_by is None)
+        counts["SUPPRESSED"] = sum(1 for f in self.findings if f.suppressed_by is not None)
+        return {s.value: counts.get(s.value, 0) for s in Status} | {"SUPPRESSED": counts["SUPPRESSED"]}
+
+    def blocking(self) -> list[Finding]:
+        """Unsuppressed failures at or above the configured severity."""
+        return [f for f in self.findings if f.status is Status.FAIL and f.suppressed_by is None
+                and f.severity.rank >= self.settings.fail_on.rank]
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRun:
+    """Everything one audit found, ready for the reporters."""
+
+    started_at: datetime
+    finished_at: datetime
+    tool_version: str
+    account_id: str
+    regions: tuple[str, ...]
+    states: tuple[LoadedState, ...]
+    failures: tuple[StateFailure, ...]
+    inventory: Inventory
+    drifts: tuple[Drift, ...]
+    score: Score
+    ignore_file: str | None = None
+    compliance: ComplianceResult | None = None
+    code: tuple[CodeComparison, ...] = ()
+    id: str | None = None  # the history's run id, once recorded
+
+    @property
+    def observation_errors(self) -> tuple[Observation, ...]:
+        return tuple(o for o in self.inventory.observations if o.status is ObservationStatus.UNKNOWN)
+
+    @property
+    def incomplete(self) -> bool:
+        """Some state could not be read or some type could not be observed."""
+        return bool(self.failures or self.observation_errors)
+
+    @property
+    def has_drift(self) -> bool:
+        return any(d.kind in DRIFTED_KINDS for d in self.drifts)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """1 when the audit is incomplete (it cannot vouch for anything), else 2 on drift or a blocking
+        rule failure, else 0."""
+        if self.incomplete:
+            return ExitCode.ERROR
+        failing = bool(self.compliance and self.compliance.blocking())
+        code_drift = any(c.drifts for c in self.code)
+        return ExitCode.DRIFT if self.has_drift or failing or code_drift else ExitCode.CLEAN

@@ -45,15 +45,18 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+from auditor.catalog import canonical_type
 from auditor.code import load_code
 from auditor.code.loader import CodeModule
 from auditor.code.values import Ref
-from auditor.compliance import root_modules
-from auditor.inventory.base import canonical_type
-from auditor.models import Origin
+from auditor.models import Origin, Status
+from auditor.rules.backend import backend_resource
 from auditor.rules.engine import BUILTIN_PACK, RulePack, evaluate, load_pack
-from auditor.rules.lib import address_type, all_of, backend_resource, normalize_address
-from auditor.rules.model import RuleSettings, Status, Verdict
+from auditor.rules.links import address_type, normalize_address
+from auditor.rules.model import Verdict
+from auditor.rules.settings import RuleSettings
+from auditor.rules.verdicts import all_of
+from auditor.scan.code import root_modules
 
 CHECKOV_VERSION = "3.3.30"
 REPO = Path(__file__).resolve().parent.parent
@@ -61,7 +64,7 @@ OUT = REPO / "bench" / "out"
 FIXTURES = REPO.parent / "shared" / "fixtures" / "checkov"
 TERRAFORM = REPO / "terraform"
 STARTUP = "startup: one empty .tf"
-PARITY_MODULES = ("tests.rules.test_checkov_parity", "tests.rules.test_checkov_parity_part2")
+PARITY_MODULE = "tests.rules.test_checkov_parity"
 
 # checkov judges a resource of type K, our rule another type T linked to it by a reference:
 # ROLL_UP[K] = (T, attribute of T referring to the K): the verdicts of every such T are combined (all must hold);
@@ -416,20 +419,18 @@ class Comparison:
 
 
 def parity_rows() -> list[Any]:
-    """Every `Parity` row of the parity test modules (module-level rows and tuples of rows)."""
+    """Every `Parity` row of the parity test module (module-level rows and tuples of rows)."""
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))  # the parity tables are data inside the test package
+    try:
+        module = importlib.import_module(PARITY_MODULE)
+    except ImportError as exc:
+        raise BenchError(f"cannot read the parity table {PARITY_MODULE}: {exc}") from None
     rows: list[Any] = []
-    for name in PARITY_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ImportError as exc:
-            raise BenchError(f"cannot read the parity table {name}: {exc}") from None
-        parity = module.Parity
-        for value in vars(module).values():
-            for row in value if isinstance(value, tuple) else (value,):
-                if isinstance(row, parity) and all(row is not r for r in rows):
-                    rows.append(row)
+    for value in vars(module).values():
+        for row in value if isinstance(value, tuple) else (value,):
+            if isinstance(row, module.Parity) and all(row is not r for r in rows):
+                rows.append(row)
     return rows
 
 

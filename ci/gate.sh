@@ -52,7 +52,7 @@ if command -v terraform >/dev/null 2>&1; then
   run terraform fmt -check -recursive "$TF_DIR" || failed "terraform fmt: run 'terraform fmt -recursive $TF_DIR'"
 
   step "terraform validate (every root module under $TF_DIR)"
-  roots=$("$PYTHON" -c 'import sys; from pathlib import Path; from auditor.compliance import root_modules; print(*root_modules(Path(sys.argv[1])), sep="\n")' "$TF_DIR") || {
+  roots=$("$PYTHON" -c 'import sys; from pathlib import Path; from auditor.scan.code import root_modules; print(*root_modules(Path(sys.argv[1])), sep="\n")' "$TF_DIR") || {
     printf 'gate: %s cannot list the root modules (set PYTHON to the interpreter that has the auditor)\n' "$PYTHON" >&2
     exit 1
   }

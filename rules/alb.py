@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from auditor.code.values import Ref, Template
-from auditor.models import Origin, Resource
+from auditor.models import Origin, Resource, Unresolved
 from auditor.rules.engine import rule
 from auditor.rules.joins import (
     APPLICATION,
@@ -33,25 +33,11 @@ from auditor.rules.joins import (
     subnet_zones,
     zone_spread,
 )
-from auditor.rules.lib import (
-    address_type,
-    all_of,
-    as_bool,
-    blocks,
-    failed,
-    get,
-    judge,
-    linked,
-    not_applicable,
-    observed,
-    passed,
-    show,
-    unknown,
-    unobserved,
-    unresolved,
-    value_or_default,
-)
-from auditor.rules.model import Peers, RuleContext, Unresolved, Verdict
+from auditor.rules.links import address_type, linked
+from auditor.rules.model import Guard, Peers, RuleContext, Verdict
+from auditor.rules.read import as_bool, blocks, get, observed, show, value_or_default
+from auditor.rules.settings import TlsProfile
+from auditor.rules.verdicts import all_of, failed, judge, not_applicable, passed, unknown, unobserved, unresolved
 
 LB = "aws_lb"
 LISTENER = "aws_lb_listener"
@@ -75,26 +61,9 @@ def _of_types(res: Resource, kinds: Sequence[str]) -> Verdict | None:
     return None
 
 
-Check = Callable[[Resource, RuleContext], Verdict]
-
-
-def _only(guard: Callable[[Resource, RuleContext], Verdict | None]) -> Callable[[Check], Check]:
-    """Judge only resources the guard lets through (it answers NOT_APPLICABLE or UNKNOWN for the others)."""
-
-    def wrap(check: Check) -> Check:
-        def run(res: Resource, ctx: RuleContext) -> Verdict:
-            skip = guard(res, ctx)
-            return skip if skip is not None else check(res, ctx)
-
-        run.__name__, run.__doc__ = check.__name__, check.__doc__
-        return run
-
-    return wrap
-
-
-def _for_types(*kinds: str) -> Callable[[Check], Check]:
+def _for_types(*kinds: str) -> Guard:
     """Judge only load balancers of `kinds`."""
-    return _only(lambda res, ctx: _of_types(res, kinds))
+    return lambda res, ctx: _of_types(res, kinds)
 
 
 def _attribute(res: Resource, name: str, default: Any, ok: Callable[[Any], bool], expected: str) -> Verdict:
@@ -134,8 +103,8 @@ resource "aws_lb" "main" {
 }
 """,
     peers=Peers(securityhub=("ELB.13",), aws_config=("elbv2-multiple-az",), prowler=("elbv2_is_in_multiple_az",)),
+    applies=_for_types(APPLICATION),
 )
-@_for_types(APPLICATION)
 def alb_multi_az(res: Resource, ctx: RuleContext) -> Verdict:
     subnets = subnet_values(res, "subnets", "subnet_mapping[].subnet_id")
     if isinstance(subnets, Unresolved):
@@ -172,7 +141,7 @@ def _protocol(ctx: RuleContext, listener: Resource) -> str | Verdict:
                    f"{', '.join(LB_TYPES)}", kind)
 
 
-def _with_protocol(*protocols: str) -> Callable[[Check], Check]:
+def _with_protocol(*protocols: str) -> Guard:
     """Judge only listeners whose (effective) protocol is one of `protocols`."""
 
     def guard(res: Resource, ctx: RuleContext) -> Verdict | None:
@@ -184,7 +153,7 @@ def _with_protocol(*protocols: str) -> Callable[[Check], Check]:
                                   "listeners)")
         return None
 
-    return _only(guard)
+    return guard
 
 
 ACM_ARN = re.compile(r"^arn:aws[a-z-]*:acm:")
@@ -241,8 +210,8 @@ resource "aws_lb_listener" "https" {
 }
 """,
     peers=Peers(aws_config=("elbv2-acm-certificate-required",)),
+    applies=_with_protocol(*TLS_PROTOCOLS),
 )
-@_with_protocol(*TLS_PROTOCOLS)
 def listener_acm_certificate(res: Resource, ctx: RuleContext) -> Verdict:
     verdicts = [_acm_certificate(get(res, "certificate_arn"), "certificate_arn")]
     extra = linked(ctx, res, (LISTENER_CERTIFICATE,), "listener_arn", ARN_KEYS)
@@ -264,11 +233,11 @@ ELB17_POLICIES = frozenset({
     "ELBSecurityPolicy-TLS13-1-2-Res-FIPS-PQ-2025-09",
 })
 TLS_PROFILES: Mapping[str, tuple[Callable[[str], bool], str]] = {
-    "aws-recommended": (lambda p: TLS12_MINIMUM.fullmatch(p) is not None,
-                        "a policy whose minimum protocol is TLS 1.2 (ELBSecurityPolicy-TLS13-1-2-*, -TLS13-1-3-*, "
-                        "-FS-1-2-*, -TLS-1-2-*)"),
-    "securityhub-elb17": (lambda p: p in ELB17_POLICIES,
-                          "one of Security Hub ELB.17's policies (" + ", ".join(sorted(ELB17_POLICIES)) + ")"),
+    TlsProfile.AWS_RECOMMENDED: (lambda p: TLS12_MINIMUM.fullmatch(p) is not None,
+                                 "a policy whose minimum protocol is TLS 1.2 (ELBSecurityPolicy-TLS13-1-2-*, "
+                                 "-TLS13-1-3-*, -FS-1-2-*, -TLS-1-2-*)"),
+    TlsProfile.SECURITYHUB_ELB17: (lambda p: p in ELB17_POLICIES,
+                                   "one of Security Hub ELB.17's policies (" + ", ".join(sorted(ELB17_POLICIES)) + ")"),
 }
 
 
@@ -300,8 +269,8 @@ resource "aws_lb_listener" "https" {
 """,
     peers=Peers(checkov=("CKV_AWS_103", "CKV2_AWS_74"), trivy=("AVD-AWS-0047",), securityhub=("ELB.17",),
                 aws_config=("elbv2-predefined-security-policy-ssl-check",), prowler=("elbv2_insecure_ssl_ciphers",)),
+    applies=_with_protocol(*TLS_PROTOCOLS),
 )
-@_with_protocol(*TLS_PROTOCOLS)
 def listener_tls_policy(res: Resource, ctx: RuleContext) -> Verdict:
     profile = TLS_PROFILES.get(ctx.settings.tls_profile)
     if profile is None:
@@ -391,8 +360,8 @@ resource "aws_lb_listener" "http_redirect" {
 """,
     peers=Peers(checkov=("CKV_AWS_2", "CKV2_AWS_20"), trivy=("AVD-AWS-0054",), securityhub=("ELB.1",),
                 aws_config=("alb-http-to-https-redirection-check",), prowler=("elbv2_ssl_listeners",)),
+    applies=_with_protocol("HTTP"),
 )
-@_with_protocol("HTTP")
 def http_redirects_to_https(res: Resource, ctx: RuleContext) -> Verdict:
     actions = blocks(res, "default_action")
     if isinstance(actions, Unresolved):
@@ -430,8 +399,8 @@ resource "aws_lb" "main" {
     peers=Peers(checkov=("CKV_AWS_131",), trivy=("AVD-AWS-0052",), securityhub=("ELB.4",),
                 aws_config=("alb-http-drop-invalid-header-enabled",),
                 prowler=("elbv2_alb_drop_invalid_header_fields_enabled",)),
+    applies=_for_types(APPLICATION),
 )
-@_for_types(APPLICATION)
 def drops_invalid_headers(res: Resource, ctx: RuleContext) -> Verdict:
     return _attribute(res, "drop_invalid_header_fields", False, lambda v: v is True, "true")
 
@@ -453,8 +422,8 @@ resource "aws_lb" "main" {
 """,
     peers=Peers(checkov=("CKV_AWS_150",), securityhub=("ELB.6",), aws_config=("elb-deletion-protection-enabled",),
                 prowler=("elbv2_deletion_protection",)),
+    applies=_for_types(*LB_TYPES),
 )
-@_for_types(*LB_TYPES)
 def deletion_protection(res: Resource, ctx: RuleContext) -> Verdict:
     return _attribute(res, "enable_deletion_protection", False, lambda v: v is True, "true")
 
@@ -482,8 +451,8 @@ resource "aws_lb" "main" {
 """,
     peers=Peers(checkov=("CKV_AWS_91",), securityhub=("ELB.5",), aws_config=("elb-logging-enabled",),
                 prowler=("elbv2_logging_enabled",)),
+    applies=_for_types(APPLICATION, "network"),
 )
-@_for_types(APPLICATION, "network")
 def access_logs(res: Resource, ctx: RuleContext) -> Verdict:
     found = blocks(res, "access_logs")
     if isinstance(found, Unresolved):
@@ -524,8 +493,8 @@ resource "aws_lb" "main" {
 """,
     peers=Peers(checkov=("CKV_AWS_328",), securityhub=("ELB.12",), aws_config=("alb-desync-mode-check",),
                 prowler=("elbv2_desync_mitigation_mode",)),
+    applies=_for_types(APPLICATION),
 )
-@_for_types(APPLICATION)
 def desync_mitigation(res: Resource, ctx: RuleContext) -> Verdict:
     return _attribute(res, "desync_mitigation_mode", "defensive", lambda v: v in DESYNC_MODES,
                       " or ".join(DESYNC_MODES))

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from auditor.code.values import Ref
-from auditor.models import Resource
+from auditor.models import Resource, Unresolved
 from auditor.rules.engine import rule
 from auditor.rules.joins import (
     ALB_NAMESPACE,
@@ -27,21 +27,10 @@ from auditor.rules.joins import (
     target_group_load_balancers,
     watches,
 )
-from auditor.rules.lib import (
-    all_of,
-    as_bool,
-    failed,
-    get,
-    judge,
-    not_applicable,
-    passed,
-    same_address,
-    show,
-    unknown,
-    unresolved,
-    value_or_default,
-)
-from auditor.rules.model import Peers, RuleContext, Unresolved, Verdict
+from auditor.rules.links import same_address
+from auditor.rules.model import Peers, RuleContext, Verdict
+from auditor.rules.read import as_bool, get, show, value_or_default
+from auditor.rules.verdicts import all_of, failed, judge, not_applicable, passed, unknown, unresolved
 
 ALARM = "aws_cloudwatch_metric_alarm"
 LOG_GROUP = "aws_cloudwatch_log_group"

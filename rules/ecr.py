@@ -15,37 +15,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from auditor.code.values import Ref, Template
-from auditor.models import Origin, Resource
+from auditor.models import Origin, Resource, Status, Unresolved
+from auditor.rules.containers import image_repository, judge_containers
 from auditor.rules.engine import rule
-from auditor.rules.lib import (
-    Tri,
-    any_of,
-    as_bool,
-    as_list,
-    blocks,
-    configured_by,
-    customer_managed_key,
-    document,
-    failed,
-    get,
-    iam_match,
-    image_repository,
-    in_same_region,
-    judge,
-    judge_containers,
-    observed,
-    passed,
-    principal_is_public,
-    same_address,
-    show,
-    statements,
-    t_any,
-    unknown,
-    unobserved,
-    unresolved,
-    value_or_default,
-)
-from auditor.rules.model import Peers, RuleContext, Status, Unresolved, Verdict
+from auditor.rules.links import configured_by, in_same_region, same_address
+from auditor.rules.model import Peers, RuleContext, Verdict
+from auditor.rules.policies import customer_managed_key, document, iam_match, principal_is_public, statements
+from auditor.rules.read import as_bool, as_list, blocks, get, observed, show, value_or_default
+from auditor.rules.verdicts import Tri, any_of, failed, judge, passed, t_any, unknown, unobserved, unresolved
 
 REPOSITORY = "aws_ecr_repository"
 TASK_DEFINITION = "aws_ecs_task_definition"

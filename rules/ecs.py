@@ -13,29 +13,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from auditor.code.values import Ref
-from auditor.models import Origin, Resource
+from auditor.models import Origin, Resource, Unresolved
+from auditor.rules.containers import judge_containers
 from auditor.rules.engine import rule
 from auditor.rules.joins import name_of, resource_at, subnet_values, subnet_zones, zone_spread
-from auditor.rules.lib import (
-    address_type,
-    all_of,
-    as_bool,
-    blocks,
-    failed,
-    get,
-    has,
-    judge,
-    judge_containers,
-    not_applicable,
-    passed,
-    same_address,
-    show,
-    unknown,
-    unobserved,
-    unresolved,
-    value_or_default,
-)
-from auditor.rules.model import Peers, RuleContext, Unresolved, Verdict
+from auditor.rules.links import address_type, same_address
+from auditor.rules.model import Peers, RuleContext, Verdict
+from auditor.rules.read import as_bool, blocks, get, has, show, value_or_default
+from auditor.rules.verdicts import all_of, failed, judge, not_applicable, passed, unknown, unobserved, unresolved
 
 TASK_DEFINITION = "aws_ecs_task_definition"
 SERVICE = "aws_ecs_service"

@@ -16,29 +16,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from auditor.code.values import Ref
-from auditor.models import Origin, Resource
+from auditor.models import Origin, Resource, Unresolved
 from auditor.rules.engine import rule
 from auditor.rules.joins import ID_KEYS, SUBNET, designated, name_of, subnet_route_table, subnet_values
-from auditor.rules.lib import (
-    Tri,
-    address_type,
-    all_of,
-    as_bool,
-    as_list,
-    blocks,
-    failed,
-    get,
-    judge,
-    not_applicable,
-    passed,
-    show,
-    t_all,
-    t_any,
-    unknown,
-    unresolved,
-    value_or_default,
-)
-from auditor.rules.model import Peers, RuleContext, Unresolved, Verdict
+from auditor.rules.links import address_type
+from auditor.rules.model import Peers, RuleContext, Verdict
+from auditor.rules.read import as_bool, as_list, blocks, get, show, value_or_default
+from auditor.rules.verdicts import Tri, all_of, failed, judge, not_applicable, passed, t_all, t_any, unknown, unresolved
 
 SECURITY_GROUP = "aws_security_group"
 LEGACY_RULE = "aws_security_group_rule"

@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from auditor.models import Resource
+from auditor.models import Resource, Unresolved
+from auditor.rules.containers import judge_containers
 from auditor.rules.engine import rule
-from auditor.rules.lib import failed, get, judge_containers, not_applicable, passed, unknown, unresolved
-from auditor.rules.model import Peers, RuleContext, Unresolved, Verdict
+from auditor.rules.model import Peers, RuleContext, Verdict
+from auditor.rules.read import get
 from auditor.rules.secrets import (
     FILE_TYPE,
     OUTPUT_TYPE,
@@ -26,6 +27,7 @@ from auditor.rules.secrets import (
     unknown_secret_source,
     value_secret_kind,
 )
+from auditor.rules.verdicts import failed, not_applicable, passed, unknown, unresolved
 
 TASK_DEFINITION = "aws_ecs_task_definition"
 

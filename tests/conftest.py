@@ -70,6 +70,12 @@ def _fake_aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _private_history(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """`audit run` records into a fresh history per test ($XDG_DATA_HOME/auditor/history.db), never the user's."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("data-home")))
+
+
+@pytest.fixture(autouse=True)
 def _private_scan_cache(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     """`audit scan` caches in a fresh folder per test: never the user's cache, never another test's result."""
     monkeypatch.setenv("AUDITOR_CACHE_DIR", str(tmp_path_factory.mktemp("scan-cache")))

@@ -14,10 +14,10 @@ import pytest
 from moto import mock_aws
 
 from auditor.aws import Aws, AwsSettings
+from auditor.catalog import spec_for
 from auditor.demo.motoserver import reference_stack_moto
 from auditor.demo.run import BOOTSTRAP_KEY, REGION, STACK_KEY, SeededStack, seed_reference_stack
 from auditor.demo.seedkit import SeedContext, Seeded
-from auditor.inventory.base import spec_for
 from auditor.models import DriftKind
 from auditor.pipeline import run_audit
 from tests.terraform.test_reference_stack import BOOTSTRAP, STACK, _addresses, _declared

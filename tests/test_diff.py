@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
+from auditor.catalog import TypeSpec
 from auditor.diff import attribute_changes, comparable, diff, normalize, render_path
 from auditor.ignore import parse_ignore
-from auditor.inventory.base import TypeSpec
 from auditor.models import DriftKind, Inventory, Observation, ObservationStatus, Origin, Resource
 from auditor.state.resources import StateResources
 

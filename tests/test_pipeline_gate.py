@@ -21,13 +21,13 @@ from typing import Any
 import pytest
 import yaml
 
-from auditor.compliance import root_modules, scan
 from auditor.rules.engine import Suppressions
-from auditor.rules.model import RuleSettings
+from auditor.rules.settings import RuleSettings
+from auditor.scan.code import root_modules, scan
+from tests.conftest import REPO
 from tests.rules.support import builtin_pack
 from tests.terraform.test_reference_stack import MIRROR_ENV, UNREACHABLE_PROXY, _plugin_mirror
 
-REPO = Path(__file__).resolve().parents[1]
 GATE = REPO / "ci" / "gate.sh"
 WORKFLOW = REPO / ".github" / "workflows" / "terraform-gate.yml"
 HOOKS = REPO / ".pre-commit-hooks.yaml"

@@ -1,4 +1,4 @@
-"""The scan result cache (auditor.scancache): warm scans render exactly as cold ones, every input of a
+"""The scan result cache (auditor.scan.cache): warm scans render exactly as cold ones, every input of a
 scan invalidates it, suppressions stay live, and a broken or unwritable cache never fails a scan."""
 
 from __future__ import annotations
@@ -17,17 +17,18 @@ import pytest
 from click.testing import CliRunner
 from rich.console import Console
 
-from auditor import compliance
 from auditor.cli import cli
-from auditor.compliance import ComplianceResult, rule_pack, scan
+from auditor.models import ComplianceResult, Status, Suppression
 from auditor.report import findings as report
 from auditor.rules import secrets
-from auditor.rules.engine import RulePack, Suppressions
-from auditor.rules.model import RuleSettings, Status, Suppression
-from auditor.scancache import ScanCache, scan_key
+from auditor.rules.engine import RulePack, Suppressions, rule_pack
+from auditor.rules.settings import RuleSettings
+from auditor.scan import code as scan_code
+from auditor.scan.cache import ScanCache, scan_key
+from auditor.scan.code import scan
+from tests.conftest import REPO
 from tests.rules.support import FIXTURES, builtin_pack
 
-REPO = Path(__file__).resolve().parents[1]
 SETTINGS = RuleSettings()
 
 MAIN_TF = """
@@ -54,8 +55,9 @@ resource "aws_cloudwatch_log_group" "extra" {
 """
 
 USER_RULE = """
+from auditor.models import Status
 from auditor.rules.engine import rule
-from auditor.rules.model import Status, Verdict
+from auditor.rules.model import Verdict
 
 
 @rule(id="USR-01", title="user rule", severity="low", resource_types=["aws_cloudwatch_log_group"],
@@ -77,7 +79,7 @@ def _forbid_computing(monkeypatch: pytest.MonkeyPatch) -> None:
     def computed(*_: object) -> None:
         raise AssertionError("the scan was computed, not read from the cache")
 
-    monkeypatch.setattr(compliance, "judge_code", computed)
+    monkeypatch.setattr(scan_code, "judge_code", computed)
 
 
 @pytest.fixture
@@ -231,28 +233,28 @@ def test_a_scan_reading_beyond_the_tree_digest_is_never_cached(files: dict[str, 
 
 def test_a_tree_over_the_size_bound_is_never_cached(project: Path, cache: ScanCache,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("auditor.scancache.MAX_FILES", 3)
+    monkeypatch.setattr("auditor.scan.cache.MAX_FILES", 3)
     scan(project, _pack(project), SETTINGS, Suppressions(), cache=cache)
     assert not cache.entry(project).exists()
 
 
 def test_a_folder_changed_during_the_scan_is_not_stored(project: Path, cache: ScanCache,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    judge = compliance.judge_code
+    judge = scan_code.judge_code
 
-    def judge_then_edit(root: Path, pack: RulePack, settings: RuleSettings) -> compliance.CodeScan:
+    def judge_then_edit(root: Path, pack: RulePack, settings: RuleSettings) -> scan_code.CodeScan:
         code = judge(root, pack, settings)
         (root / "days.txt").write_text("7\n", encoding="utf-8")
         return code
 
-    monkeypatch.setattr(compliance, "judge_code", judge_then_edit)
+    monkeypatch.setattr(scan_code, "judge_code", judge_then_edit)
     scan(project, _pack(project), SETTINGS, Suppressions(), cache=cache)
     assert not cache.entry(project).exists()
 
 
 def test_only_the_entries_written_last_are_kept(tmp_path: Path, cache: ScanCache,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("auditor.scancache.MAX_ENTRIES", 2)
+    monkeypatch.setattr("auditor.scan.cache.MAX_ENTRIES", 2)
     folders = [tmp_path / name for name in ("a", "b", "c")]
     for folder in folders:
         folder.mkdir()

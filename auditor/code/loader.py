@@ -24,12 +24,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from auditor.catalog import canonical_type
 from auditor.code import syntax as s
 from auditor.code.evaluate import Namespace, Scope, evaluate, iterate, to_bool, to_number, to_string
 from auditor.code.functions import make_set
 from auditor.code.values import Encoded, EvalError, HclSet, Ref, Template, Unresolved
 from auditor.errors import ConfigError
-from auditor.inventory.base import canonical_type
 from auditor.models import Origin, Resource
 from auditor.state.address import (
     InstanceKey,

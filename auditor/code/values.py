@@ -2,7 +2,7 @@
 
 Known values are plain Python: `str`, `int`, `float`, `bool`, `None`, `list` (tuples, lists and
 sets; sets come out sorted) and `dict` (objects and maps). What cannot be known before `apply`
-is an `Unresolved` (from `auditor.rules.model`) or one of its subclasses, so that
+is an `Unresolved` (from `auditor.models`) or one of its subclasses, so that
 `isinstance(v, Unresolved)` is the one test a rule needs for "unknown":
 
 * `Ref` — a reference to another resource's attribute whose value is computed:
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from auditor.rules.model import Unresolved
+from auditor.models import Unresolved
 from auditor.state.address import AddressError, format_key, parse_instance_address
 
 U = TypeVar("U", bound=Unresolved)

@@ -21,6 +21,7 @@ from auditor.demo.seedkit import SeedContext
 from auditor.demo.statefile import build_state, publish_state
 from auditor.errors import ExitCode
 from auditor.pipeline import run_audit
+from auditor.report.emit import emit
 from auditor.state.model import StateRequest
 
 REGION = "ap-south-1"
@@ -96,8 +97,6 @@ def pointed_at(endpoint: str, region: str) -> Iterator[None]:
 
 def run_demo(out_dir: Path, *, with_drift: bool, console: Console) -> ExitCode:
     """Seed, drift, audit, write JSON and HTML; returns 0 when the demo itself worked."""
-    from auditor.cli import emit
-
     with MotoServer() as server, pointed_at(server.endpoint, REGION):
         console.print(f"embedded AWS (moto) listening on {server.endpoint}")
         seeded = seed_reference_stack(Aws(AwsSettings(region=REGION)))

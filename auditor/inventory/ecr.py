@@ -8,11 +8,12 @@ from typing import Any
 import botocore.exceptions
 
 from auditor.aws import error_code
-from auditor.inventory.base import CollectContext, TypeSpec, collector, paginate, tags_dict
+from auditor.catalog import TypeSpec
+from auditor.inventory.base import CollectContext, collector, paginate, tags_dict
 from auditor.models import Resource
 
 REPOSITORY = TypeSpec(
-    type="aws_ecr_repository",
+    type="aws_ecr_repository", partially_read=True,
     service="ecr",
     compared=("name", "image_tag_mutability", "image_scanning_configuration", "encryption_configuration"),
     tags=True,
@@ -30,7 +31,7 @@ REPOSITORY = TypeSpec(
 )
 
 LIFECYCLE_POLICY = TypeSpec(
-    type="aws_ecr_lifecycle_policy",
+    type="aws_ecr_lifecycle_policy", partially_read=True,
     service="ecr",
     compared=("repository", "policy"),
     json_attributes=("policy",),

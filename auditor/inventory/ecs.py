@@ -28,7 +28,8 @@ from typing import Any
 import botocore.exceptions
 
 from auditor.aws import is_access_denied
-from auditor.inventory.base import CollectContext, TypeSpec, chunks, collector, paginate, tags_dict
+from auditor.catalog import TypeSpec
+from auditor.inventory.base import CollectContext, chunks, collector, paginate, tags_dict
 from auditor.models import Resource
 from auditor.state.redact import redact_container_environment
 
@@ -319,7 +320,7 @@ def _reduce_port(port: Mapping[str, Any]) -> dict[str, Any]:
 
 
 TASK_DEFINITION = TypeSpec(
-    type="aws_ecs_task_definition",
+    type="aws_ecs_task_definition", partially_read=True,
     service="ecs",
     compared=("family", "revision", "arn", "container_definitions", "cpu", "memory", "network_mode",
               "execution_role_arn", "task_role_arn", "requires_compatibilities", "ipc_mode", "pid_mode",

@@ -10,13 +10,14 @@ from typing import Any
 import botocore.exceptions
 
 from auditor.aws import error_code
-from auditor.inventory.base import CollectContext, TypeSpec, collector, paginate, tags_dict
+from auditor.catalog import TypeSpec
+from auditor.inventory.base import CollectContext, collector, paginate, tags_dict
 from auditor.models import Resource
 
 _AWS_ROLE_PATHS = ("/aws-service-role/", "/service-role/", "/aws-reserved/")
 
 ROLE = TypeSpec(
-    type="aws_iam_role",
+    type="aws_iam_role", partially_read=True,
     service="iam",
     global_service=True,
     compared=("name", "path", "assume_role_policy", "description", "max_session_duration",
@@ -90,7 +91,7 @@ def attachment_import_id(attributes: Mapping[str, Any]) -> str | None:
 
 
 ROLE_POLICY_ATTACHMENT = TypeSpec(
-    type="aws_iam_role_policy_attachment",
+    type="aws_iam_role_policy_attachment", partially_read=True,
     service="iam",
     global_service=True,
     compared=("role", "policy_arn"),

@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from auditor.inventory.base import CollectContext, TypeSpec, collector, paginate, tags_dict
+from auditor.catalog import TypeSpec
+from auditor.inventory.base import CollectContext, collector, paginate, tags_dict
 from auditor.models import Resource
 
 _AWS_ALIAS_PREFIX = "alias/aws/"
 
 KEY = TypeSpec(
-    type="aws_kms_key",
+    type="aws_kms_key", partially_read=True,
     service="kms",
     compared=("description", "key_usage", "customer_master_key_spec", "is_enabled", "enable_key_rotation",
               "rotation_period_in_days", "multi_region", "custom_key_store_id", "xks_key_id"),

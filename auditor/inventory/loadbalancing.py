@@ -21,7 +21,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from auditor.inventory.base import CollectContext, TypeSpec, chunks, collector, paginate, tags_dict
+from auditor.catalog import TypeSpec
+from auditor.inventory.base import CollectContext, chunks, collector, paginate, tags_dict
 from auditor.models import Resource
 
 Attr = tuple[str, str, Callable[[str], Any]]
@@ -408,7 +409,7 @@ TG_ATTRIBUTES: tuple[Attr, ...] = (
 _TG_ATTRIBUTE_NAMES = tuple(tf_name for _, tf_name, _ in TG_ATTRIBUTES)
 
 TARGET_GROUP = TypeSpec(
-    type="aws_lb_target_group",
+    type="aws_lb_target_group", partially_read=True,
     service="elbv2",
     compared=("name", "port", "protocol", "protocol_version", "target_type", "vpc_id", "ip_address_type",
               "health_check", "stickiness", *_TG_ATTRIBUTE_NAMES),
@@ -500,7 +501,7 @@ def collect_target_groups(ctx: CollectContext) -> Iterator[Resource]:
 # --- aws_acm_certificate --------------------------------------------------------------------------
 
 CERTIFICATE = TypeSpec(
-    type="aws_acm_certificate",
+    type="aws_acm_certificate", partially_read=True,
     service="acm",
     compared=("domain_name", "subject_alternative_names", "key_algorithm", "certificate_authority_arn",
               "options"),

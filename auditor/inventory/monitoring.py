@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from auditor.inventory.base import CollectContext, TypeSpec, collector, paginate, tags_dict
+from auditor.catalog import TypeSpec
+from auditor.inventory.base import CollectContext, collector, paginate, tags_dict
 from auditor.models import Resource
 
 _TAGS_PER_CALL = "tags need one more call per resource and are not compared"
@@ -46,7 +47,7 @@ LOG_GROUP = TypeSpec(
 )
 
 TOPIC = TypeSpec(
-    type="aws_sns_topic",
+    type="aws_sns_topic", partially_read=True,
     service="sns",
     compared=("name", "display_name", "policy", "delivery_policy", "archive_policy", "kms_master_key_id",
               "fifo_topic", "content_based_deduplication", "fifo_throughput_scope", "signature_version",

@@ -22,7 +22,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from auditor.inventory.base import CollectContext, StateView, TypeSpec, collector, paginate, tags_dict
+from auditor.catalog import StateView, TypeSpec
+from auditor.inventory.base import CollectContext, collector, paginate, tags_dict
 from auditor.models import Resource
 
 _TIMEOUTS = "provider-only setting"

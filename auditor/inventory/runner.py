@@ -11,7 +11,8 @@ from typing import Any
 import botocore.exceptions
 
 from auditor.aws import Aws, describe_error
-from auditor.inventory.base import CollectContext, canonical_type, registry
+from auditor.catalog import canonical_type
+from auditor.inventory.base import CollectContext, registry
 from auditor.models import Inventory, Observation, ObservationStatus, Resource
 
 log = logging.getLogger(__name__)

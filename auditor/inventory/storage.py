@@ -8,7 +8,8 @@ from typing import Any
 import botocore.exceptions
 
 from auditor.aws import error_code
-from auditor.inventory.base import CollectContext, CollectFn, TypeSpec, collector, paginate, tags_dict
+from auditor.catalog import TypeSpec
+from auditor.inventory.base import CollectContext, CollectFn, collector, paginate, tags_dict
 from auditor.models import Resource
 
 # --- S3 -------------------------------------------------------------------------------------
@@ -23,7 +24,7 @@ def _bucket_id(attributes: Mapping[str, Any]) -> str | None:
 
 
 BUCKET = TypeSpec(
-    type="aws_s3_bucket",
+    type="aws_s3_bucket", partially_read=True,
     service="s3",
     compared=("bucket",),
     tags=True,
@@ -53,7 +54,7 @@ def _split_spec(tf_type: str, compared: tuple[str, ...], *, ignored: Mapping[str
     """A split S3 configuration resource: matched on the bucket name, read only for buckets in state."""
     return TypeSpec(type=tf_type, service="s3", compared=("bucket", *compared), state_id=_bucket_id,
                     ignored={"id": "the bucket name", **(ignored or {})}, set_paths=set_paths,
-                    json_attributes=json_attributes, report_unmanaged=False,
+                    json_attributes=json_attributes, report_unmanaged=False, partially_read=True,
                     notes="Read only for buckets whose configuration a state holds (one call per bucket); "
                           "configurations made outside Terraform on other buckets are not detected.")
 
@@ -90,6 +91,7 @@ def _without_unset(value: Any, block: str = "") -> Any:
 
 LIFECYCLE = TypeSpec(
     type="aws_s3_bucket_lifecycle_configuration", service="s3", state_id=_bucket_id, report_unmanaged=False,
+    partially_read=True,
     compared=("bucket", "rule", "transition_default_minimum_object_size"),
     set_paths=("rule.*.transition", "rule.*.noncurrent_version_transition"),
     optional_live=("transition_default_minimum_object_size",),
@@ -296,7 +298,7 @@ collect_lifecycle_configurations = _split_collector(LIFECYCLE, "get_bucket_lifec
 # --- DynamoDB -------------------------------------------------------------------------------
 
 TABLE = TypeSpec(
-    type="aws_dynamodb_table",
+    type="aws_dynamodb_table", partially_read=True,
     service="dynamodb",
     compared=("name", "hash_key", "range_key", "attribute", "billing_mode", "read_capacity", "write_capacity",
               "global_secondary_index", "local_secondary_index", "stream_enabled", "stream_view_type",

@@ -5,8 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from auditor.models import DriftKind
-from auditor.pipeline import AuditRun
+from auditor.models import AuditRun, DriftKind
 from auditor.report.findings import print_findings
 
 _KIND_STYLE = {

@@ -8,12 +8,14 @@ from xml.etree import ElementTree as ET
 import orjson
 
 from auditor import __version__
-from auditor.rules.model import Finding, RuleMeta, Severity, Status
+from auditor.models import Finding, Severity, Status
+from auditor.rules.model import RuleMeta
+from auditor.rules.settings import settings_dict
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from auditor.compliance import ComplianceResult
+    from auditor.models import ComplianceResult
 
 SCHEMA = "auditor.scan/v1"
 _LEVEL = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "warning", Severity.LOW: "note"}
@@ -47,9 +49,7 @@ def to_dict(result: ComplianceResult) -> dict[str, Any]:
     return {
         "schema": SCHEMA,
         "tool": {"name": "auditor", "version": __version__},
-        "settings": {"tls_profile": result.settings.tls_profile, "min_azs": result.settings.min_azs,
-                     "min_log_retention_days": result.settings.min_log_retention_days,
-                     "fail_on": result.settings.fail_on.value},
+        "settings": settings_dict(result.settings),
         "counts": result.counts(),
         "blocking": len(result.blocking()),
         "rules": [meta_dict(r.meta) for r in result.pack.rules if r.meta.id in used],

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from jinja2 import Environment, select_autoescape
 
-from auditor.models import DriftKind
-from auditor.pipeline import AuditRun
+from auditor.models import AuditRun, DriftKind
 from auditor.report.json_report import to_dict
 from auditor.resources import template_loader
 

@@ -6,8 +6,7 @@ from typing import Any
 
 import orjson
 
-from auditor.models import Drift, Observation
-from auditor.pipeline import AuditRun
+from auditor.models import AuditRun, Drift, Observation
 from auditor.report.findings import to_dict as findings_dict
 from auditor.score import Breakdown
 from auditor.state.model import LoadedState
@@ -68,6 +67,7 @@ def to_dict(run: AuditRun) -> dict[str, Any]:
         "schema": SCHEMA,
         "tool": {"name": "auditor", "version": run.tool_version},
         "run": {
+            "id": run.id,
             "started_at": run.started_at.isoformat(),
             "finished_at": run.finished_at.isoformat(),
             "duration_seconds": round((run.finished_at - run.started_at).total_seconds(), 3),

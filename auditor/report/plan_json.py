@@ -11,8 +11,7 @@ from typing import Any
 
 import orjson
 
-from auditor.models import Drift, DriftKind
-from auditor.pipeline import AuditRun
+from auditor.models import AuditRun, Drift, DriftKind
 from auditor.state.address import parse_instance_address
 
 PROVIDER = "registry.terraform.io/hashicorp/aws"

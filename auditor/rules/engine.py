@@ -20,21 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from auditor.errors import ConfigError
-from auditor.models import Resource
+from auditor.models import Finding, Resource, Severity, Status, Suppression
 from auditor.resources import builtin_rules, rule_files
-from auditor.rules.model import (
-    CheckFn,
-    Finding,
-    Peers,
-    Rule,
-    RuleContext,
-    RuleMeta,
-    RuleSettings,
-    Severity,
-    Status,
-    Suppression,
-    Verdict,
-)
+from auditor.rules.model import CheckFn, Guard, Peers, Rule, RuleContext, RuleMeta, Verdict
+from auditor.rules.settings import RuleSettings
 
 BUILTIN_PACK = builtin_rules()
 _ID = re.compile(r"^[A-Z][A-Z0-9]*-\d{2,3}$")
@@ -42,8 +31,10 @@ _loading: list[Rule] | None = None
 
 
 def rule(*, id: str, title: str, severity: str, resource_types: Sequence[str], rationale: str,
-         remediation: str, terraform: str, peers: Peers | None = None) -> Callable[[CheckFn], CheckFn]:
-    """Declare a rule: its metadata sits beside its check function."""
+         remediation: str, terraform: str, peers: Peers | None = None,
+         applies: Guard | None = None) -> Callable[[CheckFn], CheckFn]:
+    """Declare a rule: its metadata sits beside its check function. `applies`, when given, decides first
+    whether the rule judges a resource of its types at all (see Guard)."""
     if not _ID.match(id):
         raise ConfigError(f"rule id {id!r} must look like ABC-01")
     meta = RuleMeta(id=id, title=title, severity=Severity(severity), resource_types=tuple(resource_types),
@@ -53,7 +44,7 @@ def rule(*, id: str, title: str, severity: str, resource_types: Sequence[str], r
     def register(fn: CheckFn) -> CheckFn:
         if _loading is None:
             raise ConfigError(f"rule {id} declared outside a rule pack load")
-        _loading.append(Rule(meta, fn))
+        _loading.append(Rule(meta, fn, applies))
         return fn
 
     return register
@@ -116,6 +107,12 @@ def _import(name: str, entry: Traversable) -> None:
     exec(compile(entry.read_bytes(), str(entry), "exec"), module.__dict__)
 
 
+def rule_pack(rules_dirs: Sequence[Path] = (), *, builtin: bool = True) -> RulePack:
+    """The built-in pack and/or the user's packs, loaded the same way."""
+    folders = ([BUILTIN_PACK] if builtin else []) + list(rules_dirs)
+    return load_pack(*folders)
+
+
 def _sort_key(rule_id: str) -> tuple[str, int]:
     prefix, number = rule_id.rsplit("-", 1)
     return (prefix, int(number))
@@ -156,7 +153,8 @@ def evaluate(pack: RulePack, resources: Sequence[Resource], settings: RuleSettin
         for tf_type in r.meta.resource_types:
             for res in by_type.get(tf_type, ()):
                 try:
-                    verdicts = _verdicts(r.check(res, ctx))
+                    skip = r.applies(res, ctx) if r.applies is not None else None
+                    verdicts = [skip] if skip is not None else _verdicts(r.check(res, ctx))
                 except Exception as exc:  # a broken rule must not pass anything
                     verdicts = [Verdict(Status.UNKNOWN, f"rule error: {type(exc).__name__}: {exc}")]
                 names = (f"{res.type}.{res.id}", res.address or "")

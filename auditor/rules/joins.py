@@ -1,6 +1,6 @@
 """Cross-resource joins of the ALB, CloudWatch, ECS and network rules.
 
-Each join reads what every source holds (see `auditor.rules.lib`): `Ref`s in code, ids, names and
+Each join reads what every source holds (see `auditor.rules.read`): `Ref`s in code, ids, names and
 ARNs in state and live. A join that cannot be decided says why (an `Unresolved`, or the reasons kept
 beside what was found), so the rule answers UNKNOWN instead of guessing.
 
@@ -14,7 +14,7 @@ beside what was found), so the rule answers UNKNOWN instead of guessing.
 * routing: the route table a subnet uses, explicit association or its VPC's main table
   (`subnet_route_table`).
 
-Indexes over the whole source are built once per evaluation (`lib.memo`, keys prefixed `joins.`).
+Indexes over the whole source are built once per evaluation (`links.memo`, keys prefixed `joins.`).
 """
 
 from __future__ import annotations
@@ -24,11 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from auditor.code.values import Ref
-from auditor.models import Origin, Resource
-from auditor.rules.lib import (
-    Tri,
-    blocks,
-    get,
+from auditor.models import Origin, Resource, Status, Unresolved
+from auditor.rules.links import (
     identity_values,
     known_addresses,
     linked,
@@ -36,10 +33,10 @@ from auditor.rules.lib import (
     normalize_address,
     refers_to,
     same_address,
-    show,
-    t_all,
 )
-from auditor.rules.model import RuleContext, Status, Unresolved, Verdict
+from auditor.rules.model import RuleContext, Verdict
+from auditor.rules.read import blocks, get, show
+from auditor.rules.verdicts import Tri, t_all
 
 LB = "aws_lb"
 LISTENER = "aws_lb_listener"

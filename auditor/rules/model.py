@@ -1,32 +1,13 @@
-"""Typed values of the rule engine: metadata beside each rule, verdicts, findings."""
+"""Typed values of the rule engine: metadata beside each rule, verdicts, the context a rule reads."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
-from enum import StrEnum
 from typing import Any
 
-from auditor.models import Resource
-
-
-class Status(StrEnum):
-    PASS = "PASS"
-    FAIL = "FAIL"
-    UNKNOWN = "UNKNOWN"  # evidence missing or unresolvable: never PASS
-    NOT_APPLICABLE = "NOT_APPLICABLE"
-
-
-class Severity(StrEnum):
-    LOW = "low"
-    MEDIUM = "medium"
-    HIGH = "high"
-    CRITICAL = "critical"
-
-    @property
-    def rank(self) -> int:
-        return list(Severity).index(self)
+from auditor.models import Resource, Severity, Status
+from auditor.rules.settings import RuleSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,49 +45,19 @@ class Verdict:
     value: Any = None
 
 
-class Unresolved:
-    """A value that cannot be known statically (a variable without default, a computed attribute)."""
-
-    __slots__ = ("reason",)
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-
-    def __repr__(self) -> str:
-        return f"Unresolved({self.reason!r})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Unresolved) and other.reason == self.reason
-
-    def __hash__(self) -> int:
-        return hash(("Unresolved", self.reason))
-
-
-@dataclass(frozen=True, slots=True)
-class RuleSettings:
-    """Thresholds that differ between authorities: configuration, not code."""
-
-    tls_profile: str = "aws-recommended"  # or "securityhub-elb17"
-    min_azs: int = 2
-    min_log_retention_days: int = 30
-    min_desired_count: int = 2
-    bucket_scope: str = "state"  # STATE-04/05: "state" buckets only, or "all" buckets as the peers do
-    fail_on: Severity = Severity.HIGH  # exit 2 when a rule at or above this fails
-
-
 @dataclass(frozen=True, slots=True)
 class RuleContext:
     """Everything a rule may look at besides its own resource: the other resources of the same source."""
 
     resources: Mapping[str, Sequence[Resource]]
-    settings: RuleSettings = RuleSettings()
+    settings: RuleSettings = field(default_factory=RuleSettings)
     # LIVE: the get_registry_scanning_configuration answer (or {region: answer}), when observed
     registry_scanning: Any = None
     # LIVE only: type -> the ids the collectors asked AWS about for that type ("*" = every resource of
     # the type was listed), for types observed without error. A resource asked about and not returned
     # is absent (a bucket without a public access block); one not asked about is unobserved (UNKNOWN).
     live_read: Mapping[str, frozenset[str]] = field(default_factory=dict)
-    # Indexes the rule helpers (auditor.rules.lib) build once per evaluation; not for rules to read.
+    # Indexes the rule helpers (auditor.rules.links.memo) build once per evaluation; not for rules to read.
     memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def of_type(self, *types: str) -> list[Resource]:
@@ -115,33 +66,13 @@ class RuleContext:
 
 CheckFn = Callable[[Resource, RuleContext], Verdict | Iterable[Verdict]]
 
+Guard = Callable[[Resource, RuleContext], Verdict | None]
+"""Whether a rule applies to a resource: None when it does, else the verdict instead (NOT_APPLICABLE, or
+UNKNOWN when that cannot be known)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Rule:
     meta: RuleMeta
     check: CheckFn
-
-
-@dataclass(frozen=True, slots=True)
-class Suppression:
-    rule_id: str
-    target: str  # fnmatch pattern over TYPE.ID or the address
-    reason: str
-    expires: date | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    rule_id: str
-    status: Status
-    severity: Severity
-    resource_type: str
-    resource_id: str
-    address: str | None
-    origin: str
-    message: str
-    value: Any = None
-    file: str | None = None
-    line: int | None = None
-    suppressed_by: Suppression | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    applies: Guard | None = None  # asked first: the check runs only on the resources it lets through

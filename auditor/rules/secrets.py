@@ -42,13 +42,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from auditor.code.values import Ref, Template
-from auditor.models import Origin, Resource
-from auditor.rules.model import Unresolved
+from auditor.models import Origin, Resource, Unresolved
 from auditor.state.address import AddressError, is_identifier, parse_instance_address
 from auditor.state.redact import name_tokens, secret_names
 
 # detect-secrets and auditor.code.syntax (python-hcl2) are imported where they are used: the built-in rules
-# import this module, and a scan answered from the cache (`auditor.scancache`) reads no code.
+# import this module, and a scan answered from the cache (`auditor.scan.cache`) reads no code.
 if TYPE_CHECKING:
     from detect_secrets.plugins.base import BasePlugin
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from auditor.inventory.base import canonical_type, spec_for
+from auditor.catalog import canonical_type, spec_for
 from auditor.models import Origin, Resource
 from auditor.state.model import LoadedState, StateInstance
 

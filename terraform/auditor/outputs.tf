@@ -19,3 +19,12 @@ output "schedule_arn" {
 output "log_group_name" {
   value = aws_cloudwatch_log_group.auditor.name
 }
+
+output "deployer_role_arn" {
+  description = "Task role for a blue/green deploy (`audit deploy`); separate from the read-only audit role."
+  value       = aws_iam_role.deployer.arn
+}
+
+output "deploy_lease_table_name" {
+  value = aws_dynamodb_table.deploy_leases.name
+}

@@ -64,3 +64,9 @@ variable "schedule_expression" {
   description = "When the audit runs, as an EventBridge Scheduler expression evaluated in UTC."
   default     = "cron(0 2 * * ? *)"
 }
+
+variable "deploy_lease_table_name" {
+  type        = string
+  description = "DynamoDB table of the blue/green deployer's leases (`audit deploy --lease-table`). policies/audit-deploy.json names it literally: keep them in step."
+  default     = "auditor-deploy-leases"
+}

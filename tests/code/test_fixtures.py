@@ -53,27 +53,25 @@ def test_checkov_container_definitions_decode() -> None:
     assert containers[0]["readonlyRootFilesystem"] is True
 
 
-def _terraform_roots() -> list[Path]:
-    if not TERRAFORM.is_dir():
-        return []
-    return sorted(p for p in TERRAFORM.iterdir() if p.is_dir() and any(p.glob("*.tf")))
+TERRAFORM_ROOTS = sorted(p for p in TERRAFORM.iterdir() if p.is_dir() and any(p.glob("*.tf")))
 
 
-@pytest.mark.skipif(not _terraform_roots(), reason="terraform/ is not written yet (another helper owns it)")
-@pytest.mark.parametrize("root", _terraform_roots(), ids=lambda p: p.name)
+def test_the_repository_has_its_terraform_roots() -> None:
+    assert {p.name for p in TERRAFORM_ROOTS} >= {"bootstrap", "stack"}
+
+
+@pytest.mark.parametrize("root", TERRAFORM_ROOTS, ids=lambda p: p.name)
 def test_repository_terraform_loads(root: Path) -> None:
     module = load_code(root)
     assert module.resources
     assert not [p for p in module.problems if "malformed" in p]
 
 
-@pytest.mark.skipif(not (TERRAFORM / "stack" / "ecs.tf").is_file(), reason="terraform/stack is not written yet")
 def test_repository_stack_cross_references() -> None:
     module = load_code(TERRAFORM / "stack")
     addresses = declared_addresses(module)
     lbs = [r for r in module.resources if r.type == "aws_lb"]
-    if not lbs or not any(r.type == "aws_subnet" for r in module.resources):
-        pytest.skip("terraform/stack has no load balancer and subnets yet")
+    assert lbs and any(r.type == "aws_subnet" for r in module.resources)
     for lb in lbs:
         subnets = lb.attributes.get("subnets")
         if isinstance(subnets, list):  # every subnet reference names a declared instance

@@ -23,7 +23,8 @@ from typing import Any
 
 import hcl2
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.conftest import REPO
+
 TERRAFORM_DIR = REPO / "terraform"
 AUDIT = str(Path(sys.executable).parent / "audit")
 

@@ -11,7 +11,8 @@ from collections.abc import Iterable
 
 import pytest
 
-from .harness import REPO
+from tests.conftest import REPO
+
 from .known import CLEAN, KNOWN_DIFFERENCES, expected_differences
 from .parity import Difference
 from .report import DOC_PATH, render

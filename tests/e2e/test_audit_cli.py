@@ -218,7 +218,7 @@ def test_a_json_audit_loads_neither_the_hcl_reader_nor_jinja2_nor_rich(moto_serv
     loaded = {m.split(".")[0] for m in modules}
     assert {"boto3", "orjson"} <= loaded
     assert loaded & {"hcl2", "lark", "jinja2", "rich", "detect_secrets", "deepdiff"} == set()
-    assert modules & {"auditor.compliance", "auditor.rules.engine"} == set()  # --no-rules: no rule engine
+    assert modules & {"auditor.rules.audit", "auditor.rules.engine"} == set()  # --no-rules: no rule engine
 
 
 def test_a_table_asked_into_a_file_goes_there_whole_and_nowhere_else(moto_server: str, stack: SeededStack,

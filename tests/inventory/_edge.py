@@ -6,8 +6,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from auditor.aws import Aws
+from auditor.catalog import TypeSpec
 from auditor.diff import attribute_changes
-from auditor.inventory.base import CollectContext, CollectFn, TypeSpec
+from auditor.inventory.base import CollectContext, CollectFn
 from auditor.models import AttributeChange, Origin, Resource
 
 ACCOUNT = "123456789012"

@@ -8,7 +8,8 @@ from typing import Any
 from botocore.stub import Stubber
 
 from auditor.aws import Aws, AwsSettings
-from auditor.inventory.base import CollectContext, TypeSpec
+from auditor.catalog import TypeSpec
+from auditor.inventory.base import CollectContext
 from auditor.models import Origin, Resource
 
 ACCOUNT = "123456789012"

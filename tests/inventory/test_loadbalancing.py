@@ -11,8 +11,8 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from auditor.aws import Aws, AwsSettings
+from auditor.catalog import canonical_type, spec_for
 from auditor.inventory import loadbalancing as lbmod
-from auditor.inventory.base import canonical_type, spec_for
 from auditor.inventory.runner import collect_inventory
 from auditor.models import ObservationStatus
 from tests.inventory._edge import (

@@ -13,11 +13,12 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from auditor.aws import Aws, AwsSettings
+from auditor.catalog import TypeSpec
 from auditor.demo.seed_network import seed_network
 from auditor.demo.seedkit import SeedContext
 from auditor.diff import attribute_changes, comparable
 from auditor.inventory import network as net
-from auditor.inventory.base import CollectContext, TypeSpec
+from auditor.inventory.base import CollectContext
 from auditor.models import Origin, Resource
 
 ACCOUNT = "123456789012"

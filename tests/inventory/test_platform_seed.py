@@ -10,13 +10,13 @@ import botocore.exceptions
 import pytest
 from moto import mock_aws
 
+from auditor.catalog import TypeSpec
 from auditor.demo.drift import scenario
 from auditor.demo.motoserver import reference_stack_moto
 from auditor.demo.seed_platform import LOCK_TABLE, seed_alarms, seed_backend, seed_platform, state_bucket_name
 from auditor.demo.seedkit import SeedContext, Seeded
 from auditor.diff import attribute_changes
 from auditor.inventory import ecr, iam, kms, monitoring, storage
-from auditor.inventory.base import TypeSpec
 from auditor.models import Resource
 from tests.inventory._platform import ACCOUNT, REGION, CollectFn, context, new_aws
 

@@ -9,6 +9,7 @@ import pytest
 from moto import mock_aws
 
 from auditor.aws import Aws, AwsSettings
+from auditor.catalog import TypeSpec
 from auditor.demo.drift import scenario
 from auditor.demo.motoserver import reference_stack_moto
 from auditor.demo.seed_edge import seed_edge
@@ -20,7 +21,7 @@ from auditor.diff import diff
 from auditor.inventory import ecs as ecsmod
 from auditor.inventory import loadbalancing as lbmod
 from auditor.inventory import storage
-from auditor.inventory.base import CollectFn, TypeSpec
+from auditor.inventory.base import CollectFn
 from auditor.inventory.runner import collect_inventory
 from auditor.models import DriftKind, Origin, Resource
 from auditor.state.resources import StateResources

@@ -12,9 +12,10 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from auditor.aws import Aws
+from auditor.catalog import TypeSpec
 from auditor.diff import attribute_changes
 from auditor.inventory import storage as st
-from auditor.inventory.base import CollectContext, CollectFn, TypeSpec
+from auditor.inventory.base import CollectContext, CollectFn
 from tests.inventory._platform import (
     ACCOUNT,
     REGION,

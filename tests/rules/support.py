@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from auditor.code import load_code
-from auditor.models import Origin, Resource
+from auditor.models import Finding, Origin, Resource, Status
+from auditor.rules.backend import backend_resource
 from auditor.rules.engine import BUILTIN_PACK, RulePack, evaluate, load_pack
-from auditor.rules.lib import backend_resource
-from auditor.rules.model import Finding, Status
 from auditor.rules.secrets import source_resources
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

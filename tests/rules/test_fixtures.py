@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from auditor.rules.model import Status
+from auditor.models import Status
 from auditor.state.address import parse_instance_address
 from tests.rules.support import FIXTURES, builtin_pack, expected_verdicts, fixture_verdicts
 

@@ -1,14 +1,19 @@
-"""auditor.rules.joins: the cross-resource joins of the ALB, CloudWatch, ECS and network rules."""
+"""auditor.rules.joins: the cross-resource joins of the ALB, CloudWatch, ECS and network rules, on code
+resources and on resources in state shape (ids and ARNs instead of references)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+import pytest
+
 from auditor.code.values import Ref
-from auditor.models import Origin, Resource
+from auditor.models import Origin, Resource, Status, Unresolved
 from auditor.rules import joins
-from auditor.rules.model import RuleContext, Status, Unresolved
+from auditor.rules.engine import evaluate
+from auditor.rules.model import RuleContext
+from tests.rules.support import builtin_pack, verdicts
 
 LB_ARN = "arn:aws:elasticloadbalancing:eu-west-1:111122223333:loadbalancer/app/web/50dc6c495c0c9188"
 TG_ARN = "arn:aws:elasticloadbalancing:eu-west-1:111122223333:targetgroup/blue/73e2d6bc24d8a067"
@@ -96,3 +101,56 @@ def test_live_subnet_without_association_uses_the_main_route_table() -> None:
     table = joins.subnet_route_table(_ctx(subnet, main, other), subnet)
     assert isinstance(table, joins.RouteTable) and "rtb-main" in table.name and len(table.routes) == 1
     assert isinstance(joins.subnet_route_table(_ctx(subnet), subnet), Unresolved)  # no table observed
+
+
+# --- state-shaped resources: joins by id and ARN -------------------------------------------------
+
+ACCOUNT = "111122223333"
+STATE_TG_ARN = f"arn:aws:elasticloadbalancing:eu-west-1:{ACCOUNT}:targetgroup/web-blue/73e2d6bc24d8a067"
+
+
+def _state(tf_type: str, ident: str, attrs: Mapping[str, Any]) -> Resource:
+    return Resource(type=tf_type, id=ident, attributes={"id": ident, **attrs}, origin=Origin.STATE,
+                    region="eu-west-1", address=f"{tf_type}.{ident.rsplit('/', 1)[-1].replace('-', '_')}")
+
+
+def _state_stack(alarm_dimensions: Mapping[str, str]) -> list[Resource]:
+    return [
+        _state("aws_subnet", "subnet-a", {"availability_zone": "eu-west-1a", "vpc_id": "vpc-1"}),
+        _state("aws_subnet", "subnet-b", {"availability_zone": "eu-west-1b", "vpc_id": "vpc-1"}),
+        _state("aws_lb", LB_ARN, {"arn": LB_ARN, "arn_suffix": "app/web/50dc6c495c0c9188", "name": "web",
+                                  "load_balancer_type": "application", "subnets": ["subnet-a", "subnet-b"]}),
+        _state("aws_lb_target_group", STATE_TG_ARN, {
+            "arn": STATE_TG_ARN, "arn_suffix": "targetgroup/web-blue/73e2d6bc24d8a067", "protocol": "HTTP",
+            "load_balancer_arns": [LB_ARN]}),
+        _state("aws_cloudwatch_metric_alarm", "target-5xx", {
+            "alarm_name": "target-5xx", "namespace": "AWS/ApplicationELB", "metric_name": "HTTPCode_Target_5XX_Count",
+            "dimensions": dict(alarm_dimensions), "metric_query": [], "actions_enabled": True,
+            "alarm_actions": [f"arn:aws:sns:eu-west-1:{ACCOUNT}:alarms"]}),
+    ]
+
+
+def test_state_resources_join_by_id_and_arn_suffix() -> None:
+    resources = _state_stack({"LoadBalancer": "app/web/50dc6c495c0c9188",
+                              "TargetGroup": "targetgroup/web-blue/73e2d6bc24d8a067"})
+    findings = evaluate(builtin_pack(), resources)
+    assert set(verdicts(findings, "ALB-01").values()) == {Status.PASS}
+    assert set(verdicts(findings, "CW-02").values()) == {Status.PASS}
+    assert set(verdicts(findings, "CW-01").values()) == {Status.FAIL}  # no ELB 5xx alarm in this state
+
+
+@pytest.mark.parametrize("dimensions", [
+    {"LoadBalancer": "app/web/0000000000000000", "TargetGroup": "targetgroup/web-blue/73e2d6bc24d8a067"},
+    {"TargetGroup": "targetgroup/web-blue/73e2d6bc24d8a067"},
+    {"LoadBalancer": LB_ARN, "TargetGroup": STATE_TG_ARN},
+])
+def test_state_alarm_on_another_metric_stream_does_not_count(dimensions: Mapping[str, str]) -> None:
+    findings = evaluate(builtin_pack(), _state_stack(dimensions))
+    assert set(verdicts(findings, "CW-02").values()) == {Status.FAIL}
+
+
+def test_state_attribute_missing_is_unobserved_not_default() -> None:
+    lb = _state("aws_lb", LB_ARN, {"arn": LB_ARN, "load_balancer_type": "application"})
+    findings = evaluate(builtin_pack(), [lb])
+    for rule_id in ("ALB-05", "ALB-06", "ALB-08"):
+        assert verdicts(findings, rule_id) == {lb.address: Status.UNKNOWN}, rule_id

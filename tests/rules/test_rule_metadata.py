@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from auditor.models import Status
 from auditor.rules.engine import evaluate
-from auditor.rules.model import Rule, Status
+from auditor.rules.model import Rule
 from tests.rules.support import builtin_pack, code_resources, verdicts
 
 RULES = builtin_pack().rules

@@ -1,7 +1,7 @@
 """SEC-01..04: secrets found in code, state and live task definitions, and never printed.
 
 The fixtures (tests/rules/fixtures/SEC-*) are checked here through `audit scan`'s own path
-(`compliance.scan`, which adds the `terraform_file` / `terraform_variable` / `terraform_output`
+(`auditor.scan.code.scan`, which adds the `terraform_file` / `terraform_variable` / `terraform_output`
 pseudo-resources); the planted secrets must appear in no output: JSON, SARIF, JUnit, console text,
 error messages.
 """
@@ -24,13 +24,11 @@ from rich.console import Console
 from auditor.aws import Aws, AwsSettings
 from auditor.cli import cli
 from auditor.code.values import Ref, Template
-from auditor.compliance import ComplianceResult, scan
 from auditor.inventory import ecs as ecsmod
 from auditor.inventory.base import CollectContext
-from auditor.models import Origin, Resource
+from auditor.models import ComplianceResult, Origin, Resource, Status, Unresolved
 from auditor.report import findings as report
 from auditor.rules.engine import Suppressions, evaluate
-from auditor.rules.model import RuleSettings, Status, Unresolved
 from auditor.rules.secrets import (
     FILE_TYPE,
     is_secret_name,
@@ -39,9 +37,11 @@ from auditor.rules.secrets import (
     unknown_secret_source,
     value_secret_kind,
 )
+from auditor.rules.settings import RuleSettings
+from auditor.scan.code import scan
+from tests.conftest import REPO
 from tests.rules.support import FIXTURES, builtin_pack, expected_verdicts, verdicts
 
-REPO = Path(__file__).resolve().parents[2]
 SEED = REPO / "tests" / "terraform" / "fixtures" / "seed_task_definition"
 SEC_RULES = ("SEC-01", "SEC-02", "SEC-03", "SEC-04")
 

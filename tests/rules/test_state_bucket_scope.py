@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from auditor.code import load_code
-from auditor.models import Origin
+from auditor.models import Origin, Status
+from auditor.rules.backend import backend_resource
 from auditor.rules.engine import evaluate
-from auditor.rules.lib import backend_resource
-from auditor.rules.model import RuleSettings, Status
+from auditor.rules.settings import RuleSettings
 from tests.rules.support import builtin_pack
 
 CODE = """

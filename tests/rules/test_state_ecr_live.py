@@ -14,10 +14,11 @@ from moto import mock_aws
 from auditor.aws import Aws, AwsSettings
 from auditor.inventory.ecr import pull_through_cache_rule_attributes
 from auditor.inventory.runner import collect_inventory
-from auditor.models import Inventory, Origin, Resource
+from auditor.models import Finding, Inventory, Origin, Resource, Status
+from auditor.rules.backend import BACKEND_TYPE, backend_resource
 from auditor.rules.engine import evaluate
-from auditor.rules.lib import BACKEND_TYPE, backend_resource, live_read_from
-from auditor.rules.model import Finding, RuleSettings, Status
+from auditor.rules.read import live_read_from
+from auditor.rules.settings import RuleSettings
 from auditor.state.model import LoadedState
 from auditor.state.parse import parse_state
 from auditor.state.resources import to_resources

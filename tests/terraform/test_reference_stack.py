@@ -15,7 +15,8 @@ from typing import Any
 import hcl2
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.conftest import REPO
+
 TERRAFORM = REPO / "terraform"
 STACK = TERRAFORM / "stack"
 BOOTSTRAP = TERRAFORM / "bootstrap"

@@ -1,4 +1,4 @@
-"""auditor.rules.lib: attribute reading, verdict algebra, joins across code/state/live, policies, keys."""
+"""The rule helpers: attribute reading, verdict algebra, joins across code/state/live, policies, keys, backends."""
 
 from __future__ import annotations
 
@@ -8,10 +8,24 @@ from typing import Any
 import pytest
 
 from auditor.code.values import Encoded, Ref, Template
-from auditor.models import Inventory, Observation, ObservationStatus, Origin, Resource
-from auditor.rules import lib
+from auditor.models import Inventory, Observation, ObservationStatus, Origin, Resource, Status, Unresolved
+from auditor.rules.backend import BACKEND_TYPE, backend_resource
+from auditor.rules.containers import containers, image_repository
 from auditor.rules.engine import evaluate
-from auditor.rules.model import RuleContext, RuleSettings, Status, Unresolved, Verdict
+from auditor.rules.links import Links, bind_self, linked, refers_to
+from auditor.rules.model import RuleContext, Verdict
+from auditor.rules.policies import (
+    actions_cover,
+    customer_managed_key,
+    document,
+    iam_match,
+    principal_is_everyone,
+    principal_is_public,
+    statements,
+)
+from auditor.rules.read import as_bool, blocks, get, live_read_from, observed, value_or_default
+from auditor.rules.settings import RuleSettings
+from auditor.rules.verdicts import all_of, any_of, failed, judge, passed, t_all, t_any, unknown, unobserved
 from tests.rules.support import builtin_pack, code_resources, verdicts
 
 UNKNOWN_VAR = Unresolved("var.name has no value")
@@ -36,57 +50,57 @@ def ctx(*resources: Resource, **extra: Any) -> RuleContext:
 
 def test_get_walks_blocks_and_stops_at_unknowns() -> None:
     attrs = {"versioning_configuration": [{"status": "Enabled"}], "rule": UNKNOWN_VAR, "tags": None}
-    assert lib.get(attrs, "versioning_configuration.0.status") == "Enabled"
-    assert lib.get(attrs, ("versioning_configuration", 0, "status")) == "Enabled"
-    assert lib.get(attrs, "versioning_configuration.1.status") is None
-    assert lib.get(attrs, "rule.0.x") is UNKNOWN_VAR
-    assert lib.get(attrs, "tags.Name") is None
-    assert lib.get(attrs, "missing.0") is None
+    assert get(attrs, "versioning_configuration.0.status") == "Enabled"
+    assert get(attrs, ("versioning_configuration", 0, "status")) == "Enabled"
+    assert get(attrs, "versioning_configuration.1.status") is None
+    assert get(attrs, "rule.0.x") is UNKNOWN_VAR
+    assert get(attrs, "tags.Name") is None
+    assert get(attrs, "missing.0") is None
 
 
 def test_blocks_shapes() -> None:
-    assert lib.blocks({}, "rule") == []
-    assert lib.blocks({"rule": {"a": 1}}, "rule") == [{"a": 1}]
-    assert lib.blocks({"rule": [{"a": 1}, UNKNOWN_VAR]}, "rule") is UNKNOWN_VAR
-    assert isinstance(lib.blocks({"rule": "text"}, "rule"), Unresolved)
+    assert blocks({}, "rule") == []
+    assert blocks({"rule": {"a": 1}}, "rule") == [{"a": 1}]
+    assert blocks({"rule": [{"a": 1}, UNKNOWN_VAR]}, "rule") is UNKNOWN_VAR
+    assert isinstance(blocks({"rule": "text"}, "rule"), Unresolved)
 
 
 def test_value_or_default_only_defaults_code() -> None:
     code = res("aws_ecr_repository", "a", {})
     live = res("aws_ecr_repository", "a", {}, Origin.LIVE)
-    assert lib.value_or_default(code, "image_tag_mutability", "MUTABLE") == "MUTABLE"
-    assert lib.value_or_default(live, "image_tag_mutability", "MUTABLE") is None
+    assert value_or_default(code, "image_tag_mutability", "MUTABLE") == "MUTABLE"
+    assert value_or_default(live, "image_tag_mutability", "MUTABLE") is None
 
 
 def test_as_bool() -> None:
-    assert lib.as_bool("true") is True and lib.as_bool("False") is False and lib.as_bool(None) is None
-    assert isinstance(lib.as_bool("yes"), Unresolved)
+    assert as_bool("true") is True and as_bool("False") is False and as_bool(None) is None
+    assert isinstance(as_bool("yes"), Unresolved)
 
 
 # --- verdict algebra ----------------------------------------------------------------------------
 
 
 def test_all_of_and_any_of() -> None:
-    p, f, u = lib.passed("p"), lib.failed("f"), lib.unknown("u")
-    assert lib.all_of([p, u, f]).status is Status.FAIL
-    assert lib.all_of([p, u]).status is Status.UNKNOWN
-    assert lib.all_of([p, p]).status is Status.PASS
-    assert lib.all_of([]).status is Status.NOT_APPLICABLE
-    assert lib.any_of([f, u, p]).status is Status.PASS
-    assert lib.any_of([f, u]).status is Status.UNKNOWN
-    assert lib.any_of([f, f]).message == "f; f"
+    p, f, u = passed("p"), failed("f"), unknown("u")
+    assert all_of([p, u, f]).status is Status.FAIL
+    assert all_of([p, u]).status is Status.UNKNOWN
+    assert all_of([p, p]).status is Status.PASS
+    assert all_of([]).status is Status.NOT_APPLICABLE
+    assert any_of([f, u, p]).status is Status.PASS
+    assert any_of([f, u]).status is Status.UNKNOWN
+    assert any_of([f, f]).message == "f; f"
 
 
 def test_judge_never_passes_unknown_or_missing() -> None:
-    assert lib.judge(UNKNOWN_VAR, "x", bool, "true").status is Status.UNKNOWN
-    assert lib.judge(None, "x", bool, "true").status is Status.FAIL
-    assert lib.judge(None, "x", bool, "true", absent=lib.unobserved("x")).status is Status.UNKNOWN
-    assert lib.judge(True, "x", bool, "true") == Verdict(Status.PASS, "x is True", True)
+    assert judge(UNKNOWN_VAR, "x", bool, "true").status is Status.UNKNOWN
+    assert judge(None, "x", bool, "true").status is Status.FAIL
+    assert judge(None, "x", bool, "true", absent=unobserved("x")).status is Status.UNKNOWN
+    assert judge(True, "x", bool, "true") == Verdict(Status.PASS, "x is True", True)
 
 
 def test_three_valued_logic() -> None:
-    assert lib.t_all([True, None]) is None and lib.t_all([None, False]) is False and lib.t_all([]) is True
-    assert lib.t_any([False, None]) is None and lib.t_any([None, True]) is True and lib.t_any([]) is False
+    assert t_all([True, None]) is None and t_all([None, False]) is False and t_all([]) is True
+    assert t_any([False, None]) is None and t_any([None, True]) is True and t_any([]) is False
 
 
 # --- joins --------------------------------------------------------------------------------------
@@ -96,23 +110,23 @@ def test_refers_to_by_reference_name_and_shared_unknown() -> None:
     bucket = res("aws_s3_bucket", "b", {"bucket": "logs"})
     other = frozenset({"aws_s3_bucket.other"})
     keys = ("bucket", "id", "arn")
-    assert lib.refers_to(Ref("aws_s3_bucket.b", "id"), bucket, keys, other) is True
-    assert lib.refers_to(Ref("aws_s3_bucket.other", "id"), bucket, keys, other) is False
-    assert lib.refers_to(Ref("data.aws_s3_bucket.x", "id"), bucket, keys, other) is None
-    assert lib.refers_to("logs", bucket, keys) is True
-    assert lib.refers_to("other-name", bucket, keys) is False
-    assert lib.refers_to(Template(("pre-", UNKNOWN_VAR)), bucket, keys) is False
-    assert lib.refers_to(Template((UNKNOWN_VAR, "s")), bucket, keys) is None
+    assert refers_to(Ref("aws_s3_bucket.b", "id"), bucket, keys, other) is True
+    assert refers_to(Ref("aws_s3_bucket.other", "id"), bucket, keys, other) is False
+    assert refers_to(Ref("data.aws_s3_bucket.x", "id"), bucket, keys, other) is None
+    assert refers_to("logs", bucket, keys) is True
+    assert refers_to("other-name", bucket, keys) is False
+    assert refers_to(Template(("pre-", UNKNOWN_VAR)), bucket, keys) is False
+    assert refers_to(Template((UNKNOWN_VAR, "s")), bucket, keys) is None
     named_by_var = res("aws_s3_bucket", "v", {"bucket": UNKNOWN_VAR})
-    assert lib.refers_to(Unresolved("var.name has no value"), named_by_var, keys) is True
-    assert lib.refers_to("logs", named_by_var, keys) is None
+    assert refers_to(Unresolved("var.name has no value"), named_by_var, keys) is True
+    assert refers_to("logs", named_by_var, keys) is None
 
 
 def test_refers_to_uses_ids_outside_code() -> None:
     live = res("aws_s3_bucket", "b", {"id": "logs"}, Origin.LIVE)
-    assert lib.refers_to("logs", live, ("bucket",)) is True
+    assert refers_to("logs", live, ("bucket",)) is True
     code = res("aws_s3_bucket", "b", {})
-    assert lib.refers_to("aws_s3_bucket.b", code, ("bucket",)) is False
+    assert refers_to("aws_s3_bucket.b", code, ("bucket",)) is False
 
 
 def _versioning(name: str, bucket: Any, **extra: Any) -> Resource:
@@ -124,7 +138,7 @@ def test_linked_ambiguous_names_are_never_matched() -> None:
     a = res("aws_s3_bucket", "a", {"bucket": "same"})
     b = res("aws_s3_bucket", "b", {"bucket": "same"})
     child = _versioning("v", "same")
-    links = lib.linked(ctx(a, b, child), a, ("aws_s3_bucket_versioning",), "bucket", ("bucket",))
+    links = linked(ctx(a, b, child), a, ("aws_s3_bucket_versioning",), "bucket", ("bucket",))
     assert links.matched == () and links.undecided[0][0] is child
     assert "also names aws_s3_bucket.b" in links.describe_undecided()
 
@@ -134,8 +148,8 @@ def test_linked_references_annotation_decides() -> None:
     b = res("aws_s3_bucket", "b", {"bucket": "same"})
     child = _versioning("v", "same", _references={"bucket": ["aws_s3_bucket.b"]})
     context = ctx(a, b, child)
-    assert lib.linked(context, b, ("aws_s3_bucket_versioning",), "bucket", ("bucket",)).matched == (child,)
-    assert lib.linked(context, a, ("aws_s3_bucket_versioning",), "bucket", ("bucket",)) == lib.Links((), ())
+    assert linked(context, b, ("aws_s3_bucket_versioning",), "bucket", ("bucket",)).matched == (child,)
+    assert linked(context, a, ("aws_s3_bucket_versioning",), "bucket", ("bucket",)) == Links((), ())
 
 
 def test_linked_unknown_target_is_undecided_unless_claimed() -> None:
@@ -144,7 +158,7 @@ def test_linked_unknown_target_is_undecided_unless_claimed() -> None:
     child = _versioning("v", UNKNOWN_VAR)
     claimed = _versioning("w", "named")
     context = ctx(named, other, child, claimed)
-    links = lib.linked(context, other, ("aws_s3_bucket_versioning",), "bucket", ("bucket",))
+    links = linked(context, other, ("aws_s3_bucket_versioning",), "bucket", ("bucket",))
     assert links.matched == () and [c for c, _ in links.undecided] == [child]
     verdict = evaluate(builtin_pack(), [named, other, child, claimed], RuleSettings(bucket_scope="all"))
     assert {f.resource_id: f.status for f in verdict if f.rule_id == "STATE-04"} == {
@@ -154,10 +168,10 @@ def test_linked_unknown_target_is_undecided_unless_claimed() -> None:
 def test_linked_compares_known_regions_but_not_state_guesses() -> None:
     repo = res("aws_ecr_repository", "r", {"name": "app"}, region="eu-west-1")
     policy = res("aws_ecr_lifecycle_policy", "p", {"repository": "app"}, region="us-east-1")
-    assert lib.linked(ctx(repo, policy), repo, ("aws_ecr_lifecycle_policy",), "repository", ("name",)).matched == ()
+    assert linked(ctx(repo, policy), repo, ("aws_ecr_lifecycle_policy",), "repository", ("name",)).matched == ()
     state_repo = res("aws_ecr_repository", "r", {"name": "app", "id": "app"}, Origin.STATE, "eu-west-1")
     state_policy = res("aws_ecr_lifecycle_policy", "p", {"repository": "app", "id": "app"}, Origin.STATE, "us-east-1")
-    links = lib.linked(ctx(state_repo, state_policy), state_repo, ("aws_ecr_lifecycle_policy",), "repository",
+    links = linked(ctx(state_repo, state_policy), state_repo, ("aws_ecr_lifecycle_policy",), "repository",
                        ("name",))
     assert links.matched == (state_policy,)
 
@@ -165,27 +179,27 @@ def test_linked_compares_known_regions_but_not_state_guesses() -> None:
 def test_bind_self() -> None:
     bucket = res("aws_s3_bucket", "b", {"bucket": UNKNOWN_VAR})
     identity = {"arn": "arn:aws:s3:::NAME", "bucket": "NAME"}
-    assert lib.bind_self(Template((Ref("aws_s3_bucket.b", "arn"), "/*")), bucket, identity) == "arn:aws:s3:::NAME/*"
-    assert lib.bind_self(Template(("arn:aws:s3:::", Unresolved("var.name has no value"))), bucket,
+    assert bind_self(Template((Ref("aws_s3_bucket.b", "arn"), "/*")), bucket, identity) == "arn:aws:s3:::NAME/*"
+    assert bind_self(Template(("arn:aws:s3:::", Unresolved("var.name has no value"))), bucket,
                          identity) == "arn:aws:s3:::NAME"
-    assert lib.bind_self(Ref("aws_s3_bucket.c", "arn"), bucket, identity) is None
+    assert bind_self(Ref("aws_s3_bucket.c", "arn"), bucket, identity) is None
 
 
 def test_observed_and_live_read_from() -> None:
     live = res("aws_s3_bucket", "b", {"id": "b"}, Origin.LIVE)
-    assert lib.observed(ctx(), res("aws_s3_bucket", "b", {}), "aws_s3_bucket_policy")
-    assert not lib.observed(ctx(), live, "aws_s3_bucket_policy")
+    assert observed(ctx(), res("aws_s3_bucket", "b", {}), "aws_s3_bucket_policy")
+    assert not observed(ctx(), live, "aws_s3_bucket_policy")
     inventory = Inventory(resources=(), api_calls=0, observations=(
         Observation("aws_s3_bucket_policy", "eu-west-1", ObservationStatus.OBSERVED),
         Observation("aws_s3_bucket_versioning", "eu-west-1", ObservationStatus.UNKNOWN, reason="AccessDenied"),
         Observation("aws_kms_key", "eu-west-1", ObservationStatus.OBSERVED)))
     wanted = {"eu-west-1": {"aws_s3_bucket_policy": ["b"], "aws_s3_bucket_versioning": ["b"]}}
-    read = lib.live_read_from(inventory, wanted, listed=["aws_kms_key"])
+    read = live_read_from(inventory, wanted, listed=["aws_kms_key"])
     assert read == {"aws_s3_bucket_policy": frozenset({"b"}), "aws_kms_key": frozenset({"*"})}
     context = ctx(live_read=read)
-    assert lib.observed(context, live, "aws_s3_bucket_policy")
-    assert not lib.observed(context, live, "aws_s3_bucket_versioning")  # AccessDenied: unobserved
-    assert lib.observed(context, res("aws_kms_key", "k", {"id": "k"}, Origin.LIVE))
+    assert observed(context, live, "aws_s3_bucket_policy")
+    assert not observed(context, live, "aws_s3_bucket_versioning")  # AccessDenied: unobserved
+    assert observed(context, res("aws_kms_key", "k", {"id": "k"}, Origin.LIVE))
 
 
 # --- keys, policies, images, backend ------------------------------------------------------------
@@ -197,62 +211,62 @@ def test_customer_managed_key() -> None:
     mine = res("aws_kms_key", "c", {"id": "k2", "arn": "arn:aws:kms:r:1:key/k2", "_aws_managed": False},
                Origin.LIVE)
     context = ctx(managed, mine)
-    assert lib.customer_managed_key(Ref("aws_kms_key.x", "arn")) is True
-    assert lib.customer_managed_key(Ref("data.aws_kms_key.x", "arn")) is None
-    assert lib.customer_managed_key("alias/aws/ecr") is False
-    assert lib.customer_managed_key("") is False
-    assert lib.customer_managed_key("arn:aws:kms:r:1:key/k1", context, bare_key=None) is False
-    assert lib.customer_managed_key("k2", context, bare_key=None) is True
-    assert lib.customer_managed_key("arn:aws:kms:r:1:key/k9", context, bare_key=None) is None
+    assert customer_managed_key(Ref("aws_kms_key.x", "arn")) is True
+    assert customer_managed_key(Ref("data.aws_kms_key.x", "arn")) is None
+    assert customer_managed_key("alias/aws/ecr") is False
+    assert customer_managed_key("") is False
+    assert customer_managed_key("arn:aws:kms:r:1:key/k1", context, bare_key=None) is False
+    assert customer_managed_key("k2", context, bare_key=None) is True
+    assert customer_managed_key("arn:aws:kms:r:1:key/k9", context, bare_key=None) is None
 
 
 def test_policy_helpers() -> None:
-    assert lib.principal_is_everyone({"AWS": ["arn:aws:iam::1:root", "*"]}) is True
-    assert lib.principal_is_everyone({"Service": "ecs.amazonaws.com"}) is False
-    assert lib.principal_is_public({"AWS": "arn:aws:iam::*:root"}) is True
-    assert lib.principal_is_public(UNKNOWN_VAR) is None
-    assert lib.actions_cover(["s3:GetObject", "*"], "s3:*") is True
-    assert lib.actions_cover("s3:Get*", "s3:*") is False
-    assert lib.iam_match("arn:aws:s3:::b/*", "arn:aws:s3:::b/*") and not lib.iam_match("arn:aws:s3:::b", "x")
-    assert lib.statements({"Statement": {"Effect": "Deny"}}) == [{"Effect": "Deny"}]
-    assert lib.statements(UNKNOWN_VAR) is UNKNOWN_VAR
+    assert principal_is_everyone({"AWS": ["arn:aws:iam::1:root", "*"]}) is True
+    assert principal_is_everyone({"Service": "ecs.amazonaws.com"}) is False
+    assert principal_is_public({"AWS": "arn:aws:iam::*:root"}) is True
+    assert principal_is_public(UNKNOWN_VAR) is None
+    assert actions_cover(["s3:GetObject", "*"], "s3:*") is True
+    assert actions_cover("s3:Get*", "s3:*") is False
+    assert iam_match("arn:aws:s3:::b/*", "arn:aws:s3:::b/*") and not iam_match("arn:aws:s3:::b", "x")
+    assert statements({"Statement": {"Effect": "Deny"}}) == [{"Effect": "Deny"}]
+    assert statements(UNKNOWN_VAR) is UNKNOWN_VAR
 
 
 def test_document_reads_every_source() -> None:
-    assert lib.document({"policy": '{"a": 1}'}, "policy") == {"a": 1}
+    assert document({"policy": '{"a": 1}'}, "policy") == {"a": 1}
     partial = Encoded("jsonencode", {"a": UNKNOWN_VAR})
-    assert lib.document({"policy": partial, "_decoded_policy": {"a": UNKNOWN_VAR}}, "policy") == {"a": UNKNOWN_VAR}
-    assert isinstance(lib.document({"policy": "{nope"}, "policy"), Unresolved)
-    assert isinstance(lib.document({}, "policy"), Unresolved)
+    assert document({"policy": partial, "_decoded_policy": {"a": UNKNOWN_VAR}}, "policy") == {"a": UNKNOWN_VAR}
+    assert isinstance(document({"policy": "{nope"}, "policy"), Unresolved)
+    assert isinstance(document({}, "policy"), Unresolved)
 
 
 def test_containers_of_an_unmanaged_live_family_are_unobserved() -> None:
     task = res("aws_ecs_task_definition", "t", {"id": "t", "_unmanaged_only": True}, Origin.LIVE)
-    assert isinstance(lib.containers(task), Unresolved)
+    assert isinstance(containers(task), Unresolved)
     task = res("aws_ecs_task_definition", "t", {"container_definitions": '[{"name": "a", "image": "x"}]'})
-    assert lib.containers(task) == [{"name": "a", "image": "x"}]
+    assert containers(task) == [{"name": "a", "image": "x"}]
 
 
 def test_image_repository() -> None:
     repo = res("aws_ecr_repository", "app", {"name": "app",
                                               "repository_url": "1.dkr.ecr.r.amazonaws.com/app"}, Origin.STATE)
     context = ctx(repo)
-    assert lib.image_repository(context, "1.dkr.ecr.r.amazonaws.com/app:v1") is repo
-    assert lib.image_repository(context, "1.dkr.ecr.r.amazonaws.com/application:v1") is None
-    assert lib.image_repository(context, Template((Ref("aws_ecr_repository.app", "repository_url"), ":v1"))) is repo
-    assert lib.image_repository(context, Ref("data.aws_ecr_repository.x", "repository_url")) == \
+    assert image_repository(context, "1.dkr.ecr.r.amazonaws.com/app:v1") is repo
+    assert image_repository(context, "1.dkr.ecr.r.amazonaws.com/application:v1") is None
+    assert image_repository(context, Template((Ref("aws_ecr_repository.app", "repository_url"), ":v1"))) is repo
+    assert image_repository(context, Ref("data.aws_ecr_repository.x", "repository_url")) == \
         "data.aws_ecr_repository.x"
-    assert lib.image_repository(context, Ref("aws_ecr_repository.app", "name")) is None
+    assert image_repository(context, Ref("aws_ecr_repository.app", "name")) is None
 
 
 def test_backend_resource() -> None:
-    local = lib.backend_resource(None, origin=Origin.CODE)
-    assert local.type == lib.BACKEND_TYPE and local.attributes == {"type": "local"}
-    s3 = lib.backend_resource({"_type": "s3", "bucket": "b", "key": "k", "region": "eu-west-1",
+    local = backend_resource(None, origin=Origin.CODE)
+    assert local.type == BACKEND_TYPE and local.attributes == {"type": "local"}
+    s3 = backend_resource({"_type": "s3", "bucket": "b", "key": "k", "region": "eu-west-1",
                                "_location": {"file": "backend.tf", "line": 1}}, origin=Origin.CODE)
     assert s3.id == "b/k" and s3.region == "eu-west-1" and s3.attributes["type"] == "s3"
     with pytest.raises(ValueError, match="backend type"):
-        lib.backend_resource({"bucket": "b"}, origin=Origin.LIVE)
+        backend_resource({"bucket": "b"}, origin=Origin.LIVE)
 
 
 def test_account_level_public_access_block_covers_buckets(tmp_path: Path) -> None:
@@ -275,13 +289,13 @@ resource "aws_s3_bucket" "covered" {
 def test_linked_needs_a_parent_of_the_context() -> None:
     outsider = res("aws_s3_bucket", "x", {"bucket": "x"})
     with pytest.raises(ValueError, match="not a resource of this rule context"):
-        lib.linked(ctx(), outsider, ("aws_s3_bucket_versioning",), "bucket", ("bucket",))
+        linked(ctx(), outsider, ("aws_s3_bucket_versioning",), "bucket", ("bucket",))
 
 
 def test_linking_is_indexed_once_per_evaluation() -> None:
     buckets = [res("aws_s3_bucket", f"b{i}", {"bucket": f"b{i}"}) for i in range(300)]
     children = [_versioning(f"v{i}", f"b{i}") for i in range(300)]
     context = ctx(*buckets, *children)
-    assert all(lib.linked(context, b, ("aws_s3_bucket_versioning",), "bucket", ("bucket",)).matched == (c,)
+    assert all(linked(context, b, ("aws_s3_bucket_versioning",), "bucket", ("bucket",)).matched == (c,)
                for b, c in zip(buckets, children, strict=True))
     assert sum(1 for key in context.memo if key[0] == "children") == 1

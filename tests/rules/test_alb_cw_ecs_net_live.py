@@ -12,10 +12,10 @@ from moto import mock_aws
 
 from auditor.aws import Aws, AwsSettings
 from auditor.inventory.runner import collect_inventory
-from auditor.models import Inventory
+from auditor.models import Finding, Inventory, Status
 from auditor.rules.engine import evaluate
-from auditor.rules.lib import live_read_from
-from auditor.rules.model import Finding, RuleSettings, Status
+from auditor.rules.read import live_read_from
+from auditor.rules.settings import RuleSettings
 from tests.rules.support import builtin_pack
 
 REGION = "ap-south-1"

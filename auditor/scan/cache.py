@@ -1,6 +1,6 @@
 """The scan result cache: `audit scan` of unchanged code reads its findings instead of recomputing them.
 
-What is stored is `compliance.judge_code` of one folder: the findings (none suppressed) and the notes.
+What is stored is `auditor.scan.code.judge_code` of one folder: the findings (none suppressed) and the notes.
 Suppressions are applied after loading, as on a fresh scan, so neither they nor today's date are in
 the key. One JSON file per scanned folder (`<cache dir>/scan/<sha256 of its resolved path>[:32].json`)
 holds the last result with its key; another key overwrites it, and only the MAX_ENTRIES files written
@@ -37,10 +37,11 @@ from typing import Any
 import orjson
 
 from auditor import __version__
-from auditor.compliance import CodeScan
+from auditor.models import Finding, Severity, Status
 from auditor.report.findings import shown_value
 from auditor.rules.engine import RulePack
-from auditor.rules.model import Finding, RuleSettings, Severity, Status
+from auditor.rules.settings import RuleSettings
+from auditor.scan.code import CodeScan
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,218 @@
+"""Find how a service is deployed, from its load-balancer settings and the explicit overrides.
+
+Two setups are recognised, described never guessed: ECS native blue/green (the service's deployment
+strategy is BLUE_GREEN, CANARY or LINEAR) and the deployer's own ALB weights (two services behind two
+target groups that one listener default action or rule forwards to, all weight on one of them).
+Anything else is refused with a one-line reason, before anything changes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from auditor.aws import Aws, describe_error
+from auditor.deploy.model import AWS_ERRORS, AlbSetup, Colour, DeployError, DeployRefused, DeployRequest, NativeSetup
+
+NATIVE_STRATEGIES = frozenset({"BLUE_GREEN", "CANARY", "LINEAR"})
+_UNWEIGHTABLE = ("redirect", "fixed-response", "authenticate-oidc", "authenticate-cognito")
+
+
+def _call(what: str, fn: Any, **kwargs: Any) -> Any:
+    try:
+        return fn(**kwargs)
+    except AWS_ERRORS as exc:
+        raise DeployError(f"cannot read {what}: {describe_error(exc)}") from None
+
+
+def describe_service(aws: Aws, cluster: str, service: str) -> dict[str, Any]:
+    found = _call(f"service {service}", aws.client("ecs").describe_services, cluster=cluster, services=[service])
+    live = [s for s in found.get("services", []) if s.get("status") != "INACTIVE"]
+    if not live:
+        raise DeployRefused(f"service {service} not found in cluster {cluster}")
+    return dict(live[0])
+
+
+def discover(aws: Aws, request: DeployRequest) -> AlbSetup | NativeSetup:
+    """The setup `request` deploys into (read-only)."""
+    service = describe_service(aws, request.cluster, request.service)
+    controller = (service.get("deploymentController") or {}).get("type", "ECS")
+    strategy = (service.get("deploymentConfiguration") or {}).get("strategy", "ROLLING")
+    if controller == "ECS" and strategy in NATIVE_STRATEGIES:
+        return _native(aws, service, request)
+    if controller != "ECS":
+        raise DeployRefused(f"service {request.service} uses the {controller} deployment controller",
+                            "the deployer moves ALB weights between two ECS-controlled services, or drives "
+                            "ECS native blue/green")
+    return _alb(aws, request, service)
+
+
+def _native(aws: Aws, service: dict[str, Any], request: DeployRequest) -> NativeSetup:
+    balancers = service.get("loadBalancers") or []
+    if not balancers:
+        raise DeployRefused(f"service {request.service} has a {service['deploymentConfiguration']['strategy']} "
+                            "strategy but no load balancer")
+    groups: list[str] = []
+    for lb in balancers:
+        groups.append(lb["targetGroupArn"])
+        alternate = (lb.get("advancedConfiguration") or {}).get("alternateTargetGroupArn")
+        if alternate:
+            groups.append(alternate)
+    found = _call("the target groups", aws.client("elbv2").describe_target_groups, TargetGroupArns=groups[:1])
+    lbs = found["TargetGroups"][0].get("LoadBalancerArns") or [""] if found.get("TargetGroups") else [""]
+    return NativeSetup(cluster=request.cluster, service=service["serviceName"],
+                       strategy=service["deploymentConfiguration"]["strategy"],
+                       container=balancers[0].get("containerName", ""), target_groups=tuple(groups),
+                       desired=int(service.get("desiredCount", 0)), task_definition=service["taskDefinition"],
+                       load_balancer=lbs[0])
+
+
+def _alb(aws: Aws, request: DeployRequest, service: dict[str, Any]) -> AlbSetup:
+    own = [lb for lb in service.get("loadBalancers") or [] if lb.get("targetGroupArn")]
+    if len(own) != 1:
+        raise DeployRefused(f"service {request.service} is registered with {len(own)} target groups; the ALB-weights "
+                            "deploy needs exactly one per colour")
+    listener, rule, actions = _weighted_actions(aws, request, own[0]["targetGroupArn"])
+    forward = _forward(actions, rule or listener)
+    weights = {t["TargetGroupArn"]: int(t.get("Weight", 1)) for t in forward["ForwardConfig"]["TargetGroups"]}
+    if len(weights) != 2:
+        raise DeployRefused(f"{_name(rule or listener)} forwards to {len(weights)} target groups; blue/green needs two")
+    live = [arn for arn, w in weights.items() if w > 0]
+    if len(live) != 1:
+        split = "/".join(f"{_name(a)}={w}" for a, w in weights.items())
+        raise DeployRefused(f"{_name(rule or listener)} splits traffic {split}: a deploy is under way or died",
+                            "finish it with `audit deploy --resume ID` or revert it with `--rollback ID`")
+    blue_tg = live[0]
+    green_tg = next(a for a in weights if a != blue_tg)
+    for given, found, colour in ((request.blue_target_group, blue_tg, "blue"),
+                                 (request.green_target_group, green_tg, "green")):
+        if given and given != found:
+            raise DeployRefused(f"--{colour}-target-group {_name(given)} does not match {_name(rule or listener)}, "
+                                f"whose {colour} (serving {'all' if colour == 'blue' else 'no'} traffic) is "
+                                f"{_name(found)}")
+    by_group = _services_by_target_group(aws, request.cluster)
+    blue = _colour(by_group, blue_tg, request.blue_service, "blue", request.cluster)
+    green = _colour(by_group, green_tg, request.green_service, "green", request.cluster)
+    if request.service not in (blue["serviceName"], green["serviceName"]):
+        raise DeployRefused(f"service {request.service} is neither colour behind {_name(rule or listener)}")
+    blue_lb, green_lb = _lb_of(blue, blue_tg), _lb_of(green, green_tg)
+    if (blue_lb.get("containerName"), blue_lb.get("containerPort")) != (green_lb.get("containerName"),
+                                                                        green_lb.get("containerPort")):
+        raise DeployRefused(f"services {blue['serviceName']} and {green['serviceName']} put different containers "
+                            "behind their target groups")
+    groups = _call("the target groups", aws.client("elbv2").describe_target_groups,
+                   TargetGroupArns=[blue_tg, green_tg])["TargetGroups"]
+    shape = {g["TargetGroupArn"]: (g.get("Protocol"), g.get("Port"), g.get("VpcId"), g.get("TargetType"))
+             for g in groups}
+    if shape.get(blue_tg) != shape.get(green_tg):
+        raise DeployRefused(f"target groups {_name(blue_tg)} and {_name(green_tg)} differ in protocol, port, VPC or "
+                            "target type")
+    balancers = next((g.get("LoadBalancerArns") or [] for g in groups if g["TargetGroupArn"] == blue_tg), [])
+    return AlbSetup(cluster=request.cluster, listener=listener, rule=rule,
+                    blue=Colour(blue["serviceName"], blue_tg, int(blue.get("desiredCount", 0))),
+                    green=Colour(green["serviceName"], green_tg, int(green.get("desiredCount", 0))),
+                    container=str(blue_lb.get("containerName", "")),
+                    load_balancer=balancers[0] if balancers else "")
+
+
+def _weighted_actions(aws: Aws, request: DeployRequest, target_group: str) -> tuple[str, str | None, list[Any]]:
+    """(listener, rule or None, its actions): the one place forwarding to `target_group` (or the override)."""
+    elb = aws.client("elbv2")
+    if request.listener_rule:
+        rules = _call(f"listener rule {request.listener_rule}", elb.describe_rules, RuleArns=[request.listener_rule])
+        rule = rules["Rules"][0]
+        listener = request.listener or _listener_of_rule(request.listener_rule)
+        return listener, rule["RuleArn"], rule.get("Actions") or []
+    if request.listener:
+        found = _call(f"listener {request.listener}", elb.describe_listeners, ListenerArns=[request.listener])
+        return request.listener, None, found["Listeners"][0].get("DefaultActions") or []
+    groups = _call(f"target group {target_group}", elb.describe_target_groups, TargetGroupArns=[target_group])
+    places: list[tuple[str, str | None, list[Any]]] = []
+    for lb in dict.fromkeys(groups["TargetGroups"][0].get("LoadBalancerArns") or []):  # moto repeats them
+        for page in elb.get_paginator("describe_listeners").paginate(LoadBalancerArn=lb):
+            for listener in page.get("Listeners", []):
+                arn = listener["ListenerArn"]
+                places.append((arn, None, listener.get("DefaultActions") or []))
+                rules = _call(f"the rules of {arn}", elb.describe_rules, ListenerArn=arn).get("Rules", [])
+                places.extend((arn, r["RuleArn"], r.get("Actions") or []) for r in rules if not r.get("IsDefault"))
+    hits = [p for p in places if any(target_group in _groups_of(a) for a in p[2])]
+    if not hits:
+        raise DeployRefused(f"no listener forwards to target group {_name(target_group)}",
+                            "pass --listener or --listener-rule")
+    if len(hits) > 1:
+        raise DeployRefused(f"{len(hits)} listeners/rules forward to target group {_name(target_group)}",
+                            "name the one to weight with --listener or --listener-rule")
+    return hits[0]
+
+
+def _forward(actions: list[Any], where: str) -> dict[str, Any]:
+    mixed = sorted({a["Type"] for a in actions if a.get("Type") in _UNWEIGHTABLE})
+    forwards = [a for a in actions if a.get("Type") == "forward"]
+    if mixed:
+        raise DeployRefused(f"{_name(where)} mixes forward with {', '.join(mixed)}; the ALB cannot weight it",
+                            "use a listener rule whose only action is a weighted forward")
+    if len(forwards) != 1 or not (forwards[0].get("ForwardConfig") or {}).get("TargetGroups"):
+        raise DeployRefused(f"{_name(where)} has no weighted forward action (ForwardConfig with target groups)")
+    return dict(forwards[0])
+
+
+def _groups_of(action: dict[str, Any]) -> set[str]:
+    groups = {t["TargetGroupArn"] for t in (action.get("ForwardConfig") or {}).get("TargetGroups") or []}
+    return groups | ({action["TargetGroupArn"]} if action.get("TargetGroupArn") else set())
+
+
+def _services_by_target_group(aws: Aws, cluster: str) -> dict[str, list[dict[str, Any]]]:
+    ecs = aws.client("ecs")
+    arns: list[str] = []
+    try:
+        for page in ecs.get_paginator("list_services").paginate(cluster=cluster):
+            arns.extend(page.get("serviceArns", []))
+    except AWS_ERRORS as exc:
+        raise DeployError(f"cannot list the services of {cluster}: {describe_error(exc)}") from None
+    found: dict[str, list[dict[str, Any]]] = {}
+    for i in range(0, len(arns), 10):
+        page = _call(f"the services of {cluster}", ecs.describe_services, cluster=cluster, services=arns[i:i + 10])
+        for service in page.get("services", []):
+            if service.get("status") == "INACTIVE":
+                continue
+            for lb in service.get("loadBalancers") or []:
+                found.setdefault(lb.get("targetGroupArn", ""), []).append(service)
+    return found
+
+
+def _colour(by_group: dict[str, list[dict[str, Any]]], target_group: str, named: str | None, colour: str,
+            cluster: str) -> dict[str, Any]:
+    services = by_group.get(target_group, [])
+    if named:
+        match = [s for s in services if s["serviceName"] == named]
+        if not match:
+            raise DeployRefused(f"--{colour}-service {named} is not registered with the {colour} target group "
+                                f"{_name(target_group)}")
+        return match[0]
+    if not services:
+        raise DeployRefused(f"no service in cluster {cluster} is registered with the {colour} target group "
+                            f"{_name(target_group)}",
+                            f"create the {colour} service (desired count 0 is fine) or pass --{colour}-service")
+    if len(services) > 1:
+        names = ", ".join(s["serviceName"] for s in services)
+        raise DeployRefused(f"several services use the {colour} target group {_name(target_group)}: {names}",
+                            f"name one with --{colour}-service")
+    return services[0]
+
+
+def _lb_of(service: dict[str, Any], target_group: str) -> dict[str, Any]:
+    return next(lb for lb in service.get("loadBalancers") or [] if lb.get("targetGroupArn") == target_group)
+
+
+def _listener_of_rule(rule_arn: str) -> str:
+    """arn:...:listener-rule/app/lb/id/listener-id/rule-id -> arn:...:listener/app/lb/id/listener-id."""
+    head, _, path = rule_arn.partition(":listener-rule/")
+    return f"{head}:listener/{path.rsplit('/', 1)[0]}"
+
+
+def _name(arn: str) -> str:
+    """A short readable name of an ELB ARN (`targetgroup/blue/abc` -> `blue`)."""
+    path = arn.split(":", 5)[-1]
+    parts = path.split("/")
+    if parts[0] == "targetgroup" and len(parts) > 1:
+        return parts[1]
+    return path

@@ -1,0 +1,64 @@
+"""Send an AuditRun to where it was asked for: the console, a file, or both, in each asked-for format."""
+
+from __future__ import annotations
+
+import importlib
+import io
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from auditor.report import write_atomic
+
+if TYPE_CHECKING:  # rich loads only for the output that draws tables or bars
+    from rich.console import Console
+
+    from auditor.models import AuditRun
+
+RUN_FORMATS = ("table", "json", "plan-json", "html")
+
+_RENDERERS = {"json": "auditor.report.json_report", "plan-json": "auditor.report.plan_json",
+              "html": "auditor.report.html"}
+"""Machine format -> the module whose `render` writes it (imported when asked for: jinja2 only for html)."""
+
+
+def console(**options: Any) -> Console:
+    """A rich Console (rich is imported only by the output that draws tables or bars)."""
+    from rich.console import Console
+
+    return Console(**options)
+
+
+def table_text(draw: Callable[[Console], None]) -> str:
+    """What `draw` prints on a console, as plain text 160 columns wide (for `--format table -o FILE`)."""
+    recorder = console(file=io.StringIO(), record=True, width=160)
+    draw(recorder)
+    return recorder.export_text()
+
+
+def _renderer(fmt: str) -> Callable[[AuditRun], str]:
+    render: Callable[[AuditRun], str] = importlib.import_module(_RENDERERS[fmt]).render
+    return render
+
+
+def emit(run: AuditRun, fmt: str, output: Path | None, html: Path | None, json_out: Path | None) -> None:
+    """Print or write the result in the asked-for format(s)."""
+    if json_out:
+        write_atomic(json_out, _renderer("json")(run))
+    if html:
+        write_atomic(html, _renderer("html")(run))
+    if fmt == "table":
+        from auditor.report.console import print_summary
+
+        if output:
+            write_atomic(output, table_text(lambda con: print_summary(run, con)))
+        else:
+            print_summary(run, console())
+        return
+    text = _renderer(fmt)(run)
+    if output:
+        write_atomic(output, text)
+    else:
+        click.echo(text, nl=False)

@@ -1,0 +1,116 @@
+"""The pandas analysis on a constructed 90-day history whose answers are known."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+import pytest
+
+from auditor.history import History, open_history
+from auditor.history import analysis as an
+from tests.history.docs import make_doc
+
+T0 = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)
+LB, SVC, SG = ("aws_lb", "lb-a"), ("aws_ecs_service", "svc-b"), ("aws_security_group", "sg-c")
+
+
+def day(n: int) -> datetime:
+    return T0 + timedelta(days=n)
+
+
+def _doc(n: int) -> dict:
+    """Day n of the story:
+    - lb-a's idle_timeout drifts on days 10-14 and 30-32 (resolved on 15 and 33: 5 and 3 days);
+    - svc-b is missing from day 0 and never comes back;
+    - sg-c is unmanaged on days 60, 62, 64, 66 (each resolved the next day: 4 one-day episodes, 3 reopens);
+    - ALB-01 fails on lb-a on days 0-19 and passes from day 20 (one 20-day episode);
+    - on day 50 the security groups cannot be listed (nothing open there, nothing resolved)."""
+    drifts = [(*SVC, "missing", [])]
+    in_sync = []
+    if 10 <= n <= 14 or 30 <= n <= 32:
+        drifts.append((*LB, "changed", ["idle_timeout"]))
+    else:
+        in_sync.append(LB)
+    if n in (60, 62, 64, 66):
+        drifts.append((*SG, "unmanaged", []))
+    verdicts = [("ALB-01", *LB, "FAIL" if n < 20 else "PASS")]
+    return make_doc(day(n), drifts, verdicts, in_sync=in_sync,
+                    unknown_types=["aws_security_group"] if n == 50 else ())
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def ninety_days(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[History]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('h') / 'h.db'}"
+    else:
+        import psycopg
+
+        server = request.getfixturevalue("postgres_server")
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute("CREATE DATABASE ninety_days")
+        url = server.rsplit("/", 1)[0] + "/ninety_days"
+    h = open_history(url)
+    for n in range(90):
+        h.record_document(_doc(n))
+    yield h
+    h.close()
+
+
+def test_overall_trend(ninety_days: History) -> None:
+    t = an.trend(ninety_days)
+    assert len(t) == 90 and list(t["started_at"].iloc[[0, -1]]) == [pd.Timestamp(day(0)), pd.Timestamp(day(89))]
+    by_day = t.set_index(t["started_at"].dt.day_of_year - pd.Timestamp(day(0)).day_of_year)
+    assert by_day.loc[0, "drift_index"] == 0.5 and by_day.loc[10, "drift_index"] == 1.0
+    assert by_day.loc[60, "drift_index"] == pytest.approx(2 / 3, abs=1e-4)
+    assert by_day.loc[0, "failed"] == 1 and by_day.loc[20, "failed"] == 0
+    assert int(t["failed"].sum()) == 20
+    assert len(an.trend(ninety_days, last=30)) == 30
+
+
+def test_trend_per_type_state_and_account(ninety_days: History) -> None:
+    lb = an.trend(ninety_days, "type").query("name == 'aws_lb'")
+    assert len(lb) == 90 and int((lb["drift_index"] == 1.0).sum()) == 8 and int(lb["failed"].sum()) == 20
+    account = an.trend(ninety_days, "account")
+    assert set(account["name"]) == {"123456789012"} and int(account["failed"].sum()) == 20
+    state = an.trend(ninety_days, "state")
+    assert set(state["name"]) == {"s3://tfstate/app/terraform.tfstate"}
+    assert state["drift_index"].tolist() == an.trend(ninety_days)["drift_index"].tolist()
+    last = an.trend(ninety_days, "type", last=7)
+    assert last["run_id"].nunique() == 7 and last["started_at"].min() == pd.Timestamp(day(83))
+
+
+def test_mean_time_to_resolve(ninety_days: History) -> None:
+    assert an.mean_time_to_resolve(ninety_days, "drift") == pd.Timedelta(days=2)  # (5 + 3 + 4 x 1) / 6
+    assert an.mean_time_to_resolve(ninety_days, "rule") == pd.Timedelta(days=20)
+    per_type = an.mean_time_to_resolve(ninety_days, "drift", by="type")
+    assert per_type["aws_lb"] == pd.Timedelta(days=4) and per_type["aws_security_group"] == pd.Timedelta(days=1)
+    assert "aws_ecs_service" not in per_type  # never resolved
+
+
+def test_episodes(ninety_days: History) -> None:
+    eps = an.episodes(ninety_days)
+    assert len(eps) == 1 + 2 + 4 + 1  # svc-b, lb-a twice, sg-c four times, ALB-01
+    still_open = eps[eps["resolved_at"].isna()]
+    assert still_open["type"].tolist() == ["aws_ecs_service"] and still_open["opened_at"].iloc[0] == day(0)
+
+
+def test_flapping(ninety_days: History) -> None:
+    flaps = an.flapping(ninety_days)
+    assert flaps[["type", "item", "reopened"]].values.tolist() == [["aws_security_group", "<unmanaged>", 3]]
+    assert set(an.flapping(ninety_days, min_reopens=1)["type"]) == {"aws_security_group", "aws_lb"}
+
+
+def test_top_drifting_types(ninety_days: History) -> None:
+    top = an.top_drifting_types(ninety_days)
+    assert top[["type", "runs_drifted", "drift_episodes"]].values.tolist() == [
+        ["aws_ecs_service", 90, 1], ["aws_lb", 8, 2], ["aws_security_group", 4, 4]]
+    assert an.top_drifting_types(ninety_days, n=1)["type"].tolist() == ["aws_ecs_service"]
+
+
+def test_an_empty_history_has_empty_answers(tmp_path: object) -> None:
+    with open_history(f"sqlite:///{tmp_path}/empty.db") as h:
+        assert an.trend(h).empty and an.trend(h, "type").empty
+        assert an.episodes(h).empty and an.flapping(h).empty and an.top_drifting_types(h).empty
+        assert pd.isna(an.mean_time_to_resolve(h))

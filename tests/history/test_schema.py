@@ -1,0 +1,56 @@
+"""The SQL history's schema: created on first open, upgraded from every earlier version, newer ones refused."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import create_engine, insert, inspect
+
+from auditor.history import HistoryError, open_history
+from auditor.history.schema import SCHEMA_VERSION, current_version, migrate, schema_version
+from auditor.history.sql import _sql_url
+from tests.history.docs import make_doc
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def sql_url(request: pytest.FixtureRequest, tmp_path: object) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/h.db"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.mark.parametrize("start", range(SCHEMA_VERSION))
+def test_every_earlier_version_upgrades_to_the_current_one(sql_url: str, start: int) -> None:
+    engine = create_engine(_sql_url(sql_url))
+    with engine.begin() as conn:
+        migrate(conn, target=start)
+        assert current_version(conn) == start
+    engine.dispose()
+    with open_history(sql_url) as h:
+        run_id = h.record_document(make_doc(datetime(2026, 1, 1, tzinfo=UTC), [("aws_lb", "a", "missing", [])]))
+        assert h.runs()[0].id == run_id
+    engine = create_engine(_sql_url(sql_url))
+    with engine.connect() as conn:
+        assert current_version(conn) == SCHEMA_VERSION
+        assert {"runs", "findings", "run_findings", "run_scores", "run_states", "journal"} <= set(
+            inspect(conn).get_table_names())
+    engine.dispose()
+
+
+def test_opening_twice_migrates_once(sql_url: str) -> None:
+    open_history(sql_url).close()
+    engine = create_engine(_sql_url(sql_url))
+    with engine.begin() as conn:
+        assert migrate(conn) == (SCHEMA_VERSION, SCHEMA_VERSION)
+    engine.dispose()
+
+
+def test_a_newer_schema_is_refused(sql_url: str) -> None:
+    engine = create_engine(_sql_url(sql_url))
+    with engine.begin() as conn:
+        schema_version.create(conn)
+        conn.execute(insert(schema_version).values(version=SCHEMA_VERSION + 1))
+    engine.dispose()
+    with pytest.raises(HistoryError, match=f"schema v{SCHEMA_VERSION + 1} is newer"):
+        open_history(sql_url)
