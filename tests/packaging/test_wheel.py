@@ -43,7 +43,7 @@ class Installed:
                               capture_output=True, text=True, timeout=timeout)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # session: built once per worker even if xdist interleaves modules
 def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     """`python -m build`: the sdist from the checkout, then the wheel from the sdist (so the sdist is whole)."""
     out = tmp_path_factory.mktemp("dist")
@@ -52,7 +52,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     return Built(wheel, sdist)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def installed(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Installed:
     """`pip install 'auditor[demo]'` from the wheel into a fresh venv; commands run from an empty folder."""
     tmp = tmp_path_factory.mktemp("installed")
