@@ -23,18 +23,7 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/audit demo --out demo-output
 
-test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
-
-# The lowest versions pyproject.toml allows for each direct dependency (uv's lowest-direct resolution,
-# in a venv of its own, made anew each time), then the tests (MIN_TESTS picks a subset).
-test-min:
-	rm -rf $(MIN_VENV)
-	$(PYTHON) -m venv $(MIN_VENV)
-	$(MIN_VENV)/bin/python -m pip install --quiet uv
-	$(MIN_VENV)/bin/uv pip install --quiet --python $(MIN_VENV)/bin/python --resolution lowest-direct -e '.[dev]'
-	$(MIN_VENV)/bin/uv pip list --python $(MIN_VENV)/bin/python
-	$(MIN_VENV)/bin/python -m pytest -n 2 -q -m "not packaging" $(MIN_TESTS)
+	rm -rf $(VENV) $(MIN_VENV) tests/browser/node_modules demo-output .pytest_cache .mypy_cache .ruff_cache
 
 lint: $(STAMP)
 	$(BIN)/ruff check auditor rules tests bench
@@ -44,4 +33,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
 
 clean:
-	rm -rf $(VENV) $(MIN_VENV) demo-output .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(MIN_VENV) tests/browser/node_modules demo-output .pytest_cache .mypy_cache .ruff_cache

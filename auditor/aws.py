@@ -217,6 +217,7 @@ class Aws:
                  counter: CallCounter | None = None) -> None:
         self.settings = settings or AwsSettings()
         self.counter = counter or CallCounter()
+        self.caller_arn: str | None = None  # who the audit ran as, once account_id() has asked
         self._session = session or new_session(profile_name=self.settings.profile, region_name=self.settings.region)
         self._clients: dict[tuple[str, str | None], Any] = {}
         self._lock = threading.Lock()
@@ -266,9 +267,11 @@ class Aws:
         return Aws(self.settings, session=session, counter=self.counter)
 
     def account_id(self) -> str:
-        """The caller's account id (sts:GetCallerIdentity)."""
+        """The caller's account id (sts:GetCallerIdentity); the caller's ARN is kept in `caller_arn`."""
         try:
-            return str(self.client("sts").get_caller_identity()["Account"])
+            identity = self.client("sts").get_caller_identity()
+            self.caller_arn = str(identity.get("Arn") or "") or None
+            return str(identity["Account"])
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
             raise AwsAccessError(f"cannot identify the AWS caller: {describe_error(exc)}",
                                  "check credentials (AWS_PROFILE / AWS_ACCESS_KEY_ID) and region") from None

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditor.models import Resource
+
+if TYPE_CHECKING:
+    from auditor.inventory.base import CollectContext
 
 TYPE_ALIASES: Mapping[str, str] = {
     "aws_alb": "aws_lb", "aws_alb_listener": "aws_lb_listener", "aws_alb_target_group": "aws_lb_target_group",
@@ -22,6 +25,86 @@ TYPE_ALIASES: Mapping[str, str] = {
 
 StateView = Mapping[str, Sequence[Resource]]
 """State resources by canonical type, as the diff hands them to `mirrored` and `covered`."""
+
+
+IAM_PREFIX: Mapping[str, str] = {"elbv2": "elasticloadbalancing", "resourcegroupstaggingapi": "tag"}
+"""boto3 client names whose IAM service prefix differs."""
+
+IAM_ACTION_NAMES: Mapping[str, str] = {
+    "s3:ListObjectsV2": "ListBucket", "s3:ListObjects": "ListBucket", "s3:HeadObject": "GetObject",
+    "s3:HeadBucket": "ListBucket", "s3:GetBucketEncryption": "GetEncryptionConfiguration",
+    "s3:GetPublicAccessBlock": "GetBucketPublicAccessBlock", "s3:ListBuckets": "ListAllMyBuckets",
+    "s3:GetBucketLifecycleConfiguration": "GetLifecycleConfiguration",
+    "s3:GetBucketOwnershipControls": "GetBucketOwnershipControls", "s3:GetBucketLogging": "GetBucketLogging",
+}
+"""API operations whose IAM action has another name (by IAM prefix:operation)."""
+
+
+def iam_action(service: str, operation: str) -> str:
+    """boto3 client name + API operation name -> the IAM action that allows it (elbv2 -> elasticloadbalancing)."""
+    prefix = IAM_PREFIX.get(service, service)
+    return f"{prefix}:{IAM_ACTION_NAMES.get(f'{prefix}:{operation}', operation)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Detail:
+    """A per-resource call the generic collector makes for each listed resource a state holds
+    (for every listed one when `every`), e.g. GetRole for a role's tags and permissions boundary.
+
+    The converter finds the answer (its `result_key` part, all pages of it when `paginated`) under
+    `details[operation]`; a resource whose detail was not read has no such key. An error code in
+    `absent` means "none" (the converter gets None), any other error fails the type (unknown).
+    """
+
+    operation: str
+    params: Callable[[Any], Mapping[str, Any]]
+    result_key: str | None = None
+    absent: tuple[str, ...] = ()
+    every: bool = False
+    paginated: bool = False
+    bulk_tags: BulkTags | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BulkTags:
+    """A tag-listing detail that the Resource Groups Tagging API can replace: one paginated GetResources
+    (ResourceTypeFilters=[resource_type]) per region instead of one call per held resource. `arn` gives
+    a listed item's ARN (the context says the region and account where AWS leaves it out). A resource
+    GetResources does not return has no tags; where GetResources is denied,
+    the per-resource call is made instead."""
+
+    resource_type: str
+    arn: Callable[[Any, CollectContext], str]
+
+
+Convert = Callable[[Any, Mapping[str, Any], "CollectContext"], dict[str, Any] | None]
+"""converter(listed item, details by operation, context) -> the provider's attributes, or None when
+the item holds no resource of the type (a repository without a policy)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """How the generic collector lists a type: one (paginated) API call per region, shared by every
+    type listing the same call, then the per-resource `details`, up to DETAIL_WORKERS at a time.
+
+    operation: API name (DescribeLogGroups); result_key: the list in its answer; id_field: the key
+    of an item holding the import id, or a function of the item; skip: items that are not resources
+    of the type (a key pending deletion); held_only: only items a state holds are converted (a
+    repository's policy: one detail call per repository would be needed to know the others).
+    """
+
+    operation: str
+    result_key: str
+    id_field: str | Callable[[Any], str]
+    convert: Convert
+    params: Mapping[str, Any] = field(default_factory=dict)
+    details: tuple[Detail, ...] = ()
+    paginated: bool = True
+    skip: Callable[[Any], bool] | None = None
+    held_only: bool = False
+
+    def import_id(self, item: Any) -> str:
+        return str(item[self.id_field]) if isinstance(self.id_field, str) else self.id_field(item)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +136,15 @@ class TypeSpec:
                 of another type manages it (a rule inside an SG whose inline rules are in state).
     partially_read: the collector reads details (tags, policies, attributes) only for the resources a
                 state holds, so a rule on an unmanaged one meets "unobserved" rather than "absent".
+    listing:    how the generic collector lists and converts the type (None: a collector function
+                registered with @collector does it).
+    calls:      API operations the collector makes besides its listing's (`Operation` in `service`,
+                or `client:Operation`): with the listing's they make the type's IAM actions, from
+                which the read-only policy in terraform/auditor is derived.
+    deployer_owned: given a state resource and all state resources by type, attribute -> a function
+                dropping the parts of its value a deployer rewrites on every deployment (a production
+                listener's forward target groups and weights under CodeDeploy): applied to both
+                sides, so the deployer's changes are never drift.
     """
 
     type: str
@@ -72,6 +164,24 @@ class TypeSpec:
     mirrored: Callable[[Resource, StateView], frozenset[str]] | None = None
     covered: Callable[[Resource, StateView], bool] | None = None
     notes: str = ""
+    listing: Listing | None = None
+    calls: tuple[str, ...] = ()
+    deployer_owned: Callable[[Resource, StateView], Mapping[str, Callable[[Any], Any]]] | None = None
+
+    @property
+    def operations(self) -> tuple[tuple[str, str], ...]:
+        """(boto3 client name, API operation) of every call the type's collector may make."""
+        ops = [(self.service, self.listing.operation)] if self.listing else []
+        ops += [(self.service, d.operation) for d in (self.listing.details if self.listing else ())]
+        if any(d.bulk_tags for d in (self.listing.details if self.listing else ())):
+            ops.append(("resourcegroupstaggingapi", "GetResources"))
+        ops += [tuple(c.split(":", 1)) if ":" in c else (self.service, c) for c in self.calls]  # type: ignore[misc]
+        return tuple(dict.fromkeys(ops))
+
+    @property
+    def iam_actions(self) -> tuple[str, ...]:
+        """The IAM actions reading this type needs."""
+        return tuple(sorted({iam_action(service, op) for service, op in self.operations}))
 
     @property
     def aliases(self) -> tuple[str, ...]:

@@ -1,8 +1,8 @@
 """The `audit` command. The only module that prints or exits.
 
-Exit codes (Terraform's -detailed-exitcode convention):
+Exit codes (Terraform's -detailed-exitcode convention; RUN_EXIT_CODES_HELP gives `audit run`'s in full):
   0  clean: everything was observed and nothing drifted
-  1  error, or an incomplete audit (a state could not be read, a resource type could not be observed)
+  1  error, or an incomplete audit (a state could not be read, a resource a state holds could not be observed)
   2  drift found (changed, missing or unmanaged resources)
 """
 
@@ -19,7 +19,7 @@ from typing import Any, NoReturn
 
 import click
 
-from auditor.config import AuditConfig, load_config, merge, parse_duration
+from auditor.config import AuditConfig, load_config, merge, parse_duration, percent
 from auditor.errors import AuditError, ConfigError, ExitCode
 from auditor.report import write_atomic
 from auditor.report.emit import RUN_FORMATS, console, emit, table_text
@@ -31,6 +31,20 @@ Exit codes:
   0  no drift, everything observed
   1  error, or incomplete audit (a state unreadable, a type unobservable)
   2  drift found"""
+
+RUN_EXIT_CODES_HELP = """\b
+Exit codes (like terraform plan -detailed-exitcode):
+  code  when
+  0     clean: every state read, every resource a state holds observed, no drift
+  1     error; a state unreadable; a resource a state holds unobservable
+        (unknown); coverage below --min-coverage; under --strict also a type
+        the auditor does not read (not_covered) or an incomplete search for
+        unmanaged resources of a type no state holds
+  2     drift (changed, missing, unmanaged, code vs state) or a rule at or
+        above fail_on failed, and none of the above
+\b
+Without --strict, not_covered types and incomplete unmanaged scans are
+reported (by type, with the count or the reason) but do not fail the run."""
 
 _PROCESS_ENDS_IN_COMMAND = False
 """Set by the console script: a command that finished ends the process itself (see _finish)."""
@@ -90,7 +104,7 @@ def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]
         yield update
 
 
-@cli.command("run", epilog=EXIT_CODES_HELP)
+@cli.command("run", epilog=RUN_EXIT_CODES_HELP)
 @click.option("--state", "states", multiple=True, metavar="URI",
               help="s3://BUCKET/KEY (`*` and `**` in KEY match many states) or a local .tfstate. Repeatable.")
 @click.option("--workspace", "workspaces", multiple=True, metavar="NAME",
@@ -126,13 +140,19 @@ def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]
 @click.option("--no-history", is_flag=True, help="Do not record this run in the history.")
 @click.option("--code", "code_dirs", multiple=True, type=click.Path(path_type=Path, exists=True, file_okay=False),
               help="A Terraform root module whose declared addresses are compared with its state (repeatable).")
+@click.option("--strict", is_flag=True, default=None,
+              help="Exit 1 also when a state holds a type the auditor does not read (not_covered) or the search "
+                   "for unmanaged resources of some type failed (audit.toml: strict = true).")
+@click.option("--min-coverage", metavar="PCT",
+              help="Exit 1 when coverage (the share of state and unmanaged resources audited, not unknown or "
+                   "not_covered) is below PCT percent (audit.toml: min_coverage).")
 def run_cmd(states: tuple[str, ...], workspaces: tuple[str, ...], lock_table: str | None,
             state_role_arn: str | None, state_region: str | None, backend_dirs: tuple[Path, ...],
             config_path: Path | None, regions: tuple[str, ...], profile: str | None, role_arn: str | None,
             types: tuple[str, ...], wait_for_lock: str | None, ignore_file: Path | None, fmt: str,
             output: Path | None, json_out: Path | None, html: Path | None, progress: bool | None,
             rules_dirs: tuple[Path, ...], no_rules: bool, history_url: str | None, no_history: bool,
-            code_dirs: tuple[Path, ...]) -> None:
+            code_dirs: tuple[Path, ...], strict: bool | None, min_coverage: str | None) -> None:
     """Audit Terraform state against live AWS: drift, and the compliance rules on live and state resources."""
     config = _load_config(config_path)
     requests = list(config.states) + list(_state_requests(states, workspaces, lock_table, state_role_arn,
@@ -147,7 +167,9 @@ def run_cmd(states: tuple[str, ...], workspaces: tuple[str, ...], lock_table: st
     config = merge(config, states=tuple(requests), regions=regions, profile=profile, role_arn=role_arn,
                    types=types, ignore_file=ignore_file, rules_dirs=(*config.rules_dirs, *rules_dirs),
                    check_rules=False if no_rules else None, code_dirs=(*config.code_dirs, *code_dirs),
-                   wait_for_lock=parse_duration(wait_for_lock, "--wait-for-lock") if wait_for_lock else None)
+                   wait_for_lock=parse_duration(wait_for_lock, "--wait-for-lock") if wait_for_lock else None,
+                   strict=strict or None,
+                   min_coverage=percent(min_coverage, "--min-coverage") if min_coverage is not None else None)
     from auditor.aws import Aws, AwsSettings
     from auditor.pipeline import run_audit
 
@@ -156,16 +178,18 @@ def run_cmd(states: tuple[str, ...], workspaces: tuple[str, ...], lock_table: st
     with _progress(show_progress) as update:
         result = run_audit(config, aws, progress=update)
     failure = None
+    store = None
     if not no_history:
+        from auditor.history import default_url
         from auditor.history.record import config_hash
         from auditor.history.store import record_with_retention
 
+        store = history_url or config.history or default_url()
         try:
-            result = record_with_retention(result, history_url or config.history, config.history_keep_days,
-                                           config_hash(repr(config)))
+            result = record_with_retention(result, store, config.history_keep_days, config_hash(repr(config)))
         except AuditError as exc:  # the result is still shown; the run then fails for the lost record
             failure = exc
-    emit(result, fmt, output, html, json_out)
+    emit(result, fmt, output, html, json_out, store)
     if failure is not None:
         click.echo(f"error: the run was not recorded in the history: {failure}", err=True)
         _finish(int(ExitCode.ERROR))
@@ -391,6 +415,13 @@ def demo_cmd(out_dir: Path, clean: bool) -> None:
 from auditor.history.cli import history_group  # noqa: E402
 
 cli.add_command(history_group)
+from auditor.report.cli import report_cmd  # noqa: E402
+
+cli.add_command(report_cmd)
+
+from auditor.schedule.cli import schedule_group  # noqa: E402
+
+cli.add_command(schedule_group)
 
 from auditor.deploy.cli import deploy_cmd  # noqa: E402 - registered after the commands above
 

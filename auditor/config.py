@@ -9,6 +9,8 @@ Example audit.toml:
     ignore_file = ".auditignore"
     backend_dirs = ["terraform/stack"]   # read `backend "s3" {}` blocks
     code_dirs = ["terraform/stack"]      # compare declared addresses with the state's
+    strict = true                        # exit 1 on not_covered types and incomplete unmanaged scans
+    min_coverage = 95                    # exit 1 when coverage (percent) is lower
 
     [[states]]
     uri = "s3://acme-tfstate/platform/**/terraform.tfstate"
@@ -29,6 +31,8 @@ Example audit.toml:
     resource = "aws_ecs_task_definition.legacy*"
     reason = "legacy service, replaced in Q1"
     expires = 2027-03-31
+    approver = "jane.doe@example.com"    # optional: who accepted the exception, and when
+    approved_on = 2026-10-01
 
     history = "sqlite:///var/lib/auditor/history.db"   # or postgresql://..., s3://bucket/prefix
     history_keep_days = 400              # runs older than this are pruned after each recorded run
@@ -40,7 +44,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -53,8 +57,10 @@ from auditor.state.model import StateRequest
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _TOP_KEYS = {"regions", "profile", "role_arn", "wait_for_lock", "ignore_file", "backend_dirs", "states",
              "weights", "types", "max_workers", "rules", "suppressions", "code_dirs", "history",
-             "history_keep_days", "deploy"}  # [deploy] is read by auditor/deploy/cli.py
-_SUPPRESSION_KEYS = {"rule", "resource", "reason", "expires"}
+             "history_keep_days", "deploy",  # [deploy]: auditor/deploy/cli.py
+             "scheduler", "schedules", "notifications",  # auditor/schedule/config.py
+             "strict", "min_coverage"}
+_SUPPRESSION_KEYS = {"rule", "resource", "reason", "expires", "approver", "approved_on"}
 _STATE_KEYS = {"uri", "workspaces", "lock_table", "region", "role_arn", "workspace_key_prefix", "use_lockfile"}
 
 
@@ -78,6 +84,8 @@ class AuditConfig:
     code_dirs: tuple[Path, ...] = ()  # Terraform root modules to compare with their states' addresses
     history: str | None = None  # the history store's URL (None: the default SQLite file)
     history_keep_days: int | None = None  # retention: prune older runs after recording one
+    strict: bool = False  # not_covered types and incomplete unmanaged scans exit 1
+    min_coverage: float | None = None  # percent; lower coverage exits 1
 
 
 def parse_duration(text: str | float | int, what: str = "duration") -> float:
@@ -97,15 +105,19 @@ def parse_duration(text: str | float | int, what: str = "duration") -> float:
 
 def load_config(path: Path) -> AuditConfig:
     """Read and validate audit.toml; any problem is a one-line ConfigError naming the file."""
+    return config_from_mapping(read_toml(path), str(path), base_dir=path.parent)
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """The TOML document at `path`; a missing, unreadable or invalid file is a one-line ConfigError."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-    return config_from_mapping(data, str(path), base_dir=path.parent)
 
 
 def config_from_mapping(data: Mapping[str, Any], where: str, base_dir: Path | None = None) -> AuditConfig:
@@ -142,6 +154,9 @@ def config_from_mapping(data: Mapping[str, Any], where: str, base_dir: Path | No
         history=_opt_str(data, "history", where),
         history_keep_days=(None if data.get("history_keep_days") is None
                            else _positive_int(data["history_keep_days"], f"{where}: history_keep_days")),
+        strict=_bool(data.get("strict", False), f"{where}: strict"),
+        min_coverage=None if data.get("min_coverage") is None else percent(data["min_coverage"],
+                                                                           f"{where}: min_coverage"),
     )
 
 
@@ -172,14 +187,24 @@ def _suppression(raw: Any, where: str) -> Suppression:
         if not isinstance(raw.get(key), str) or not raw[key].strip():
             raise ConfigError(f"{where}: `{key}` is required" + (" (a suppression must say why)" if key == "reason"
                                                                   else ""))
-    expires = raw.get("expires")
-    if expires is not None and not isinstance(expires, date):
-        try:
-            expires = date.fromisoformat(str(expires))
-        except ValueError:
-            raise ConfigError(f"{where}: expires must be a date (YYYY-MM-DD), got {expires!r}") from None
+    approver = raw.get("approver")
+    if approver is not None and (not isinstance(approver, str) or not approver.strip()):
+        raise ConfigError(f"{where}: approver must be a name, got {approver!r}")
     return Suppression(rule_id=raw["rule"].upper(), target=raw["resource"], reason=raw["reason"].strip(),
-                       expires=expires)
+                       expires=_date(raw.get("expires"), f"{where}: expires"),
+                       approver=approver.strip() if approver else None,
+                       approved_on=_date(raw.get("approved_on"), f"{where}: approved_on"))
+
+
+def _date(value: Any, where: str) -> date | None:
+    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
+        return value
+    if isinstance(value, datetime):
+        return value.date()
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ConfigError(f"{where} must be a date (YYYY-MM-DD), got {value!r}") from None
 
 
 def merge(base: AuditConfig, **overrides: Any) -> AuditConfig:
@@ -233,6 +258,23 @@ def _weights(raw: Any, where: str) -> dict[str, float]:
             raise ConfigError(f"{where}.{key} must be a non-negative number, got {value!r}")
         out[str(key)] = float(value)
     return out
+
+
+def _bool(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where} must be true or false, got {value!r}")
+    return value
+
+
+def percent(value: Any, where: str) -> float:
+    """A percentage 0-100 (a number, or text such as "95" or "95%")."""
+    try:
+        number = float(str(value).strip().removesuffix("%")) if not isinstance(value, bool) else -1.0
+    except ValueError:
+        number = -1.0
+    if not 0.0 <= number <= 100.0:
+        raise ConfigError(f"{where} must be a percentage between 0 and 100, got {value!r}")
+    return number
 
 
 def _positive_int(value: Any, where: str) -> int:

@@ -1,4 +1,4 @@
-"""State versus live: one Drift per resource (in_sync, changed, missing, unmanaged, unknown).
+"""State versus live: one Drift per resource (in_sync, changed, missing, unmanaged, unknown, not_covered).
 
 Only the attributes a type's converter really produces are compared (TypeSpec.compared, tags,
 json_attributes). Both sides are normalized first so Terraform's own noise is not drift:
@@ -8,8 +8,9 @@ as data. Equal normalized values short-circuit, so DeepDiff runs only on real di
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from auditor import catalog
@@ -217,8 +218,8 @@ def diff(state: StateResources, inventory: Inventory, ignore: IgnoreRules | None
     observed = {(o.region, o.type): o for o in inventory.observations}
     live_by_key = {r.key: r for r in inventory.resources}
     view: dict[str, list[Resource]] = {}
-    for res in state.resources:
-        view.setdefault(res.type, []).append(res)
+    for res in (*state.resources, *state.unsupported):  # types the auditor does not read may still say who
+        view.setdefault(res.type, []).append(res)       # owns an attribute (a CodeDeploy deployment group)
     drifts: list[Drift] = []
 
     for res in state.resources:
@@ -240,7 +241,9 @@ def diff(state: StateResources, inventory: Inventory, ignore: IgnoreRules | None
                                 state_attributes=res.attributes))
             continue
         mirrored = spec.mirrored(res, view) if spec.mirrored else frozenset()
-        changes = tuple(c for c in attribute_changes(spec, res.attributes, live.attributes, mirrored,
+        owned = spec.deployer_owned(res, view) if spec.deployer_owned else {}
+        compared_spec = _with_normalizers(spec, owned) if owned else spec
+        changes = tuple(c for c in attribute_changes(compared_spec, res.attributes, live.attributes, mirrored,
                                                      redacted=res.sensitive)
                         if not ignore.ignores_path(names, c.path))
         if changes:
@@ -251,13 +254,15 @@ def diff(state: StateResources, inventory: Inventory, ignore: IgnoreRules | None
         else:
             drifts.append(Drift(res.type, res.id, DriftKind.IN_SYNC, res.address, res.region, (), holders))
 
-    for res in (*state.unsupported, *state.unmatched):
-        if ignore.ignores_resource(_names(res)):
-            continue
-        reason = (f"{res.type} is not covered by the live inventory" if res in state.unsupported
-                  else "the state object has no id to match it with a live resource")
-        drifts.append(Drift(res.type, res.id, DriftKind.UNKNOWN, res.address, res.region, (),
-                            (res.source or "",), reason))
+    for res in state.unsupported:
+        if not ignore.ignores_resource(_names(res)):
+            drifts.append(Drift(res.type, res.id, DriftKind.NOT_COVERED, res.address, res.region, (),
+                                state.holders.get(res.key, (res.source or "",)),
+                                f"the auditor does not read {res.type} (see `audit resources`)"))
+    for res in state.unmatched:
+        if not ignore.ignores_resource(_names(res)):
+            drifts.append(Drift(res.type, res.id, DriftKind.UNKNOWN, res.address, res.region, (),
+                                (res.source or "",), "the state object has no id to match it with a live resource"))
 
     managed = {r.key for r in state.resources} | set(state.deposed_ids) | {r.key for r in state.unsupported}
     for live in inventory.resources:
@@ -276,6 +281,15 @@ def diff(state: StateResources, inventory: Inventory, ignore: IgnoreRules | None
             drifts.append(Drift(live.type, live.id, DriftKind.UNMANAGED, None, live.region,
                                 live_attributes=live.attributes))
     return drifts
+
+
+def _with_normalizers(spec: TypeSpec, extra: Mapping[str, Callable[[Any], Any]]) -> TypeSpec:
+    """`spec` with `extra` applied after its own normalizer of each attribute."""
+    def chain(first: Callable[[Any], Any] | None, then: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        return (lambda value: then(first(value))) if first else then
+
+    merged = {**spec.normalizers, **{a: chain(spec.normalizers.get(a), fn) for a, fn in extra.items()}}
+    return dataclasses.replace(spec, normalizers=merged)
 
 
 def _names(res: Resource) -> list[str]:

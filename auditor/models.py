@@ -90,9 +90,12 @@ class DriftKind(StrEnum):
     MISSING = "missing"
     UNMANAGED = "unmanaged"
     UNKNOWN = "unknown"
+    NOT_COVERED = "not_covered"  # a state holds a type the auditor does not read at all
 
 
 DRIFTED_KINDS = frozenset({DriftKind.CHANGED, DriftKind.MISSING, DriftKind.UNMANAGED})
+UNAUDITED_KINDS = frozenset({DriftKind.UNKNOWN, DriftKind.NOT_COVERED})
+"""Verdicts the audit could not reach: out of the drift index, counted against coverage."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +176,8 @@ class Suppression:
     target: str  # fnmatch pattern over TYPE.ID or the address
     reason: str
     expires: date | None = None
+    approver: str | None = None  # who accepted the exception
+    approved_on: date | None = None
 
 
 
@@ -203,6 +208,7 @@ class ComplianceResult:
     settings: RuleSettings
     expired_suppressions: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    suppressions: tuple[Suppression, ...] = ()  # every configured exception, expired or not
 
     def counts(self) -> dict[str, int]:
         counts = Counter(f.status.value for f in self.findings if f.suppressed_by is None)
@@ -236,25 +242,62 @@ class AuditRun:
     compliance: ComplianceResult | None = None
     code: tuple[CodeComparison, ...] = ()
     id: str | None = None  # the history's run id, once recorded
+    caller: str | None = None  # the ARN the audit ran as (sts:GetCallerIdentity)
+    strict: bool = False  # not_covered types and an incomplete unmanaged scan are errors too
+    min_coverage: float | None = None  # percent: lower coverage is an error
 
     @property
     def observation_errors(self) -> tuple[Observation, ...]:
         return tuple(o for o in self.inventory.observations if o.status is ObservationStatus.UNKNOWN)
 
     @property
+    def unobserved(self) -> tuple[Observation, ...]:
+        """Observation errors that left resources a state holds `unknown`: the audit cannot vouch for them."""
+        held = {(d.type, d.region) for d in self.drifts if d.kind is DriftKind.UNKNOWN and d.states}
+        return tuple(o for o in self.observation_errors if (o.type, o.region) in held or (o.type, None) in held)
+
+    @property
+    def scan_incomplete(self) -> tuple[Observation, ...]:
+        """Observation errors of types no state holds in that region: only the search for unmanaged
+        resources of the type is incomplete there."""
+        unobserved = set(self.unobserved)
+        return tuple(o for o in self.observation_errors if o not in unobserved)
+
+    @property
     def incomplete(self) -> bool:
-        """Some state could not be read or some type could not be observed."""
-        return bool(self.failures or self.observation_errors)
+        """Some state could not be read, or some resource a state holds could not be observed."""
+        return bool(self.failures or self.unobserved)
 
     @property
     def has_drift(self) -> bool:
         return any(d.kind in DRIFTED_KINDS for d in self.drifts)
 
     @property
+    def errors(self) -> tuple[str, ...]:
+        """Why the run exits 1, one line each (empty when it does not)."""
+        out = [f"state not read: {f.uri} ({f.workspace}): {f.error}" for f in self.failures]
+        out += [f"not observed: {o.type} in {o.region}: {o.reason}" for o in self.unobserved]
+        return (*out, *self.policy_failures)
+
+    @property
+    def policy_failures(self) -> tuple[str, ...]:
+        """What fails only because the user asked for it: --strict, --min-coverage."""
+        out: list[str] = []
+        if self.strict:
+            out += [f"not covered (--strict): {t} ({n} in state)" for t, n in self.score.not_covered.items()]
+            out += [f"unmanaged scan incomplete (--strict): {o.type} in {o.region}: {o.reason}"
+                    for o in self.scan_incomplete]
+        coverage = self.score.overall.coverage
+        if self.min_coverage is not None and (coverage is None or coverage < self.min_coverage):
+            shown = "n/a (nothing audited)" if coverage is None else f"{coverage:.1f}%"
+            out.append(f"coverage {shown} is below the minimum {self.min_coverage:g}%")
+        return tuple(out)
+
+    @property
     def exit_code(self) -> ExitCode:
-        """1 when the audit is incomplete (it cannot vouch for anything), else 2 on drift or a blocking
-        rule failure, else 0."""
-        if self.incomplete:
+        """1 when the audit is incomplete (it cannot vouch for anything), fails --strict or --min-coverage;
+        else 2 on drift or a blocking rule failure; else 0."""
+        if self.errors:
             return ExitCode.ERROR
         failing = bool(self.compliance and self.compliance.blocking())
         code_drift = any(c.drifts for c in self.code)

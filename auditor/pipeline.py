@@ -97,6 +97,7 @@ def run_audit(config: AuditConfig, aws: Aws, progress: Progress | None = None) -
         finished_at=datetime.now(UTC),
         tool_version=__version__,
         account_id=account_id,
+        caller=getattr(live_aws, "caller_arn", None),
         regions=regions,
         states=tuple(loaded),
         failures=tuple(failures),
@@ -106,6 +107,8 @@ def run_audit(config: AuditConfig, aws: Aws, progress: Progress | None = None) -
         ignore_file=ignore.source,
         compliance=compliance,
         code=_compare_code(config, loaded),
+        strict=config.strict,
+        min_coverage=config.min_coverage,
     )
 
 

@@ -32,11 +32,12 @@ def templates() -> Traversable:
     return files(TEMPLATES_PACKAGE)
 
 
-def template_loader() -> BaseLoader:
-    """A jinja2 loader of the report templates (`summary.html.j2`, or `sub/folder/name.j2`)."""
+def template_loader(folder: Traversable | None = None) -> BaseLoader:
+    """A jinja2 loader of the templates in `folder` (default: the report templates), by names such as
+    `report.html.j2` or `sub/folder/name.j2`; nothing outside the folder."""
     from jinja2 import FunctionLoader
 
-    folder = templates()
+    folder = folder or templates()
 
     def read(name: str) -> str | None:
         entry = folder

@@ -1,9 +1,10 @@
 """Drift index and coverage, overall, per state and per type.
 
 drift index = 100 × Σ w(drifted) / Σ w(audited), where drifted = changed ∪ missing ∪ unmanaged
-and audited = drifted ∪ in_sync; w = type weight × kind weight (default 1). `unknown` is left
-out of the index and reported as coverage = audited / (audited + unknown). With nothing
-audited the index is None ("n/a"), never a reassuring 0.0.
+and audited = drifted ∪ in_sync; w = type weight × kind weight (default 1). `unknown` (could not
+be observed) and `not_covered` (a type the auditor does not read) are left out of the index and
+lower coverage = audited / (audited + unknown + not_covered), unweighted. With nothing audited
+the index is None ("n/a"), never a reassuring 0.0.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from auditor.models import DRIFTED_KINDS, Drift, DriftKind
+from auditor.models import DRIFTED_KINDS, UNAUDITED_KINDS, Drift, DriftKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,20 +48,26 @@ class Score:
     by_state: Mapping[str, Breakdown]
     by_type: Mapping[str, Breakdown]
 
+    @property
+    def not_covered(self) -> dict[str, int]:
+        """type -> how many state resources of it the auditor does not read."""
+        kind = DriftKind.NOT_COVERED.value
+        return {t: b.counts[kind] for t, b in self.by_type.items() if b.counts.get(kind)}
+
 
 def breakdown(drifts: Iterable[Drift], weights: Weights) -> Breakdown:
     counts: Counter[str] = Counter({k.value: 0 for k in DriftKind})
     drifted_w = audited_w = 0.0
     for d in drifts:
         counts[d.kind.value] += 1
-        if d.kind is DriftKind.UNKNOWN:
+        if d.kind in UNAUDITED_KINDS:
             continue
         w = weights.of(d)
         audited_w += w
         if d.kind in DRIFTED_KINDS:
             drifted_w += w
     audited = sum(counts[k.value] for k in (*DRIFTED_KINDS, DriftKind.IN_SYNC))
-    seen = audited + counts[DriftKind.UNKNOWN.value]
+    seen = audited + sum(counts[k.value] for k in UNAUDITED_KINDS)
     index = round(100.0 * drifted_w / audited_w, 1) if audited_w > 0 else None
     coverage = round(100.0 * audited / seen, 1) if seen else None
     return Breakdown(dict(counts), index, coverage)

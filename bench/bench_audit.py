@@ -3,8 +3,9 @@
 Run: `.venv/bin/python bench/bench_audit.py [--sizes 1000 2000 5000] [--diff-pairs 10000]`
 
 For each size it resets a moto server on 127.0.0.1, seeds the reference stack plus generated
-resources of the cheap, numerous types (security groups with an ingress and an egress rule,
-metric alarms, log groups, target groups), publishes a state holding all of them, then times
+resources of the numerous types (security groups with an ingress and an egress rule, metric
+alarms, log groups with a metric filter, target groups, SSM parameters; alarms, log groups and
+parameters tagged, so their tags are read too), publishes a state holding all of them, then times
 `run_audit` with a fresh call counter: wall time, API calls, calls per audited resource.
 The generated part of the state is written from one inventory pass (this measures speed and
 call counts, not converter fidelity — the test suite does that). Never reaches a real AWS host.
@@ -31,12 +32,15 @@ from auditor.state.resources import StateResources
 
 GENERATED_TYPES = ("aws_security_group", "aws_vpc_security_group_ingress_rule",
                    "aws_vpc_security_group_egress_rule", "aws_cloudwatch_metric_alarm",
-                   "aws_cloudwatch_log_group", "aws_lb_target_group")
+                   "aws_cloudwatch_log_group", "aws_lb_target_group", "aws_cloudwatch_log_metric_filter",
+                   "aws_ssm_parameter")
+TAGS = [{"Key": "Team", "Value": "bench"}]
 
 
 def seed_generated(aws: Aws, vpc_id: str, groups: int) -> None:
-    """`groups` × (SG + ingress rule + egress rule + alarm + log group + target group)."""
-    ec2, cw, logs, elbv2 = (aws.client(s, REGION) for s in ("ec2", "cloudwatch", "logs", "elbv2"))
+    """`groups` × (SG + ingress rule + egress rule + alarm + log group + metric filter + target group +
+    SSM parameter)."""
+    ec2, cw, logs, elbv2, ssm = (aws.client(s, REGION) for s in ("ec2", "cloudwatch", "logs", "elbv2", "ssm"))
     for i in range(groups):
         sg = ec2.create_security_group(GroupName=f"bench-{i}", Description="bench", VpcId=vpc_id)["GroupId"]
         ec2.revoke_security_group_egress(GroupId=sg, IpPermissions=[
@@ -49,10 +53,14 @@ def seed_generated(aws: Aws, vpc_id: str, groups: int) -> None:
         cw.put_metric_alarm(AlarmName=f"bench-{i}", Namespace="AWS/ApplicationELB",
                             MetricName="HTTPCode_Target_5XX_Count", Statistic="Sum", Period=60,
                             EvaluationPeriods=5, Threshold=5.0, ComparisonOperator="GreaterThanThreshold",
-                            Dimensions=[{"Name": "TargetGroup", "Value": f"targetgroup/bench-{i}/0"}])
-        logs.create_log_group(logGroupName=f"/bench/{i}")
+                            Dimensions=[{"Name": "TargetGroup", "Value": f"targetgroup/bench-{i}/0"}], Tags=TAGS)
+        logs.create_log_group(logGroupName=f"/bench/{i}", tags={"Team": "bench"})
         logs.put_retention_policy(logGroupName=f"/bench/{i}", retentionInDays=14)
+        logs.put_metric_filter(logGroupName=f"/bench/{i}", filterName=f"bench-{i}-errors", filterPattern="ERROR",
+                               metricTransformations=[{"metricName": f"Errors{i}", "metricNamespace": "Bench",
+                                                       "metricValue": "1"}])
         elbv2.create_target_group(Name=f"bench-{i}", Protocol="HTTP", Port=80, VpcId=vpc_id, TargetType="ip")
+        ssm.put_parameter(Name=f"/bench/{i}/endpoint", Value=f"https://svc-{i}.internal", Type="String", Tags=TAGS)
 
 
 def state_items_from_live(aws: Aws, account_id: str, known: set[tuple[str, str]]) -> list[Seeded]:

@@ -10,7 +10,11 @@ HERE = Path(__file__).resolve().parent
 RUNS = (
     ("state parsing (100 MB)", ["bench_state_parse.py"]),
     ("audit against moto (1k, 2k, 5k resources) and diff of 10k pairs", ["bench_audit.py"]),
+    ("blue/green deployer under chaos (200 simulated deploys, a random fault each)", ["bench_deploy_chaos.py"]),
     ("audit versus terraform plan -refresh-only (needs terraform and its provider mirror)", ["bench_vs_terraform.py"]),
+    ("report of 10k resources with 90 runs of history; 365-run trend on SQLite and PostgreSQL", ["bench_report.py"]),
+    ("scheduled fleet audit: 4 accounts behind a 60 ms latency proxy", ["bench_schedule_accounts.py", "--accounts", "4",
+                                                                         "--parallel", "1", "4"]),
 )
 
 

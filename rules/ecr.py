@@ -94,6 +94,10 @@ def _coverage(rules_: Sequence[Mapping[str, Any]] | Unresolved, name: Any, where
 def _registry_scanning(repo: Resource, ctx: RuleContext) -> Verdict:
     name = _repository_name(repo)
     if repo.origin is Origin.LIVE:
+        observed_configs = [c for c in ctx.of_type(REGISTRY_SCANNING) if in_same_region(c, repo)]
+        if observed_configs:  # the live inventory read the registry's configuration (one per region)
+            return any_of(_coverage(blocks(c, "rule"), name, "the registry scanning configuration")
+                          for c in observed_configs)
         answer = _live_scanning_answer(ctx, repo)
         if answer is None:
             return unobserved("the registry scanning configuration (it may scan this repository)")

@@ -39,5 +39,5 @@ def test_every_command_is_in_the_readme(name: str, command: click.Command) -> No
 def test_run_help_lists_exit_codes() -> None:
     result = CliRunner().invoke(cli, ["run", "--help"])
     assert result.exit_code == 0
-    for line in ("0  no drift", "1  error", "2  drift found"):
+    for line in ("0     clean", "1     error", "2     drift"):
         assert line in result.output

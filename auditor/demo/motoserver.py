@@ -154,7 +154,7 @@ class MotoServer:
     def reset(self) -> None:
         """Forget every resource (POST /moto-api/reset)."""
         request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
-        with urllib.request.urlopen(request, timeout=10):
+        with urllib.request.urlopen(request, timeout=120):
             pass
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -19,7 +19,7 @@ from typing import Any
 
 from auditor.demo.seed_platform import BucketPlan, ExpiryRule, deny_insecure_transport, seed_bucket
 from auditor.demo.seedkit import SeedContext
-from auditor.inventory.loadbalancing import go_time_string
+from auditor.inventory.acm import go_time_string
 
 NAME = "digitallync-core"
 DOMAIN = "app.digitallync.example"

@@ -131,6 +131,7 @@ class AlbRun:
     def rollback(self, reason: str) -> None:
         """Traffic back to 100% blue (after making sure blue has healthy targets), then green down."""
         blue, green = self.setup.blue, self.setup.green
+        self.journal.best_effort = True
         self.journal.write("rollback", reason=reason)
         if self._again(self.green_percent) > 0:
             if self._again(lambda: self.desired_now(blue)) < blue.desired:

@@ -128,12 +128,16 @@ def _weighted_actions(aws: Aws, request: DeployRequest, target_group: str) -> tu
     groups = _call(f"target group {target_group}", elb.describe_target_groups, TargetGroupArns=[target_group])
     places: list[tuple[str, str | None, list[Any]]] = []
     for lb in dict.fromkeys(groups["TargetGroups"][0].get("LoadBalancerArns") or []):  # moto repeats them
-        for page in elb.get_paginator("describe_listeners").paginate(LoadBalancerArn=lb):
-            for listener in page.get("Listeners", []):
-                arn = listener["ListenerArn"]
-                places.append((arn, None, listener.get("DefaultActions") or []))
-                rules = _call(f"the rules of {arn}", elb.describe_rules, ListenerArn=arn).get("Rules", [])
-                places.extend((arn, r["RuleArn"], r.get("Actions") or []) for r in rules if not r.get("IsDefault"))
+        listeners = _call(f"the listeners of {lb}", lambda arn: [
+            listener for page in elb.get_paginator("describe_listeners").paginate(LoadBalancerArn=arn)
+            for listener in page.get("Listeners", [])], arn=lb)
+        for listener in listeners:
+            arn = listener["ListenerArn"]
+            places.append((arn, None, listener.get("DefaultActions") or []))
+            rules = _call(f"the rules of {arn}", lambda listener_arn: [
+                rule for page in elb.get_paginator("describe_rules").paginate(ListenerArn=listener_arn)
+                for rule in page.get("Rules", [])], listener_arn=arn)
+            places.extend((arn, r["RuleArn"], r.get("Actions") or []) for r in rules if not r.get("IsDefault"))
     hits = [p for p in places if any(target_group in _groups_of(a) for a in p[2])]
     if not hits:
         raise DeployRefused(f"no listener forwards to target group {_name(target_group)}",

@@ -175,6 +175,9 @@ def _guarded(run: AlbRun, journal: Journal, seams: Seams, lease: Lease, opening:
                     message = f"rollback failed: {text}"
         outcome = _outcome(run, result, reason, message, seams.clock.now() - started)
         journal.write("outcome", **{k: v for k, v in outcome.to_dict().items() if k not in ("plan", "deploy_id")})
+        if journal.lost:
+            outcome = replace(outcome, message=f"{outcome.message}; {journal.lost} journal entries could not be "
+                                                "written during the rollback")
     finally:
         problem = lease.release()
     return replace(outcome, message=f"{outcome.message}; {problem}") if problem else outcome

@@ -27,11 +27,21 @@ class Journal:
         self.deploy_id = deploy_id
         self._now = now
         self._seq = len(store.read_journal(deploy_id))
+        self.best_effort = False
+        self.lost = 0
 
     def write(self, event: str, **fields: Any) -> None:
+        """Append an entry. Once `best_effort` is set (a rollback under way) a store that fails is counted in
+        `lost` and does not stop the rollback: traffic back on blue matters more than its record."""
         self._seq += 1
-        self.store.append_journal(self.deploy_id, KIND, {"seq": self._seq, "at": round(self._now(), 3),
-                                                         "event": event, **fields})
+        entry = {"seq": self._seq, "at": round(self._now(), 3), "event": event, **fields}
+        if not self.best_effort:
+            self.store.append_journal(self.deploy_id, KIND, entry)
+            return
+        try:
+            self.store.append_journal(self.deploy_id, KIND, entry)
+        except Exception:  # any store's failure: the rollback goes on
+            self.lost += 1
 
     def entries(self) -> list[dict[str, Any]]:
         return self.store.read_journal(self.deploy_id)

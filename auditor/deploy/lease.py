@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import re
 import socket
 from dataclasses import dataclass
 from typing import Any
@@ -45,10 +46,15 @@ class Lease:
         self.held = False
 
     def acquire(self, now: float, seconds: float, take_over: str | None = None) -> None:
-        """Take the lease for `seconds`; `take_over`: a deploy id whose (dead) holder may be replaced."""
+        """Take the lease for `seconds`; `take_over`: a deploy id whose holder may be replaced unless it is a
+        live process on this host (--resume/--rollback of a deploy whose process died)."""
         condition = f"attribute_not_exists({KEY}) OR expires_at < :now"
         values: dict[str, Any] = {":now": {"N": _n(now)}}
         if take_over:
+            holder = self.holder()
+            if holder and holder.deploy_id == take_over and holder.expires >= now and _running_here(holder.owner):
+                raise LeaseHeld(f"deploy {take_over} is still running: {holder.owner}",
+                                "stop that process first (SIGTERM rolls it back)")
             condition += " OR deploy_id = :prior"
             values[":prior"] = {"S": take_over}
         self._put(now, seconds, condition, values)
@@ -101,6 +107,20 @@ class Lease:
         hint = ("create it with terraform/auditor or pass --lease-table"
                 if error_code(exc) == "ResourceNotFoundException" else None)
         return DeployError(f"cannot use the deploy lease table {self.table}: {describe_error(exc)}", hint)
+
+
+def _running_here(owner: str) -> bool:
+    """Whether `owner` (user@host pid N) is a live process on this host."""
+    match = re.search(r"@(?P<host>\S+) pid (?P<pid>\d+)$", owner)
+    if not match or match["host"] != socket.gethostname():
+        return False
+    try:
+        os.kill(int(match["pid"]), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
 
 
 def _n(value: float) -> str:

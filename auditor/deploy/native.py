@@ -93,6 +93,7 @@ class NativeRun:
 
     def rollback(self, reason: str) -> tuple[str, str]:
         """Stop the deployment with rollback and follow it to its end (bounded by the timeout)."""
+        self.journal.best_effort = True
         self.journal.write("rollback", reason=reason, deployment=self.arn)
         if self.arn is None:
             return "failed", "no ECS deployment was started"

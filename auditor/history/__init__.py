@@ -91,8 +91,9 @@ class History(ABC):
         return self._load(self.resolve(ref))
 
     @abstractmethod
-    def findings(self) -> dict[str, FindingState]:
-        """Every finding ever seen, as of the latest run: key -> lifecycle."""
+    def findings(self, run_id: str | None = None) -> dict[str, FindingState]:
+        """Every finding ever seen (or only those run `run_id` said something about), as of the latest run:
+        key -> lifecycle."""
 
     @abstractmethod
     def run_statuses(self, run_id: str) -> dict[str, str]:

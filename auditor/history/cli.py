@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,7 +13,7 @@ import orjson
 
 from auditor.errors import ConfigError
 from auditor.history import History, open_history
-from auditor.history.lifecycle import OPEN_STATUSES, UNVERIFIED
+from auditor.history.lifecycle import OPEN_STATUSES, UNVERIFIED, FindingState
 
 _STATUS_ORDER = {"new": 0, "reopened": 1, "persisting": 2, "unverified": 3, "resolved": 4}
 
@@ -81,8 +81,7 @@ def list_cmd(history_url: str | None, config_path: Path | None, limit: int, fmt:
                    f"{r.failing_rules:>7}  {trigger}" + (f"  {r.error}" if r.error else ""))
 
 
-def _finding_rows(h: History, statuses: dict[str, str], now: datetime) -> list[dict[str, Any]]:
-    known = h.findings()
+def _finding_rows(known: Mapping[str, FindingState], statuses: dict[str, str], now: datetime) -> list[dict[str, Any]]:
     rows = []
     for key, status in statuses.items():
         f = known.get(key)
@@ -109,7 +108,7 @@ def show_cmd(run: str, history_url: str | None, config_path: Path | None, fmt: s
     """Show one run (an id, a unique prefix, `latest` or `previous`): figures and its findings' statuses."""
     with _open(history_url, config_path) as h:
         record = h.run(run)
-        rows = _finding_rows(h, h.run_statuses(record.info.id), record.info.started_at)
+        rows = _finding_rows(h.findings(record.info.id), h.run_statuses(record.info.id), record.info.started_at)
     info = record.info
     if fmt == "json":
         _echo_json({"run": asdict(info), "states": [asdict(s) for s in record.states], "findings": rows})
@@ -144,7 +143,7 @@ def diff_cmd(run_a: str, run_b: str, history_url: str | None, config_path: Path 
         open_b = {k for k, s in h.run_statuses(b.id).items() if s in OPEN_STATUSES or s == UNVERIFIED}
         statuses = {**dict.fromkeys(open_b - open_a, "new"), **dict.fromkeys(open_a - open_b, "resolved"),
                     **dict.fromkeys(open_a & open_b, "persisting")}
-        rows = _finding_rows(h, statuses, b.started_at)
+        rows = _finding_rows(h.findings(), statuses, b.started_at)
     delta = None if a.drift_index is None or b.drift_index is None else round(b.drift_index - a.drift_index, 4)
     if fmt == "json":
         _echo_json({"from": asdict(a), "to": asdict(b), "drift_index_change": delta, "findings": rows})

@@ -143,8 +143,11 @@ class S3History(History):
                     if summary.info.status == "completed" else None)
         return RunRecord(summary.info, summary.scores, summary.states, summary.observed, document)
 
-    def findings(self) -> dict[str, FindingState]:
-        return replay(self._all())[0]
+    def findings(self, run_id: str | None = None) -> dict[str, FindingState]:
+        known, per_run = replay(self._all())
+        if run_id is None:
+            return known
+        return {k: known[k] for k in per_run.get(run_id, {})}
 
     def run_statuses(self, run_id: str) -> dict[str, str]:
         return replay(self._all())[1].get(run_id, {})

@@ -26,9 +26,10 @@ from sqlalchemy import (
     Text,
     inspect,
     select,
+    text,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 metadata = MetaData()
 
@@ -126,7 +127,12 @@ def _v1(conn: Connection) -> None:
     metadata.create_all(conn, tables=[runs, run_scores, run_states, findings, run_findings, journal])
 
 
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1}
+def _v2(conn: Connection) -> None:
+    """Recording a run reads only the open findings: index their status."""
+    conn.execute(text("CREATE INDEX ix_findings_status ON findings (status)"))
+
+
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1, 2: _v2}
 
 
 def current_version(conn: Connection) -> int:

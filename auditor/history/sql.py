@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from auditor.history import History, HistoryError, check_kind
-from auditor.history.lifecycle import FindingState, advance
+from auditor.history.lifecycle import OPEN_STATUSES, FindingState, advance
 from auditor.history.record import Detail, RunInfo, RunRecord, Score, StateRead, parse_time
 from auditor.history.schema import (
     SCHEMA_VERSION,
@@ -157,7 +157,12 @@ class SqlHistory(History):
                 {"run_id": info.id, "uri": s.uri, "workspace": s.workspace, "serial": s.serial,
                  "lineage": s.lineage, "digest": s.digest, "locked": s.locked} for s in record.states])
             if record.observed is not None:
-                known = {row.key: _finding(row) for row in conn.execute(select(findings))}
+                known = {row.key: _finding(row) for row in conn.execute(
+                    select(findings).where(findings.c.status.in_(sorted(OPEN_STATUSES))))}
+                others = [k for k in record.observed.open if k not in known]  # new, or back after being resolved
+                for i in range(0, len(others), 500):
+                    known.update((row.key, _finding(row)) for row in conn.execute(
+                        select(findings).where(findings.c.key.in_(others[i:i + 500]))))
                 changed, statuses = advance(known, info.id, info.started_at, record.observed)
                 if changed:
                     keys = list(changed)
@@ -189,9 +194,13 @@ class SqlHistory(History):
         document = None if row.document is None else orjson.loads(zlib.decompress(row.document))
         return RunRecord(_info(row), tuple(scores), tuple(states), None, document)
 
-    def findings(self) -> dict[str, FindingState]:
+    def findings(self, run_id: str | None = None) -> dict[str, FindingState]:
+        query = select(findings)
+        if run_id is not None:
+            query = query.join(run_findings, run_findings.c.key == findings.c.key).where(
+                run_findings.c.run_id == run_id)
         with self._read() as conn:
-            return {row.key: _finding(row) for row in conn.execute(select(findings))}
+            return {row.key: _finding(row) for row in conn.execute(query)}
 
     def run_statuses(self, run_id: str) -> dict[str, str]:
         with self._read() as conn:
@@ -207,16 +216,22 @@ class SqlHistory(History):
             return [(r.run_id, parse_time(r.started_at), r.key, r.status) for r in conn.execute(query)]
 
     def scores(self, scope: str | None = None, since: datetime | None = None) -> list[tuple[str, datetime, Score]]:
-        query = (select(run_scores, runs.c.started_at).join(runs, runs.c.id == run_scores.c.run_id)
-                 .where(runs.c.status == "completed").order_by(runs.c.started_at, runs.c.id))
-        if scope is not None:
-            query = query.where(run_scores.c.scope == scope)
+        done = runs.c.status == "completed"
         if since is not None:
-            query = query.where(runs.c.started_at >= _db_time(since))
-        with self._read() as conn:
-            return [(r.run_id, parse_time(r.started_at),
-                     Score(r.scope, r.name, r.audited, r.drifted, r.drift_index, r.coverage, r.passed, r.failed,
-                           r.unknown)) for r in conn.execute(query)]
+            done = done & (runs.c.started_at >= _db_time(since))
+        c = run_scores.c
+        query = (select(c.run_id, c.scope, c.name, c.audited, c.drifted, c.drift_index, c.coverage, c.passed,
+                        c.failed, c.unknown).join(runs, runs.c.id == c.run_id).where(done)
+                 .order_by(runs.c.started_at, runs.c.id))
+        if scope is not None:
+            query = query.where(c.scope == scope)
+        with self._read() as conn:  # each run's time parsed once, rows read as plain tuples (365 runs x 40 types)
+            times = {r.id: parse_time(r.started_at) for r in conn.execute(select(runs.c.id, runs.c.started_at)
+                                                                           .where(done))}
+            return [(run_id, times[run_id], Score(scope_, name, audited, drifted, index, coverage, passed, failed,
+                                                  unknown))
+                    for run_id, scope_, name, audited, drifted, index, coverage, passed, failed, unknown
+                    in conn.execute(query)]
 
     def prune(self, before: datetime) -> int:
         with self._write() as conn:

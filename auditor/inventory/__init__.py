@@ -7,12 +7,22 @@ import importlib
 COLLECTOR_MODULES = (
     "auditor.inventory.network",
     "auditor.inventory.loadbalancing",
+    "auditor.inventory.acm",
     "auditor.inventory.ecs",
     "auditor.inventory.ecr",
     "auditor.inventory.monitoring",
     "auditor.inventory.storage",
+    "auditor.inventory.dynamodb",
     "auditor.inventory.iam",
     "auditor.inventory.kms",
+    "auditor.inventory.appautoscaling",
+    "auditor.inventory.sns",
+    "auditor.inventory.sqs",
+    "auditor.inventory.secrets",
+    "auditor.inventory.events",
+    "auditor.inventory.vpc_traffic",
+    "auditor.inventory.servicediscovery",
+    "auditor.inventory.route53",
 )
 
 _loaded = False

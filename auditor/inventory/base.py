@@ -7,13 +7,17 @@ and shapes. A collector raises on AWS errors; the runner turns that into `unknow
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from auditor.catalog import TypeSpec
+import botocore
+import botocore.exceptions
+
+from auditor.catalog import Detail, Listing, StateView, TypeSpec
 from auditor.models import Origin, Resource
 
 if TYPE_CHECKING:
@@ -111,12 +115,111 @@ def collector(spec: TypeSpec) -> Callable[[CollectFn], CollectFn]:
     return register
 
 
+def register(spec: TypeSpec) -> CollectFn:
+    """Register the generic collector (`collect_listed`) for a spec that declares its listing; returns it."""
+    if spec.listing is None:
+        raise ValueError(f"{spec.type} declares no listing")
+    return collector(spec)(functools.partial(collect_listed, spec))
+
+
+def listed(ctx: CollectContext, spec: TypeSpec) -> list[Any]:
+    """The raw items of `spec`'s listing in ctx's region (the same shared call its collector makes):
+    for a type that hangs off another one (a repository's lifecycle policy)."""
+    listing = spec.listing
+    assert listing is not None
+    key = f"{spec.service}.{listing.operation}" + (f":{sorted(listing.params.items())}" if listing.params else "")
+    items: list[Any] = ctx.shared(key, lambda: _list_all(ctx.client(spec.service), listing))
+    return items
+
+
+def collect_listed(spec: TypeSpec, ctx: CollectContext) -> Iterator[Resource]:
+    """The generic collector: list the type once per region (paginated, shared), read the declared
+    details of the resources a state holds (of every one for `every` details), convert each."""
+    listing = spec.listing
+    assert listing is not None
+    client = ctx.client(spec.service)
+    items = listed(ctx, spec)
+    if listing.skip is not None:
+        items = [item for item in items if not listing.skip(item)]
+    wanted = ctx.wanted.get(spec.type, frozenset())
+    if listing.held_only:
+        items = [item for item in items if listing.import_id(item) in wanted]
+    ids = [listing.import_id(item) for item in items]
+    held_any = any(i in wanted for i in ids)
+    bulk = {d.operation: (d.bulk_tags, tagged) for d in listing.details if d.bulk_tags and held_any
+            and (tagged := tags_by_arn(ctx, d.bulk_tags.resource_type)) is not None}
+
+    def details(position: int) -> dict[str, Any]:
+        held = ids[position] in wanted
+        out = {}
+        for d in listing.details:
+            if not (d.every or held):
+                continue
+            if d.operation in bulk:
+                spec_tags, tagged = bulk[d.operation]
+                out[d.operation] = tagged.get(spec_tags.arn(items[position], ctx), [])
+            else:
+                out[d.operation] = _detail(client, d, items[position])
+        return out
+
+    read = [i for i in range(len(items)) if any(d.every for d in listing.details)
+            or (listing.details and ids[i] in wanted)]
+    answers = dict(zip(read, ctx.each(details, read), strict=True))
+    for position, item in enumerate(items):
+        attrs = listing.convert(item, answers.get(position, {}), ctx)
+        if attrs is not None:
+            yield ctx.resource(spec, ids[position], attrs)
+
+
+def tags_by_arn(ctx: CollectContext, resource_type: str) -> Mapping[str, list[dict[str, str]]] | None:
+    """ARN -> [{Key, Value}] of every tagged resource of `resource_type` (`cloudwatch:alarm`) in ctx's
+    region, from the Tagging API's paginated GetResources (made once per region and type); None when
+    the caller may not call it (the collector then asks each resource)."""
+    def fetch() -> Mapping[str, list[dict[str, str]]] | None:
+        tagging = ctx.client("resourcegroupstaggingapi")
+        try:
+            return {str(m["ResourceARN"]): list(m.get("Tags") or []) for m in paginate(
+                tagging, "get_resources", "ResourceTagMappingList", ResourceTypeFilters=[resource_type],
+                ResourcesPerPage=100)}
+        except botocore.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in _ACCESS_DENIED:
+                return None
+            raise
+
+    found: Mapping[str, list[dict[str, str]]] | None = ctx.shared(f"tag.GetResources:{resource_type}", fetch)
+    return found
+
+
+_ACCESS_DENIED = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})
+
+
+def _list_all(client: Any, listing: Listing) -> list[Any]:
+    method = botocore.xform_name(listing.operation)
+    if listing.paginated:
+        return list(paginate(client, method, listing.result_key, **listing.params))
+    return list(getattr(client, method)(**listing.params).get(listing.result_key) or [])
+
+
+def _detail(client: Any, detail: Detail, item: Any) -> Any:
+    method = botocore.xform_name(detail.operation)
+    try:
+        if detail.paginated:
+            return list(paginate(client, method, detail.result_key or "", **detail.params(item)))
+        answer = getattr(client, method)(**detail.params(item))
+    except botocore.exceptions.ClientError as exc:
+        if detail.absent and exc.response.get("Error", {}).get("Code") in detail.absent:
+            return None
+        raise
+    return answer.get(detail.result_key) if detail.result_key else answer
+
+
 def registry() -> Mapping[str, Collector]:
     """Every registered collector by canonical type (importing the collector modules first)."""
     from auditor.inventory import load_collectors
 
     load_collectors()
     return _REGISTRY
+
 
 
 # --- helpers shared by the converters -------------------------------------------------------
@@ -137,3 +240,25 @@ def chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
     """Split `items` into lists of at most `size` (for batch describe calls)."""
     for start in range(0, len(items), size):
         yield items[start:start + size]
+
+
+def with_tags(attrs: dict[str, Any], details: Mapping[str, Any], key: str = "ListTagsForResource") -> dict[str, Any]:
+    """Add `tags`/`tags_all` from a tag-listing detail, when it was read ([{Key, Value}] or a map)."""
+    if key in details:
+        raw = details[key] or {}
+        tags = {str(k): str(v) for k, v in raw.items()} if isinstance(raw, Mapping) else tags_dict(raw)
+        attrs["tags"] = tags
+        attrs["tags_all"] = dict(tags)
+    return attrs
+
+
+def managed_by(attribute: str, other_type: str, key: str) -> Callable[[Resource, StateView], frozenset[str]]:
+    """A `mirrored` function: `attribute` is another resource's when a state holds an `other_type` whose
+    `key` attribute names this resource (a topic's `policy` and aws_sns_topic_policy, as the provider
+    reads the same document into both)."""
+    def mirrored(res: Resource, view: StateView) -> frozenset[str]:
+        names = {str(res.id), str(res.attributes.get("arn", "")), str(res.attributes.get("url", ""))} - {""}
+        held = any(str(other.attributes.get(key, "")) in names for other in view.get(other_type, ()))
+        return frozenset({attribute}) if held else frozenset()
+
+    return mirrored

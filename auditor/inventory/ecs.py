@@ -54,6 +54,7 @@ def _cluster_arns(ctx: CollectContext) -> list[str]:
 
 CLUSTER = TypeSpec(
     type="aws_ecs_cluster",
+    calls=("ListClusters", "DescribeClusters"),
     service="ecs",
     compared=("name", "setting", "configuration", "service_connect_defaults"),
     set_paths=("setting",),
@@ -132,6 +133,7 @@ def task_definition_ref(value: Any) -> Any:
 
 SERVICE = TypeSpec(
     type="aws_ecs_service",
+    calls=("ListClusters", "ListServices", "DescribeServices"),
     service="ecs",
     compared=("name", "cluster", "task_definition", "desired_count", "launch_type", "platform_version",
               "scheduling_strategy", "propagate_tags", "enable_ecs_managed_tags", "enable_execute_command",
@@ -321,6 +323,8 @@ def _reduce_port(port: Mapping[str, Any]) -> dict[str, Any]:
 
 TASK_DEFINITION = TypeSpec(
     type="aws_ecs_task_definition", partially_read=True,
+    calls=("ListTaskDefinitionFamilies", "ListTaskDefinitions", "DescribeTaskDefinition",
+           "resourcegroupstaggingapi:GetResources"),
     service="ecs",
     compared=("family", "revision", "arn", "container_definitions", "cpu", "memory", "network_mode",
               "execution_role_arn", "task_role_arn", "requires_compatibilities", "ipc_mode", "pid_mode",

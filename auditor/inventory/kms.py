@@ -11,14 +11,15 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from auditor.catalog import TypeSpec
-from auditor.inventory.base import CollectContext, collector, paginate, tags_dict
+from auditor.catalog import Listing, TypeSpec
+from auditor.inventory.base import CollectContext, collector, listed, paginate, register, tags_dict
 from auditor.models import Resource
 
 _AWS_ALIAS_PREFIX = "alias/aws/"
 
 KEY = TypeSpec(
     type="aws_kms_key", partially_read=True,
+    calls=("ListKeys", "ListAliases", "DescribeKey", "GetKeyRotationStatus", "ListResourceTags"),
     service="kms",
     compared=("description", "key_usage", "customer_master_key_spec", "is_enabled", "enable_key_rotation",
               "rotation_period_in_days", "multi_region", "custom_key_store_id", "xks_key_id"),
@@ -70,8 +71,9 @@ def key_attributes(meta: Mapping[str, Any], rotation: Mapping[str, Any] | None,
     return attrs
 
 
-def _aws_managed_key_ids(kms: Any) -> frozenset[str]:
-    return frozenset(str(a["TargetKeyId"]) for a in paginate(kms, "list_aliases", "Aliases")
+def _aws_managed_key_ids(ctx: CollectContext) -> frozenset[str]:
+    """Keys with an alias/aws/... alias (from the ListAliases aws_kms_alias lists too, made once)."""
+    return frozenset(str(a["TargetKeyId"]) for a in listed(ctx, ALIAS)
                      if str(a.get("AliasName", "")).startswith(_AWS_ALIAS_PREFIX) and a.get("TargetKeyId"))
 
 
@@ -80,7 +82,7 @@ def collect_keys(ctx: CollectContext) -> Iterator[Resource]:
     kms = ctx.client("kms")
     wanted = ctx.wanted.get(KEY.type, frozenset())
     keys = list(paginate(kms, "list_keys", "Keys"))
-    aws_managed = _aws_managed_key_ids(kms) if any(k["KeyId"] not in wanted for k in keys) else frozenset()
+    aws_managed = _aws_managed_key_ids(ctx) if any(k["KeyId"] not in wanted for k in keys) else frozenset()
     for key in keys:
         key_id = key["KeyId"]
         if key_id not in wanted:
@@ -93,3 +95,33 @@ def collect_keys(ctx: CollectContext) -> Iterator[Resource]:
         rotation = kms.get_key_rotation_status(KeyId=key_id) if _rotates(meta) else None
         tags = tags_dict(paginate(kms, "list_resource_tags", "Tags", KeyId=key_id), "TagKey", "TagValue")
         yield ctx.resource(KEY, key_id, key_attributes(meta, rotation, tags))
+
+
+# --- aws_kms_alias ------------------------------------------------------------------------------
+
+
+def alias_attributes(alias: Mapping[str, Any]) -> dict[str, Any]:
+    """A ListAliases item in aws_kms_alias state shape."""
+    arn = str(alias.get("AliasArn", ""))
+    key_id = str(alias.get("TargetKeyId", ""))
+    return {"id": alias["AliasName"], "name": alias["AliasName"], "arn": arn, "target_key_id": key_id,
+            "target_key_arn": f"{arn.split(':alias/', 1)[0]}:key/{key_id}" if arn and key_id else ""}
+
+
+ALIAS = TypeSpec(
+    type="aws_kms_alias",
+    service="kms",
+    compared=("name", "target_key_arn"),
+    aws_owned=lambda r: str(r.id).startswith(_AWS_ALIAS_PREFIX),
+    ignored={
+        "id": "the alias name",
+        "arn": "derived from the name",
+        "target_key_id": "the state holds the id, ARN or alias the configuration gave; compared as target_key_arn",
+        "name_prefix": "create-time option",
+    },
+    notes="One paginated ListAliases (shared with aws_kms_key's). Aliases of AWS managed keys (alias/aws/...) "
+          "are AWS's, never unmanaged; an alias without a target is not listed by the provider either.",
+    listing=Listing("ListAliases", "Aliases", "AliasName", skip=lambda alias: not alias.get("TargetKeyId"),
+                    convert=lambda alias, _, __: alias_attributes(alias)),
+)
+collect_aliases = register(ALIAS)

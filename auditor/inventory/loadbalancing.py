@@ -18,10 +18,12 @@ built, as the provider builds them, from whichever of their keys are present.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
-from auditor.catalog import TypeSpec
+import botocore.exceptions
+
+from auditor.aws import error_code
+from auditor.catalog import StateView, TypeSpec
 from auditor.inventory.base import CollectContext, chunks, collector, paginate, tags_dict
 from auditor.models import Resource
 
@@ -53,12 +55,6 @@ def _log_block(answer: Mapping[str, str], prefix: str) -> list[dict[str, Any]] |
         "enabled": _bool(answer.get(f"{prefix}.s3.enabled", "false")),
         "prefix": answer.get(f"{prefix}.s3.prefix", ""),
     }]
-
-
-def _rfc3339(value: Any) -> str:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return str(value or "")
 
 
 # --- shared ELBv2 reads (one per region, whichever collector asks first) -------------------------
@@ -122,6 +118,8 @@ _LB_ATTRIBUTE_NAMES = tuple(tf_name for _, tf_name, _ in LB_ATTRIBUTES)
 
 LOAD_BALANCER = TypeSpec(
     type="aws_lb",
+    calls=("DescribeLoadBalancers", "DescribeLoadBalancerAttributes", "DescribeListeners", "DescribeTargetGroups",
+           "DescribeTags"),
     service="elbv2",
     compared=("name", "internal", "load_balancer_type", "subnets", "subnet_mapping", "security_groups",
               "ip_address_type", "customer_owned_ipv4_pool",
@@ -324,6 +322,61 @@ def _mutual_authentication(config: Mapping[str, Any] | None) -> list[dict[str, A
     return [block]
 
 
+# --- deployer-owned forwards ----------------------------------------------------------------------
+
+_DEPLOYER_CONTROLLERS = frozenset({"CODE_DEPLOY", "EXTERNAL"})
+
+
+def _forwarded_groups(actions: Any) -> set[str]:
+    """Every target group ARN the forward actions of an action list name, in any provider form."""
+    out: set[str] = set()
+    for action in actions or []:
+        if not isinstance(action, Mapping) or action.get("type") != "forward":
+            continue
+        if action.get("target_group_arn"):
+            out.add(str(action["target_group_arn"]))
+        for forward in action.get("forward") or []:
+            out.update(str(g.get("arn")) for g in (forward or {}).get("target_group") or [] if g.get("arn"))
+    return out
+
+
+def deployer_of(res: Resource, view: StateView) -> str | None:
+    """Who rewrites this listener's (or listener rule's) forwards on every deployment, if anyone:
+    CodeDeploy when a deployment group's traffic routes name the listener; the ECS service's own
+    deployment controller (CODE_DEPLOY or EXTERNAL) when the service's target group is forwarded to."""
+    listener = str(res.attributes.get("listener_arn") or res.attributes.get("arn") or res.id)
+    for group in view.get("aws_codedeploy_deployment_group", ()):
+        for info in group.attributes.get("load_balancer_info") or []:
+            for pair in (info or {}).get("target_group_pair_info") or []:
+                routes = [*(pair.get("prod_traffic_route") or []), *(pair.get("test_traffic_route") or [])]
+                if any(listener in (route or {}).get("listener_arns", []) for route in routes):
+                    return f"CodeDeploy deployment group {group.address or group.id}"
+    forwarded = _forwarded_groups(res.attributes.get("default_action") or res.attributes.get("action"))
+    for service in view.get("aws_ecs_service", ()):
+        controller = (service.attributes.get("deployment_controller") or [{}])[0] or {}
+        groups = {str(lb.get("target_group_arn")) for lb in service.attributes.get("load_balancer") or []}
+        if controller.get("type") in _DEPLOYER_CONTROLLERS and groups & forwarded:
+            return f"the {controller['type']} deployment controller of {service.address or service.id}"
+    return None
+
+
+def without_forward_targets(value: Any) -> Any:
+    """Actions with the deployer's part of each forward dropped (which target groups, what weights):
+    a blue/green or canary deployer swaps and reweighs them on every deployment. Idempotent."""
+    normalized = normalize_actions(value)
+    if not isinstance(normalized, list):
+        return normalized
+    return [{**a, "target_group_arn": "", "forward": []} if isinstance(a, Mapping) and a.get("type") == "forward"
+            else a for a in normalized]
+
+
+def _owned_forwards(attribute: str) -> Callable[[Resource, StateView], Mapping[str, Callable[[Any], Any]]]:
+    def owned(res: Resource, view: StateView) -> Mapping[str, Callable[[Any], Any]]:
+        return {attribute: without_forward_targets} if deployer_of(res, view) else {}
+
+    return owned
+
+
 _LISTENER_ATTRIBUTE_FIELDS = (
     "routing_http_request_x_amzn_mtls_clientcert_header_name",
     "routing_http_request_x_amzn_mtls_clientcert_issuer_header_name",
@@ -349,19 +402,24 @@ _LISTENER_ATTRIBUTE_FIELDS = (
 
 LISTENER = TypeSpec(
     type="aws_lb_listener",
+    calls=("DescribeLoadBalancers", "DescribeListeners", "DescribeTargetGroups", "DescribeTags"),
     service="elbv2",
     compared=("load_balancer_arn", "port", "protocol", "ssl_policy", "certificate_arn", "alpn_policy",
               "default_action", "mutual_authentication"),
     set_paths=("default_action.*.forward.*.target_group",),
     normalizers={"default_action": normalize_actions},
     tags=True,
+    deployer_owned=_owned_forwards("default_action"),
     ignored={
         "arn": "the import id", "id": "the import id", "timeouts": "provider-only",
         **{name: "needs DescribeListenerAttributes, one more call per listener"
            for name in _LISTENER_ATTRIBUTE_FIELDS},
     },
     notes="`default_action` forwards are compared through normalize_actions: the provider stores a "
-          "single-group forward as target_group_arn, as a forward block or both, depending on config.",
+          "single-group forward as target_group_arn, as a forward block or both, depending on config. Where a "
+          "deployer owns the listener (a CodeDeploy deployment group routes through it, or an ECS service "
+          "with a CODE_DEPLOY or EXTERNAL controller is forwarded to), which target groups it forwards to "
+          "and with what weights are the deployer's: not compared (deployer_of).",
 )
 
 
@@ -393,6 +451,132 @@ def collect_listeners(ctx: CollectContext) -> Iterator[Resource]:
         yield ctx.resource(LISTENER, arn, listener_attributes(listener, tags.get(arn, {})))
 
 
+# --- aws_lb_listener_rule -------------------------------------------------------------------------
+
+_CONDITION_FIELDS = (("HostHeaderConfig", "host_header"), ("PathPatternConfig", "path_pattern"),
+                     ("HttpRequestMethodConfig", "http_request_method"), ("SourceIpConfig", "source_ip"))
+
+
+def _condition(condition: Mapping[str, Any]) -> dict[str, Any]:
+    """One DescribeRules condition in the provider's `condition` block shape (the *Config form)."""
+    out: dict[str, Any] = {name: [] for _, name in _CONDITION_FIELDS}
+    out.update(http_header=[], query_string=[])
+    for key, name in _CONDITION_FIELDS:
+        if condition.get(key):
+            out[name] = [{"values": sorted(condition[key].get("Values") or [])}]
+    field_name = condition.get("Field")
+    if not any(out.values()) and field_name in {"host-header", "path-pattern", "http-request-method", "source-ip"}:
+        out[field_name.replace("-", "_")] = [{"values": sorted(condition.get("Values") or [])}]
+    if condition.get("HttpHeaderConfig"):
+        header = condition["HttpHeaderConfig"]
+        out["http_header"] = [{"http_header_name": header.get("HttpHeaderName", ""),
+                               "values": sorted(header.get("Values") or [])}]
+    if condition.get("QueryStringConfig"):
+        out["query_string"] = [{"key": pair.get("Key", ""), "value": pair.get("Value", "")}
+                               for pair in condition["QueryStringConfig"].get("Values") or []]
+    return out
+
+
+def listener_rule_attributes(rule: Mapping[str, Any], listener_arn: str,
+                             tags: Mapping[str, str] | None) -> dict[str, Any]:
+    """A DescribeRules entry in aws_lb_listener_rule state shape."""
+    arn = rule["RuleArn"]
+    priority = rule.get("Priority", "")
+    attrs: dict[str, Any] = {
+        "id": arn,
+        "arn": arn,
+        "listener_arn": listener_arn,
+        "priority": int(priority) if str(priority).isdigit() else priority,
+        "action": actions_attribute(rule.get("Actions")),
+        "condition": [_condition(c) for c in rule.get("Conditions") or []],
+    }
+    if tags is not None:
+        attrs["tags"] = dict(tags)
+        attrs["tags_all"] = dict(tags)
+    return attrs
+
+
+LISTENER_RULE = TypeSpec(
+    type="aws_lb_listener_rule",
+    service="elbv2",
+    calls=("DescribeLoadBalancers", "DescribeListeners", "DescribeRules", "DescribeTags"),
+    compared=("listener_arn", "priority", "action", "condition"),
+    set_paths=("action.*.forward.*.target_group", "condition", "condition.*.host_header.*.values",
+               "condition.*.path_pattern.*.values", "condition.*.http_request_method.*.values",
+               "condition.*.source_ip.*.values", "condition.*.http_header.*.values", "condition.*.query_string"),
+    normalizers={"action": normalize_actions},
+    tags=True,
+    optional_live=("tags",),
+    deployer_owned=_owned_forwards("action"),
+    ignored={"id": "the rule ARN", "arn": "the import id"},
+    notes="DescribeRules (paginated) once per listener, default rules left out (they are the listener's "
+          "default_action); tags by DescribeTags (20 ARNs a call) for rules a state holds. Forwards are "
+          "compared through normalize_actions, and not at all where a deployer owns them (see deployer_of).",
+)
+
+
+@collector(LISTENER_RULE)
+def collect_listener_rules(ctx: CollectContext) -> Iterator[Resource]:
+    elbv2 = ctx.client("elbv2")
+    listeners = [listener["ListenerArn"] for listener in _listeners(ctx)]
+    found = ctx.each(lambda arn: [r for r in paginate(elbv2, "describe_rules", "Rules", ListenerArn=arn)
+                                  if not r.get("IsDefault")], listeners)
+    wanted = ctx.wanted.get(LISTENER_RULE.type, frozenset())
+    held = sorted(r["RuleArn"] for rules in found for r in rules if r["RuleArn"] in wanted)
+    answers = ctx.each(lambda batch: elbv2.describe_tags(ResourceArns=batch), list(chunks(held, 20)))
+    tags = {d["ResourceArn"]: tags_dict(d.get("Tags")) for answer in answers for d in answer.get("TagDescriptions", [])}
+    for listener_arn, rules in zip(listeners, found, strict=True):
+        for rule in rules:
+            arn = rule["RuleArn"]
+            yield ctx.resource(LISTENER_RULE, arn, listener_rule_attributes(
+                rule, listener_arn, tags.get(arn, {}) if arn in wanted else None))
+
+
+# --- aws_lb_listener_certificate -----------------------------------------------------------------
+
+
+def listener_certificate_import_id(attributes: Mapping[str, Any]) -> str | None:
+    """`<listener ARN>_<certificate ARN>`: the provider's id and import id."""
+    listener, certificate = attributes.get("listener_arn"), attributes.get("certificate_arn")
+    return f"{listener}_{certificate}" if listener and certificate else None
+
+
+LISTENER_CERTIFICATE = TypeSpec(
+    type="aws_lb_listener_certificate", partially_read=True,
+    service="elbv2",
+    compared=("listener_arn", "certificate_arn"),
+    state_id=listener_certificate_import_id,
+    calls=("DescribeListenerCertificates",),
+    ignored={"id": "`<listener ARN>_<certificate ARN>`, the import id"},
+    notes="DescribeListenerCertificates (paginated) for each listener a state's listener certificate names; "
+          "the listener's default certificate is aws_lb_listener's certificate_arn, not this type. An extra "
+          "certificate added by hand to such a listener is unmanaged.",
+)
+
+
+@collector(LISTENER_CERTIFICATE)
+def collect_listener_certificates(ctx: CollectContext) -> Iterator[Resource]:
+    wanted = ctx.wanted.get(LISTENER_CERTIFICATE.type, frozenset())
+    listeners = sorted({str(ctx.state_attribute(LISTENER_CERTIFICATE.type, i, "listener_arn") or "")
+                        for i in wanted} - {""})
+    elbv2 = ctx.client("elbv2")
+
+    def read(listener: str) -> list[dict[str, Any]]:
+        try:
+            return [c for c in paginate(elbv2, "describe_listener_certificates", "Certificates", ListenerArn=listener)
+                    if not c.get("IsDefault")]
+        except botocore.exceptions.ClientError as exc:
+            if error_code(exc) == "ListenerNotFound":
+                return []  # the listener is gone, and its certificates with it: missing
+            raise
+
+    for listener, certificates in zip(listeners, ctx.each(read, listeners), strict=True):
+        for certificate in certificates:
+            attrs = {"listener_arn": listener, "certificate_arn": certificate["CertificateArn"]}
+            import_id = listener_certificate_import_id(attrs) or ""
+            yield ctx.resource(LISTENER_CERTIFICATE, import_id, {"id": import_id, **attrs})
+
+
 # --- aws_lb_target_group --------------------------------------------------------------------------
 
 TG_ATTRIBUTES: tuple[Attr, ...] = (
@@ -410,6 +594,8 @@ _TG_ATTRIBUTE_NAMES = tuple(tf_name for _, tf_name, _ in TG_ATTRIBUTES)
 
 TARGET_GROUP = TypeSpec(
     type="aws_lb_target_group", partially_read=True,
+    calls=("DescribeLoadBalancers", "DescribeListeners", "DescribeTargetGroups", "DescribeTargetGroupAttributes",
+           "DescribeTags"),
     service="elbv2",
     compared=("name", "port", "protocol", "protocol_version", "target_type", "vpc_id", "ip_address_type",
               "health_check", "stickiness", *_TG_ATTRIBUTE_NAMES),
@@ -496,168 +682,3 @@ def collect_target_groups(ctx: CollectContext) -> Iterator[Resource]:
     for tg, answer in zip(groups, answers, strict=True):
         arn = tg["TargetGroupArn"]
         yield ctx.resource(TARGET_GROUP, arn, target_group_attributes(tg, answer, tags.get(arn, {})))
-
-
-# --- aws_acm_certificate --------------------------------------------------------------------------
-
-CERTIFICATE = TypeSpec(
-    type="aws_acm_certificate", partially_read=True,
-    service="acm",
-    compared=("domain_name", "subject_alternative_names", "key_algorithm", "certificate_authority_arn",
-              "options"),
-    set_paths=("subject_alternative_names",),
-    optional_live=("options",),
-    tags=True,
-    ignored={
-        "arn": "the import id", "id": "the import id",
-        "certificate_body": "not returned by DescribeCertificate (GetCertificate per certificate)",
-        "certificate_chain": "not returned by DescribeCertificate (GetCertificate per certificate)",
-        "private_key": "secret; never readable from AWS",
-        "status": "computed; expiry and revocation are rules' business",
-        "not_after": "computed; moves on every managed renewal",
-        "not_before": "computed; moves on every managed renewal",
-        "pending_renewal": "computed by the provider from early_renewal_duration",
-        "early_renewal_duration": "provider-only",
-        "renewal_eligibility": "computed", "renewal_summary": "computed", "type": "computed",
-        "domain_validation_options": "computed DNS validation records",
-        "validation_emails": "computed", "validation_method": "create-time; a change makes a new certificate",
-        "validation_option": "create-time input",
-    },
-    notes="DescribeCertificate and ListTagsForCertificate are called only for certificates a state holds; "
-          "the others keep their ListCertificates summary (`_summary_only`).",
-)
-
-
-def _key_types(acm: Any) -> list[str]:
-    """Every key type ListCertificates can filter on (by default it lists RSA_2048 only)."""
-    includes = acm.meta.service_model.operation_model("ListCertificates").input_shape.members["Includes"]
-    return list(includes.members["keyTypes"].member.enum)
-
-
-def certificate_attributes(detail: Mapping[str, Any], tags: Mapping[str, str]) -> dict[str, Any]:
-    """A DescribeCertificate answer in aws_acm_certificate state shape."""
-    arn = detail["CertificateArn"]
-    kind = detail.get("Type", "")
-    validations = detail.get("DomainValidationOptions") or []
-    method = next((v["ValidationMethod"] for v in validations if v.get("ValidationMethod")), "")
-    attrs: dict[str, Any] = {
-        "id": arn,
-        "arn": arn,
-        "domain_name": detail.get("DomainName", ""),
-        "subject_alternative_names": sorted(detail.get("SubjectAlternativeNames") or []),
-        "key_algorithm": detail.get("KeyAlgorithm", ""),
-        "certificate_authority_arn": detail.get("CertificateAuthorityArn", ""),
-        "status": detail.get("Status", ""),
-        "type": kind,
-        "not_after": _rfc3339(detail.get("NotAfter")),
-        "not_before": _rfc3339(detail.get("NotBefore")),
-        "renewal_eligibility": detail.get("RenewalEligibility", ""),
-        "validation_method": method if kind == "AMAZON_ISSUED" and method else "NONE",
-        "domain_validation_options": sorted((
-            {"domain_name": v.get("DomainName", ""),
-             "resource_record_name": v["ResourceRecord"].get("Name", ""),
-             "resource_record_type": v["ResourceRecord"].get("Type", ""),
-             "resource_record_value": v["ResourceRecord"].get("Value", "")}
-            for v in validations if v.get("ResourceRecord")), key=lambda v: v["domain_name"]),
-        "validation_emails": sorted({e for v in validations for e in v.get("ValidationEmails") or []}),
-    }
-    preference = (detail.get("Options") or {}).get("CertificateTransparencyLoggingPreference")
-    if preference:
-        attrs["options"] = [{"certificate_transparency_logging_preference": preference}]
-    return {**attrs, "tags": dict(tags), "tags_all": dict(tags)}
-
-
-def certificate_summary_attributes(summary: Mapping[str, Any]) -> dict[str, Any]:
-    """A ListCertificates summary: enough to report an unmanaged certificate."""
-    arn = summary["CertificateArn"]
-    sans = summary.get("SubjectAlternativeNameSummaries")
-    attrs: dict[str, Any] = {
-        "id": arn,
-        "arn": arn,
-        "domain_name": summary.get("DomainName", ""),
-        "key_algorithm": summary.get("KeyAlgorithm", ""),
-        "status": summary.get("Status", ""),
-        "type": summary.get("Type", ""),
-        "not_after": _rfc3339(summary.get("NotAfter")),
-        "not_before": _rfc3339(summary.get("NotBefore")),
-        "_summary_only": True,
-    }
-    if sans and not summary.get("HasAdditionalSubjectAlternativeNames"):
-        attrs["subject_alternative_names"] = sorted(sans)
-    return attrs
-
-
-def _certificate_summaries(ctx: CollectContext) -> list[dict[str, Any]]:
-    """Every certificate of the region (one paginated ListCertificates, shared by both ACM types)."""
-    acm = ctx.client("acm")
-    return ctx.shared("acm.list_certificates", lambda: list(paginate(
-        acm, "list_certificates", "CertificateSummaryList", Includes={"keyTypes": _key_types(acm)})))
-
-
-def _certificate_detail(ctx: CollectContext, arn: str) -> dict[str, Any]:
-    """DescribeCertificate of one certificate, called once per region whichever ACM type asks first."""
-    detail: dict[str, Any] = ctx.shared(f"acm.describe_certificate:{arn}", lambda: ctx.client(
-        "acm").describe_certificate(CertificateArn=arn)["Certificate"])
-    return detail
-
-
-@collector(CERTIFICATE)
-def collect_certificates(ctx: CollectContext) -> Iterator[Resource]:
-    acm = ctx.client("acm")
-    wanted = ctx.wanted.get(CERTIFICATE.type, frozenset())
-    for summary in _certificate_summaries(ctx):
-        arn = summary["CertificateArn"]
-        if arn in wanted:
-            tags = tags_dict(acm.list_tags_for_certificate(CertificateArn=arn).get("Tags"))
-            attrs = certificate_attributes(_certificate_detail(ctx, arn), tags)
-        else:
-            attrs = certificate_summary_attributes(summary)
-        yield ctx.resource(CERTIFICATE, arn, attrs)
-
-
-# --- aws_acm_certificate_validation ---------------------------------------------------------------
-
-
-def go_time_string(value: datetime) -> str:
-    """A time as Go's time.Time.String() prints it in UTC: `2024-05-01 10:11:12.345 +0000 UTC`."""
-    moment = value.astimezone(UTC)
-    fraction = f"{moment.microsecond:06d}".rstrip("0")
-    return moment.strftime("%Y-%m-%d %H:%M:%S") + (f".{fraction}" if fraction else "") + " +0000 UTC"
-
-
-CERTIFICATE_VALIDATION = TypeSpec(
-    type="aws_acm_certificate_validation",
-    service="acm",
-    compared=("certificate_arn",),
-    state_id=lambda a: str(a.get("certificate_arn") or "") or None,
-    ignored={
-        "id": "the provider's id is the certificate's IssuedAt time (Go time format), not an AWS id; "
-              "matched on certificate_arn, the ARN `terraform import` would need",
-        "validation_record_fqdns": "create-time input, checked against the certificate once and never read back",
-        "timeouts": "provider-only",
-    },
-    report_unmanaged=False,
-    notes="No AWS object of its own: its live form is the certificate being ISSUED, read as the provider "
-          "reads it (DescribeCertificate, shared with aws_acm_certificate). One resource per certificate "
-          "a state validation names, present while that certificate exists and is ISSUED; a certificate "
-          "gone, expired, revoked or back to pending makes the validation missing (the provider drops it "
-          "from state and would wait for validation again). The state holds no region for it, so it is "
-          "looked up in the audit's default region.",
-)
-
-
-@collector(CERTIFICATE_VALIDATION)
-def collect_certificate_validations(ctx: CollectContext) -> Iterator[Resource]:
-    wanted = ctx.wanted.get(CERTIFICATE_VALIDATION.type, frozenset())
-    if not wanted:
-        return
-    existing = {s["CertificateArn"] for s in _certificate_summaries(ctx)}
-    for arn in sorted(wanted & existing):
-        detail = _certificate_detail(ctx, arn)
-        if detail.get("Status") != "ISSUED":
-            continue
-        issued = detail.get("IssuedAt")
-        yield ctx.resource(CERTIFICATE_VALIDATION, arn, {
-            "id": go_time_string(issued) if isinstance(issued, datetime) else str(issued or ""),
-            "certificate_arn": detail.get("CertificateArn", arn),
-        })

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from auditor.catalog import TypeSpec
-from auditor.inventory.base import CollectContext, collector, paginate, tags_dict
-from auditor.models import Resource
-
-_TAGS_PER_CALL = "tags need one more call per resource and are not compared"
+from auditor.catalog import BulkTags, Detail, Listing, TypeSpec
+from auditor.inventory.base import managed_by, register, with_tags
 
 METRIC_ALARM = TypeSpec(
     type="aws_cloudwatch_metric_alarm",
@@ -20,35 +17,49 @@ METRIC_ALARM = TypeSpec(
               "metric_name", "namespace", "period", "statistic", "threshold", "threshold_metric_id",
               "treat_missing_data", "unit", "metric_query"),
     set_paths=("alarm_actions", "ok_actions", "insufficient_data_actions", "metric_query"),
+    tags=True,
+    optional_live=("tags",),
     ignored={
         "id": "the alarm name",
         "arn": "derived from the name",
-        "tags": _TAGS_PER_CALL,
-        "tags_all": _TAGS_PER_CALL,
     },
-    notes="Everything compared comes from one paginated DescribeAlarms (AlarmTypes=MetricAlarm).",
+    notes="Everything compared comes from one paginated DescribeAlarms (AlarmTypes=MetricAlarm); the tags of "
+          "alarms a state holds from one paginated tag:GetResources (cloudwatch:alarm) per region, or "
+          "ListTagsForResource per held alarm where that is denied. Unmanaged alarms carry none.",
+    listing=Listing("DescribeAlarms", "MetricAlarms", "AlarmName", params={"AlarmTypes": ["MetricAlarm"]},
+                    convert=lambda alarm, details, _: with_tags(alarm_attributes(alarm), details),
+                    details=(Detail("ListTagsForResource", lambda alarm: {"ResourceARN": alarm["AlarmArn"]},
+                                    "Tags", bulk_tags=BulkTags("cloudwatch:alarm", lambda a, _: a["AlarmArn"])),)),
 )
+
+
 
 LOG_GROUP = TypeSpec(
     type="aws_cloudwatch_log_group",
     service="logs",
     compared=("name", "retention_in_days", "kms_key_id", "log_group_class"),
-    optional_live=("log_group_class",),
+    optional_live=("log_group_class", "tags"),
+    tags=True,
     ignored={
         "id": "the log group name",
         "arn": "derived from the name",
         "name_prefix": "create-time option",
         "skip_destroy": "provider-only delete option",
-        "tags": _TAGS_PER_CALL,
-        "tags_all": _TAGS_PER_CALL,
     },
-    notes="One paginated DescribeLogGroups. retention_in_days is 0 when logs never expire, as the "
-          "provider stores it; log_group_class is compared only when AWS reports it.",
+    notes="One paginated DescribeLogGroups; tags of held groups from one paginated tag:GetResources "
+          "(logs), or ListTagsForResource per held group where that is denied. "
+          "retention_in_days is 0 when logs never expire, as the provider stores it; log_group_class is "
+          "compared only when AWS reports it.",
+    listing=Listing("DescribeLogGroups", "logGroups", "logGroupName",
+                    convert=lambda group, details, _: with_tags(log_group_attributes(group), details),
+                    details=(Detail("ListTagsForResource", lambda group: {"resourceArn": _group_arn(group)},
+                                    "tags", bulk_tags=BulkTags("logs", lambda g, _: _group_arn(g))),)),
 )
 
 TOPIC = TypeSpec(
     type="aws_sns_topic", partially_read=True,
     service="sns",
+    mirrored=managed_by("policy", "aws_sns_topic_policy", "arn"),
     compared=("name", "display_name", "policy", "delivery_policy", "archive_policy", "kms_master_key_id",
               "fifo_topic", "content_based_deduplication", "fifo_throughput_scope", "signature_version",
               "tracing_config",
@@ -73,7 +84,13 @@ TOPIC = TypeSpec(
         "name_prefix": "create-time option",
     },
     notes="ListTopics gives ARNs only: GetTopicAttributes and ListTagsForResource are called for "
-          "topics a state holds; unmanaged topics carry only their ARN and name.",
+          "topics a state holds; unmanaged topics carry only their ARN and name. Where a state holds an "
+          "aws_sns_topic_policy for the topic, `policy` is that resource's (compared there, not here).",
+    listing=Listing("ListTopics", "Topics", "TopicArn",
+                    convert=lambda topic, details, _: with_tags(topic_attributes(
+                        topic["TopicArn"], details.get("GetTopicAttributes")), details),
+                    details=(Detail("GetTopicAttributes", lambda topic: {"TopicArn": topic["TopicArn"]}, "Attributes"),
+                             Detail("ListTagsForResource", lambda topic: {"ResourceArn": topic["TopicArn"]}, "Tags"))),
 )
 
 # Terraform attribute -> (GetTopicAttributes key, kind); absent keys take the provider's zero value.
@@ -164,11 +181,7 @@ def alarm_attributes(alarm: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-@collector(METRIC_ALARM)
-def collect_metric_alarms(ctx: CollectContext) -> Iterator[Resource]:
-    for alarm in paginate(ctx.client("cloudwatch"), "describe_alarms", "MetricAlarms",
-                          AlarmTypes=["MetricAlarm"]):
-        yield ctx.resource(METRIC_ALARM, alarm["AlarmName"], alarm_attributes(alarm))
+collect_metric_alarms = register(METRIC_ALARM)
 
 
 def log_group_attributes(group: Mapping[str, Any]) -> dict[str, Any]:
@@ -177,7 +190,7 @@ def log_group_attributes(group: Mapping[str, Any]) -> dict[str, Any]:
     attrs: dict[str, Any] = {
         "id": name,
         "name": name,
-        "arn": group.get("logGroupArn") or str(group.get("arn", "")).removesuffix(":*"),
+        "arn": _group_arn(group),
         "retention_in_days": group.get("retentionInDays", 0),
         "kms_key_id": group.get("kmsKeyId", ""),
     }
@@ -186,10 +199,12 @@ def log_group_attributes(group: Mapping[str, Any]) -> dict[str, Any]:
     return attrs
 
 
-@collector(LOG_GROUP)
-def collect_log_groups(ctx: CollectContext) -> Iterator[Resource]:
-    for group in paginate(ctx.client("logs"), "describe_log_groups", "logGroups"):
-        yield ctx.resource(LOG_GROUP, group["logGroupName"], log_group_attributes(group))
+def _group_arn(group: Mapping[str, Any]) -> str:
+    """The log group's ARN without the `:*` DescribeLogGroups appends (the form tags are asked by)."""
+    return str(group.get("logGroupArn") or str(group.get("arn", "")).removesuffix(":*"))
+
+
+collect_log_groups = register(LOG_GROUP)
 
 
 def _topic_value(raw: str | None, kind: str) -> Any:
@@ -200,28 +215,61 @@ def _topic_value(raw: str | None, kind: str) -> Any:
     return raw or ""
 
 
-def topic_attributes(arn: str, answer: Mapping[str, str] | None,
-                     tags: dict[str, str] | None) -> dict[str, Any]:
-    """Topic ARN (+ GetTopicAttributes and tags when read) -> aws_sns_topic state attributes."""
+def topic_attributes(arn: str, answer: Mapping[str, str] | None) -> dict[str, Any]:
+    """Topic ARN (+ GetTopicAttributes when read) -> aws_sns_topic state attributes."""
     attrs: dict[str, Any] = {"id": arn, "arn": arn, "name": arn.rsplit(":", 1)[-1]}
     if answer is not None:
         for tf_name, (aws_name, kind) in _TOPIC_ATTRIBUTES.items():
             attrs[tf_name] = _topic_value(answer.get(aws_name), kind)
-    if tags is not None:
-        attrs["tags"] = tags
-        attrs["tags_all"] = dict(tags)
     return attrs
 
 
-@collector(TOPIC)
-def collect_topics(ctx: CollectContext) -> Iterator[Resource]:
-    sns = ctx.client("sns")
-    wanted = ctx.wanted.get(TOPIC.type, frozenset())
-    for topic in paginate(sns, "list_topics", "Topics"):
-        arn = topic["TopicArn"]
-        answer = tags = None
-        if arn in wanted:
-            answer = sns.get_topic_attributes(TopicArn=arn).get("Attributes", {})
-            tags = tags_dict(sns.list_tags_for_resource(ResourceArn=arn).get("Tags"))
-        yield ctx.resource(TOPIC, arn, topic_attributes(arn, answer, tags))
+collect_topics = register(TOPIC)
 
+
+# --- aws_cloudwatch_log_metric_filter -----------------------------------------------------------
+
+
+def _metric_value_text(value: Any) -> str:
+    """A default value as the provider stores it: the number as text ("0", "1.5"), "" when unset."""
+    return "" if value is None else str(_number(value))
+
+
+def metric_filter_attributes(metric_filter: Mapping[str, Any]) -> dict[str, Any]:
+    """A DescribeMetricFilters item in aws_cloudwatch_log_metric_filter state shape."""
+    return {
+        "id": metric_filter["filterName"],
+        "name": metric_filter["filterName"],
+        "log_group_name": metric_filter.get("logGroupName", ""),
+        "pattern": metric_filter.get("filterPattern", ""),
+        "metric_transformation": [{
+            "name": t.get("metricName", ""),
+            "namespace": t.get("metricNamespace", ""),
+            "value": t.get("metricValue", ""),
+            "default_value": _metric_value_text(t.get("defaultValue")),
+            "unit": t.get("unit", "") if t.get("unit") != "None" else "",
+            "dimensions": dict(t.get("dimensions") or {}),
+        } for t in metric_filter.get("metricTransformations") or []],
+    }
+
+
+def _unit(value: Any) -> Any:
+    """AWS reports the unit `None` for a transformation without one, which the provider stores as ""."""
+    if not isinstance(value, list):
+        return value
+    return [{**t, "unit": "" if t.get("unit") == "None" else t.get("unit")} if isinstance(t, Mapping) else t
+            for t in value]
+
+
+METRIC_FILTER = TypeSpec(
+    type="aws_cloudwatch_log_metric_filter",
+    service="logs",
+    compared=("name", "log_group_name", "pattern", "metric_transformation"),
+    normalizers={"metric_transformation": _unit},
+    ignored={"id": "the filter name"},
+    notes="One paginated DescribeMetricFilters per region. Matched on the filter name, as the provider's id "
+          "(two log groups holding filters of one name are one resource to both).",
+    listing=Listing("DescribeMetricFilters", "metricFilters", "filterName",
+                    convert=lambda metric_filter, _, __: metric_filter_attributes(metric_filter)),
+)
+collect_metric_filters = register(METRIC_FILTER)

@@ -22,8 +22,10 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from auditor.catalog import StateView, TypeSpec
-from auditor.inventory.base import CollectContext, collector, paginate, tags_dict
+import botocore
+
+from auditor.catalog import Listing, StateView, TypeSpec
+from auditor.inventory.base import CollectContext, collector, paginate, register, tags_dict
 from auditor.models import Resource
 
 _TIMEOUTS = "provider-only setting"
@@ -33,9 +35,10 @@ _TIMEOUTS = "provider-only setting"
 
 
 def _described(ctx: CollectContext, operation: str, result_key: str) -> list[dict[str, Any]]:
-    """Every item of one paginated EC2 describe call, fetched once per region for all types."""
+    """Every item of one paginated EC2 describe call (API name), fetched once per region for all types
+    (under the key the generic collector's listing of the same call uses)."""
     ec2 = ctx.client("ec2")
-    return ctx.shared(f"ec2.{operation}", lambda: list(paginate(ec2, operation, result_key)))
+    return ctx.shared(f"ec2.{operation}", lambda: list(paginate(ec2, botocore.xform_name(operation), result_key)))
 
 
 def _arn(ctx: CollectContext, owner_id: str | None, resource: str) -> str:
@@ -58,13 +61,14 @@ def _associated_ipv6(associations: Iterable[Mapping[str, Any]] | None) -> Mappin
 
 
 def _default_vpc_ids(ctx: CollectContext) -> frozenset[str]:
-    return frozenset(v["VpcId"] for v in _described(ctx, "describe_vpcs", "Vpcs") if v.get("IsDefault"))
+    return frozenset(v["VpcId"] for v in _described(ctx, "DescribeVpcs", "Vpcs") if v.get("IsDefault"))
 
 
 # --- aws_vpc ------------------------------------------------------------------------------------
 
 VPC = TypeSpec(
     type="aws_vpc",
+    calls=("DescribeVpcs", "DescribeVpcAttribute"),
     service="ec2",
     compared=("cidr_block", "instance_tenancy", "ipv6_cidr_block", "dhcp_options_id",
               "enable_dns_support", "enable_dns_hostnames"),
@@ -93,7 +97,7 @@ VPC = TypeSpec(
 def collect_vpcs(ctx: CollectContext) -> Iterator[Resource]:
     ec2 = ctx.client("ec2")
     wanted = ctx.wanted.get(VPC.type, frozenset())
-    for vpc in _described(ctx, "describe_vpcs", "Vpcs"):
+    for vpc in _described(ctx, "DescribeVpcs", "Vpcs"):
         vpc_id = vpc["VpcId"]
         ipv6 = _associated_ipv6(vpc.get("Ipv6CidrBlockAssociationSet"))
         attrs: dict[str, Any] = {
@@ -135,40 +139,44 @@ SUBNET = TypeSpec(
     },
     aws_owned=lambda r: bool(r.attributes.get("_default_for_az")),
     notes="Everything comes from DescribeSubnets; the default VPC's subnets (DefaultForAz) are AWS-owned.",
+    listing=Listing("DescribeSubnets", "Subnets", "SubnetId",
+                    convert=lambda subnet, _, ctx: subnet_attributes(ctx, subnet)),
 )
 
 
-@collector(SUBNET)
-def collect_subnets(ctx: CollectContext) -> Iterator[Resource]:
-    for subnet in _described(ctx, "describe_subnets", "Subnets"):
-        subnet_id = subnet["SubnetId"]
-        ipv6 = _associated_ipv6(subnet.get("Ipv6CidrBlockAssociationSet"))
-        dns = subnet.get("PrivateDnsNameOptionsOnLaunch") or {}
-        attrs: dict[str, Any] = {
-            "id": subnet_id,
-            "arn": subnet.get("SubnetArn") or _arn(ctx, subnet.get("OwnerId"), f"subnet/{subnet_id}"),
-            "owner_id": subnet.get("OwnerId", ""),
-            "vpc_id": subnet["VpcId"],
-            "cidr_block": subnet.get("CidrBlock", ""),
-            "availability_zone": subnet.get("AvailabilityZone", ""),
-            "availability_zone_id": subnet.get("AvailabilityZoneId", ""),
-            "map_public_ip_on_launch": bool(subnet.get("MapPublicIpOnLaunch")),
-            "assign_ipv6_address_on_creation": bool(subnet.get("AssignIpv6AddressOnCreation")),
-            "ipv6_cidr_block": ipv6.get("Ipv6CidrBlock", ""),
-            "ipv6_cidr_block_association_id": ipv6.get("AssociationId", ""),
-            "ipv6_native": bool(subnet.get("Ipv6Native")),
-            "enable_dns64": bool(subnet.get("EnableDns64")),
-            "enable_lni_at_device_index": int(subnet.get("EnableLniAtDeviceIndex") or 0),
-            "enable_resource_name_dns_a_record_on_launch": bool(dns.get("EnableResourceNameDnsARecord")),
-            "enable_resource_name_dns_aaaa_record_on_launch": bool(
-                dns.get("EnableResourceNameDnsAAAARecord")),
-            "private_dns_hostname_type_on_launch": dns.get("HostnameType", ""),
-            "map_customer_owned_ip_on_launch": bool(subnet.get("MapCustomerOwnedIpOnLaunch")),
-            "customer_owned_ipv4_pool": subnet.get("CustomerOwnedIpv4Pool", ""),
-            "outpost_arn": subnet.get("OutpostArn", ""),
-            "_default_for_az": bool(subnet.get("DefaultForAz")),
-        }
-        yield ctx.resource(SUBNET, subnet_id, _tagged(attrs, tags_dict(subnet.get("Tags"))))
+def subnet_attributes(ctx: CollectContext, subnet: Mapping[str, Any]) -> dict[str, Any]:
+    """A DescribeSubnets item in aws_subnet state shape."""
+    subnet_id = subnet["SubnetId"]
+    ipv6 = _associated_ipv6(subnet.get("Ipv6CidrBlockAssociationSet"))
+    dns = subnet.get("PrivateDnsNameOptionsOnLaunch") or {}
+    attrs: dict[str, Any] = {
+        "id": subnet_id,
+        "arn": subnet.get("SubnetArn") or _arn(ctx, subnet.get("OwnerId"), f"subnet/{subnet_id}"),
+        "owner_id": subnet.get("OwnerId", ""),
+        "vpc_id": subnet["VpcId"],
+        "cidr_block": subnet.get("CidrBlock", ""),
+        "availability_zone": subnet.get("AvailabilityZone", ""),
+        "availability_zone_id": subnet.get("AvailabilityZoneId", ""),
+        "map_public_ip_on_launch": bool(subnet.get("MapPublicIpOnLaunch")),
+        "assign_ipv6_address_on_creation": bool(subnet.get("AssignIpv6AddressOnCreation")),
+        "ipv6_cidr_block": ipv6.get("Ipv6CidrBlock", ""),
+        "ipv6_cidr_block_association_id": ipv6.get("AssociationId", ""),
+        "ipv6_native": bool(subnet.get("Ipv6Native")),
+        "enable_dns64": bool(subnet.get("EnableDns64")),
+        "enable_lni_at_device_index": int(subnet.get("EnableLniAtDeviceIndex") or 0),
+        "enable_resource_name_dns_a_record_on_launch": bool(dns.get("EnableResourceNameDnsARecord")),
+        "enable_resource_name_dns_aaaa_record_on_launch": bool(
+            dns.get("EnableResourceNameDnsAAAARecord")),
+        "private_dns_hostname_type_on_launch": dns.get("HostnameType", ""),
+        "map_customer_owned_ip_on_launch": bool(subnet.get("MapCustomerOwnedIpOnLaunch")),
+        "customer_owned_ipv4_pool": subnet.get("CustomerOwnedIpv4Pool", ""),
+        "outpost_arn": subnet.get("OutpostArn", ""),
+        "_default_for_az": bool(subnet.get("DefaultForAz")),
+    }
+    return _tagged(attrs, tags_dict(subnet.get("Tags")))
+
+
+collect_subnets = register(SUBNET)
 
 
 # --- aws_internet_gateway -----------------------------------------------------------------------
@@ -182,24 +190,29 @@ INTERNET_GATEWAY = TypeSpec(
     aws_owned=lambda r: bool(r.attributes.get("_default_vpc")),
     notes="vpc_id is the first attachment, as the provider reads it. The gateway attached to the default "
           "VPC is AWS-owned (that takes the shared DescribeVpcs answer).",
+    listing=Listing("DescribeInternetGateways", "InternetGateways", "InternetGatewayId",
+                    convert=lambda igw, _, ctx: internet_gateway_attributes(ctx, igw)),
+    calls=("DescribeVpcs",),
 )
 
 
-@collector(INTERNET_GATEWAY)
-def collect_internet_gateways(ctx: CollectContext) -> Iterator[Resource]:
+def internet_gateway_attributes(ctx: CollectContext, igw: Mapping[str, Any]) -> dict[str, Any]:
+    """A DescribeInternetGateways item in aws_internet_gateway state shape."""
     default_vpcs = _default_vpc_ids(ctx)
-    for igw in _described(ctx, "describe_internet_gateways", "InternetGateways"):
-        igw_id = igw["InternetGatewayId"]
-        attachments = igw.get("Attachments") or []
-        vpc_id = attachments[0].get("VpcId", "") if attachments else ""
-        attrs: dict[str, Any] = {
-            "id": igw_id,
-            "arn": _arn(ctx, igw.get("OwnerId"), f"internet-gateway/{igw_id}"),
-            "owner_id": igw.get("OwnerId", ""),
-            "vpc_id": vpc_id,
-            "_default_vpc": vpc_id in default_vpcs,
-        }
-        yield ctx.resource(INTERNET_GATEWAY, igw_id, _tagged(attrs, tags_dict(igw.get("Tags"))))
+    igw_id = igw["InternetGatewayId"]
+    attachments = igw.get("Attachments") or []
+    vpc_id = attachments[0].get("VpcId", "") if attachments else ""
+    attrs: dict[str, Any] = {
+        "id": igw_id,
+        "arn": _arn(ctx, igw.get("OwnerId"), f"internet-gateway/{igw_id}"),
+        "owner_id": igw.get("OwnerId", ""),
+        "vpc_id": vpc_id,
+        "_default_vpc": vpc_id in default_vpcs,
+    }
+    return _tagged(attrs, tags_dict(igw.get("Tags")))
+
+
+collect_internet_gateways = register(INTERNET_GATEWAY)
 
 
 # --- aws_route_table and aws_route_table_association --------------------------------------------
@@ -242,11 +255,12 @@ def _route_block(route: Mapping[str, Any]) -> dict[str, str] | None:
 
 
 def _route_tables(ctx: CollectContext) -> list[dict[str, Any]]:
-    return _described(ctx, "describe_route_tables", "RouteTables")
+    return _described(ctx, "DescribeRouteTables", "RouteTables")
 
 
 ROUTE_TABLE = TypeSpec(
     type="aws_route_table",
+    calls=("DescribeRouteTables",),
     service="ec2",
     compared=("vpc_id", "route", "propagating_vgws"),
     set_paths=("route", "propagating_vgws"),
@@ -278,6 +292,7 @@ def collect_route_tables(ctx: CollectContext) -> Iterator[Resource]:
 
 ROUTE_TABLE_ASSOCIATION = TypeSpec(
     type="aws_route_table_association",
+    calls=("DescribeRouteTables",),
     service="ec2",
     compared=("route_table_id", "subnet_id", "gateway_id"),
     ignored={"timeouts": _TIMEOUTS},
@@ -346,6 +361,8 @@ EIP = TypeSpec(
           "only when the state sets them (see `mirrored`): an address used by a NAT gateway is associated "
           "by the gateway, not by aws_eip. moto leaves out PublicIpv4Pool and NetworkBorderGroup "
           "(optional_live).",
+    listing=Listing("DescribeAddresses", "Addresses", lambda a: str(a.get("AllocationId") or a.get("PublicIp", "")),
+                    convert=lambda address, _, ctx: eip_attributes(ctx, address), paginated=False),
 )
 
 
@@ -373,11 +390,7 @@ def eip_attributes(ctx: CollectContext, address: Mapping[str, Any]) -> dict[str,
     return _tagged(attrs, tags_dict(address.get("Tags")))
 
 
-@collector(EIP)
-def collect_eips(ctx: CollectContext) -> Iterator[Resource]:
-    for address in ctx.client("ec2").describe_addresses().get("Addresses") or []:
-        attrs = eip_attributes(ctx, address)
-        yield ctx.resource(EIP, attrs["id"], attrs)
+collect_eips = register(EIP)
 
 
 # --- aws_nat_gateway ----------------------------------------------------------------------------
@@ -399,6 +412,9 @@ NAT_GATEWAY = TypeSpec(
     notes="DescribeNatGateways (paginated) once. As the provider reads it: the primary address "
           "(IsPrimary; the first one when AWS does not say, as moto does not) gives allocation_id and "
           "private_ip, the others the secondary_* sets; deleted gateways are gone.",
+    listing=Listing("DescribeNatGateways", "NatGateways", "NatGatewayId",
+                    convert=lambda gateway, _, __: nat_gateway_attributes(gateway),
+                    skip=lambda gateway: gateway.get("State") == "deleted"),
 )
 
 
@@ -424,11 +440,7 @@ def nat_gateway_attributes(gateway: Mapping[str, Any]) -> dict[str, Any]:
     return _tagged(attrs, tags_dict(gateway.get("Tags")))
 
 
-@collector(NAT_GATEWAY)
-def collect_nat_gateways(ctx: CollectContext) -> Iterator[Resource]:
-    for gateway in _described(ctx, "describe_nat_gateways", "NatGateways"):
-        if gateway.get("State") != "deleted":
-            yield ctx.resource(NAT_GATEWAY, gateway["NatGatewayId"], nat_gateway_attributes(gateway))
+collect_nat_gateways = register(NAT_GATEWAY)
 
 
 # --- security-group rule model ------------------------------------------------------------------
@@ -533,13 +545,13 @@ def _live_rule(raw: Mapping[str, Any], account_id: str, default_groups: frozense
         tags=tags_dict(raw.get("Tags")), default_group=raw["GroupId"] in default_groups)
 
 
-def _security_groups(ctx: CollectContext) -> list[dict[str, Any]]:
-    return _described(ctx, "describe_security_groups", "SecurityGroups")
+def security_groups(ctx: CollectContext) -> list[dict[str, Any]]:
+    return _described(ctx, "DescribeSecurityGroups", "SecurityGroups")
 
 
 def _live_rules(ctx: CollectContext) -> list[LiveRule]:
-    default_groups = frozenset(g["GroupId"] for g in _security_groups(ctx) if g.get("GroupName") == "default")
-    raw_rules = _described(ctx, "describe_security_group_rules", "SecurityGroupRules")
+    default_groups = frozenset(g["GroupId"] for g in security_groups(ctx) if g.get("GroupName") == "default")
+    raw_rules = _described(ctx, "DescribeSecurityGroupRules", "SecurityGroupRules")
     return [_live_rule(r, ctx.account_id or r.get("GroupOwnerId", ""), default_groups) for r in raw_rules]
 
 
@@ -619,7 +631,7 @@ def canonical_rule_blocks(blocks: Any) -> Any:
 class _RuleOwnership:
     """Who in the states manages which security-group rules (for `mirrored` and `covered`)."""
 
-    groups: frozenset[str]  # security groups held as aws_security_group
+    groups: frozenset[str]  # security groups held as aws_security_group or aws_default_security_group
     split: Mapping[str, frozenset[str]]  # group id -> directions managed by separate rule resources
     legacy: frozenset[str]  # fingerprints of every source of every legacy aws_security_group_rule
 
@@ -639,7 +651,8 @@ def _ownership(view: StateView) -> _RuleOwnership:
     for res in view.get(LEGACY_RULE.type, ()):
         split[str(res.attributes.get("security_group_id", ""))].add(str(res.attributes.get("type", "")))
         legacy |= legacy_fingerprints(res.attributes)
-    index = _RuleOwnership(groups=frozenset(r.id for r in view.get(SECURITY_GROUP.type, ())),
+    held = (*view.get(SECURITY_GROUP.type, ()), *view.get("aws_default_security_group", ()))
+    index = _RuleOwnership(groups=frozenset(r.id for r in held),
                            split={k: frozenset(v) for k, v in split.items()}, legacy=frozenset(legacy))
     _ownership_cache[:] = [(view, index)]
     return index
@@ -652,6 +665,7 @@ def _split_directions(res: Resource, view: StateView) -> frozenset[str]:
 
 SECURITY_GROUP = TypeSpec(
     type="aws_security_group",
+    calls=("DescribeSecurityGroups", "DescribeSecurityGroupRules"),
     service="ec2",
     compared=("name", "description", "vpc_id", "ingress", "egress"),
     set_paths=("ingress", "egress", *(f"{d}.*.{f}" for d in ("ingress", "egress") for f in _BLOCK_LISTS)),
@@ -677,7 +691,7 @@ SECURITY_GROUP = TypeSpec(
 
 @collector(SECURITY_GROUP)
 def collect_security_groups(ctx: CollectContext) -> Iterator[Resource]:
-    for group in _security_groups(ctx):
+    for group in security_groups(ctx):
         group_id = group["GroupId"]
         owner = str(group.get("OwnerId") or ctx.account_id)
         attrs: dict[str, Any] = {
@@ -739,6 +753,7 @@ def _rule_covered(live: Resource, view: StateView) -> bool:
 def _modern_rule_spec(direction: str) -> TypeSpec:
     return TypeSpec(
         type=f"aws_vpc_security_group_{direction}_rule",
+        calls=("DescribeSecurityGroups", "DescribeSecurityGroupRules"),
         service="ec2",
         compared=("security_group_id", "ip_protocol", "from_port", "to_port", "cidr_ipv4", "cidr_ipv6",
                   "prefix_list_id", "referenced_security_group_id", "description"),
@@ -890,6 +905,7 @@ def _legacy_attrs(members: Sequence[LiveRule]) -> dict[str, Any]:
 
 LEGACY_RULE = TypeSpec(
     type="aws_security_group_rule",
+    calls=("DescribeSecurityGroups", "DescribeSecurityGroupRules"),
     service="ec2",
     compared=("security_group_id", "type", "protocol", "from_port", "to_port", "cidr_blocks",
               "ipv6_cidr_blocks", "prefix_list_ids", "self", "description"),

@@ -1,4 +1,4 @@
-"""Storage: S3 buckets with their split configuration resources, and DynamoDB tables."""
+"""S3: buckets and their split configuration resources (DynamoDB tables are in dynamodb.py)."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ def _bucket_id(attributes: Mapping[str, Any]) -> str | None:
 
 BUCKET = TypeSpec(
     type="aws_s3_bucket", partially_read=True,
+    calls=("ListBuckets", "GetBucketLocation", "GetBucketTagging"),
     service="s3",
     compared=("bucket",),
     tags=True,
@@ -49,10 +50,12 @@ BUCKET = TypeSpec(
 )
 
 
-def _split_spec(tf_type: str, compared: tuple[str, ...], *, ignored: Mapping[str, str] | None = None,
-                set_paths: tuple[str, ...] = (), json_attributes: tuple[str, ...] = ()) -> TypeSpec:
+def _split_spec(tf_type: str, operation: str, compared: tuple[str, ...], *,
+                ignored: Mapping[str, str] | None = None, set_paths: tuple[str, ...] = (),
+                json_attributes: tuple[str, ...] = ()) -> TypeSpec:
     """A split S3 configuration resource: matched on the bucket name, read only for buckets in state."""
     return TypeSpec(type=tf_type, service="s3", compared=("bucket", *compared), state_id=_bucket_id,
+                    calls=("ListBuckets", "GetBucketLocation", operation),
                     ignored={"id": "the bucket name", **(ignored or {})}, set_paths=set_paths,
                     json_attributes=json_attributes, report_unmanaged=False, partially_read=True,
                     notes="Read only for buckets whose configuration a state holds (one call per bucket); "
@@ -60,14 +63,14 @@ def _split_spec(tf_type: str, compared: tuple[str, ...], *, ignored: Mapping[str
 
 
 _OWNER = {"expected_bucket_owner": "provider-only request option"}
-VERSIONING = _split_spec("aws_s3_bucket_versioning", ("versioning_configuration",),
+VERSIONING = _split_spec("aws_s3_bucket_versioning", "GetBucketVersioning", ("versioning_configuration",),
                          ignored={**_OWNER, "mfa": "write-only MFA token"})
-ENCRYPTION = _split_spec("aws_s3_bucket_server_side_encryption_configuration", ("rule",),
+ENCRYPTION = _split_spec("aws_s3_bucket_server_side_encryption_configuration", "GetBucketEncryption", ("rule",),
                          set_paths=("rule",), ignored=_OWNER)
-PUBLIC_ACCESS_BLOCK = _split_spec("aws_s3_bucket_public_access_block",
+PUBLIC_ACCESS_BLOCK = _split_spec("aws_s3_bucket_public_access_block", "GetPublicAccessBlock",
                                   ("block_public_acls", "block_public_policy", "ignore_public_acls",
                                    "restrict_public_buckets"))
-BUCKET_POLICY = _split_spec("aws_s3_bucket_policy", ("policy",), json_attributes=("policy",))
+BUCKET_POLICY = _split_spec("aws_s3_bucket_policy", "GetBucketPolicy", ("policy",), json_attributes=("policy",))
 
 _UNSET_WHEN_ZERO = {
     # (block, attribute): values the provider stores for "not set" (0/false), which AWS leaves out
@@ -91,6 +94,7 @@ def _without_unset(value: Any, block: str = "") -> Any:
 
 LIFECYCLE = TypeSpec(
     type="aws_s3_bucket_lifecycle_configuration", service="s3", state_id=_bucket_id, report_unmanaged=False,
+    calls=("ListBuckets", "GetBucketLocation", "GetBucketLifecycleConfiguration"),
     partially_read=True,
     compared=("bucket", "rule", "transition_default_minimum_object_size"),
     set_paths=("rule.*.transition", "rule.*.noncurrent_version_transition"),
@@ -110,6 +114,8 @@ _ABSENT = {
     "get_bucket_policy": "NoSuchBucketPolicy",
     "get_bucket_tagging": "NoSuchTagSet",
     "get_bucket_lifecycle_configuration": "NoSuchLifecycleConfiguration",
+    "get_bucket_ownership_controls": "OwnershipControlsNotFoundError",
+    "get_bucket_logging": None,
 }
 
 
@@ -267,7 +273,7 @@ def lifecycle_attributes(bucket: str, answer: Mapping[str, Any]) -> dict[str, An
 
 
 def _split_collector(spec: TypeSpec, operation: str,
-                     convert: Callable[[str, Mapping[str, Any]], dict[str, Any]]) -> CollectFn:
+                     convert: Callable[[str, Mapping[str, Any]], dict[str, Any] | None]) -> CollectFn:
     """Register the collector of one split type: its Get* call for each wanted bucket that exists.
 
     Split resources carry no region in state, so a wanted bucket is read wherever it lives.
@@ -281,8 +287,9 @@ def _split_collector(spec: TypeSpec, operation: str,
         regions = bucket_regions(ctx)
         for bucket in sorted(wanted & regions.keys()):  # a gone bucket: its configuration is missing
             answer = bucket_config(ctx, operation, bucket, regions[bucket])
-            if answer is not None:
-                yield ctx.resource(spec, bucket, convert(bucket, answer))
+            attrs = convert(bucket, answer) if answer is not None else None
+            if attrs is not None:  # None: the bucket has no such configuration (missing)
+                yield ctx.resource(spec, bucket, attrs)
 
     return collect
 
@@ -295,157 +302,44 @@ collect_bucket_policies = _split_collector(BUCKET_POLICY, "get_bucket_policy", p
 collect_lifecycle_configurations = _split_collector(LIFECYCLE, "get_bucket_lifecycle_configuration",
                                                     lifecycle_attributes)
 
-# --- DynamoDB -------------------------------------------------------------------------------
-
-TABLE = TypeSpec(
-    type="aws_dynamodb_table", partially_read=True,
-    service="dynamodb",
-    compared=("name", "hash_key", "range_key", "attribute", "billing_mode", "read_capacity", "write_capacity",
-              "global_secondary_index", "local_secondary_index", "stream_enabled", "stream_view_type",
-              "server_side_encryption", "deletion_protection_enabled", "table_class",
-              "point_in_time_recovery", "ttl"),
-    set_paths=("attribute", "global_secondary_index", "global_secondary_index.*.non_key_attributes",
-               "local_secondary_index"),
-    tags=True,
-    optional_live=("point_in_time_recovery", "ttl", "tags"),
-    ignored={
-        "id": "the table name",
-        "arn": "derived from the name",
-        "stream_arn": "computed", "stream_label": "computed",
-        "replica": "global-table replicas live in other regions",
-        "on_demand_throughput": "AWS reports service defaults the state does not hold",
-        "import_table": "create-time option", "restore_date_time": "create-time option",
-        "restore_source_name": "create-time option", "restore_source_table_arn": "create-time option",
-        "restore_to_latest_time": "create-time option",
-        "timeouts": "provider-only",
-    },
-    notes="ListTables + DescribeTable per table (AWS has no batch form). DescribeContinuousBackups, "
-          "DescribeTimeToLive and ListTagsOfResource only for tables a state holds; unmanaged tables "
-          "carry no point_in_time_recovery, ttl or tags. An SSE key equal to alias/aws/dynamodb reads "
-          "as \"\" as the provider stores it (one DescribeKey per region, only when needed).",
-)
-
-_DEFAULT_KEY = "alias/aws/dynamodb"
+OWNERSHIP_CONTROLS = _split_spec("aws_s3_bucket_ownership_controls", "GetBucketOwnershipControls", ("rule",))
+LOGGING = _split_spec("aws_s3_bucket_logging", "GetBucketLogging",
+                      ("target_bucket", "target_prefix", "target_grant", "target_object_key_format"),
+                      set_paths=("target_grant",), ignored={**_OWNER})
 
 
-def _default_dynamodb_key(ctx: CollectContext) -> str | None:
-    """ARN of the AWS-managed DynamoDB key of the region, None when it does not exist."""
-
-    def fetch() -> str | None:
-        try:
-            return str(ctx.client("kms").describe_key(KeyId=_DEFAULT_KEY)["KeyMetadata"]["Arn"])
-        except botocore.exceptions.ClientError as exc:
-            if error_code(exc) == "NotFoundException":
-                return None
-            raise
-
-    key: str | None = ctx.shared("kms.default_dynamodb_key", fetch)
-    return key
+def ownership_controls_attributes(bucket: str, answer: Mapping[str, Any]) -> dict[str, Any]:
+    """GetBucketOwnershipControls -> aws_s3_bucket_ownership_controls (the provider keeps the first rule)."""
+    rules = (answer.get("OwnershipControls") or {}).get("Rules") or []
+    return {"id": bucket, "bucket": bucket,
+            "rule": [{"object_ownership": rules[0].get("ObjectOwnership", "")}] if rules else []}
 
 
-def _key(schema: list[Mapping[str, Any]], kind: str) -> str:
-    return next((str(k["AttributeName"]) for k in schema if k.get("KeyType") == kind), "")
-
-
-def _throughput(entry: Mapping[str, Any]) -> tuple[int, int]:
-    tp = entry.get("ProvisionedThroughput") or {}
-    return int(tp.get("ReadCapacityUnits", 0)), int(tp.get("WriteCapacityUnits", 0))
-
-
-def table_attributes(table: Mapping[str, Any], default_key: str | None = None) -> dict[str, Any]:
-    """DescribeTable's Table -> aws_dynamodb_table state attributes (without the per-table extras)."""
-    read, write = _throughput(table)
-    gsis = []
-    for index in table.get("GlobalSecondaryIndexes") or []:
-        projection = index.get("Projection") or {}
-        i_read, i_write = _throughput(index)
-        gsis.append({
-            "name": index["IndexName"],
-            "hash_key": _key(index.get("KeySchema", []), "HASH"),
-            "range_key": _key(index.get("KeySchema", []), "RANGE"),
-            "projection_type": projection.get("ProjectionType", ""),
-            "non_key_attributes": list(projection.get("NonKeyAttributes") or []),
-            "read_capacity": i_read,
-            "write_capacity": i_write,
-        })
-    lsis = []
-    for index in table.get("LocalSecondaryIndexes") or []:
-        projection = index.get("Projection") or {}
-        lsis.append({
-            "name": index["IndexName"],
-            "range_key": _key(index.get("KeySchema", []), "RANGE"),
-            "projection_type": projection.get("ProjectionType", ""),
-            "non_key_attributes": list(projection.get("NonKeyAttributes") or []),
-        })
-    sse = table.get("SSEDescription")
-    stream = table.get("StreamSpecification") or {}
-    stream_enabled = bool(stream.get("StreamEnabled", False))
+def logging_attributes(bucket: str, answer: Mapping[str, Any]) -> dict[str, Any] | None:
+    """GetBucketLogging -> aws_s3_bucket_logging; None when logging is off (the resource is gone)."""
+    enabled = answer.get("LoggingEnabled")
+    if not enabled:
+        return None
+    key_format = enabled.get("TargetObjectKeyFormat") or {}
+    partitioned = key_format.get("PartitionedPrefix")
     return {
-        "id": table["TableName"],
-        "name": table["TableName"],
-        "arn": table.get("TableArn", ""),
-        "hash_key": _key(table.get("KeySchema", []), "HASH"),
-        "range_key": _key(table.get("KeySchema", []), "RANGE"),
-        "attribute": [{"name": a["AttributeName"], "type": a["AttributeType"]}
-                      for a in table.get("AttributeDefinitions", [])],
-        "billing_mode": (table.get("BillingModeSummary") or {}).get("BillingMode", "PROVISIONED"),
-        "read_capacity": read,
-        "write_capacity": write,
-        "global_secondary_index": gsis,
-        "local_secondary_index": lsis,
-        "stream_enabled": stream_enabled,
-        "stream_view_type": stream.get("StreamViewType", "") if stream_enabled else "",
-        "stream_arn": table.get("LatestStreamArn", ""),
-        "stream_label": table.get("LatestStreamLabel", ""),
-        "server_side_encryption": [] if not sse else [{
-            "enabled": sse.get("Status") == "ENABLED",
-            "kms_key_arn": "" if sse.get("KMSMasterKeyArn") in (None, default_key)
-            else sse["KMSMasterKeyArn"],
-        }],
-        "deletion_protection_enabled": bool(table.get("DeletionProtectionEnabled", False)),
-        "table_class": (table.get("TableClassSummary") or {}).get("TableClass", "STANDARD"),
+        "id": bucket, "bucket": bucket, "expected_bucket_owner": "",
+        "target_bucket": enabled.get("TargetBucket", ""),
+        "target_prefix": enabled.get("TargetPrefix", ""),
+        "target_grant": [{"permission": g.get("Permission", ""), "grantee": [{
+            "type": (g.get("Grantee") or {}).get("Type", ""), "id": (g.get("Grantee") or {}).get("ID", ""),
+            "uri": (g.get("Grantee") or {}).get("URI", ""),
+            "email_address": (g.get("Grantee") or {}).get("EmailAddress", ""),
+            "display_name": (g.get("Grantee") or {}).get("DisplayName", "")}]}
+            for g in enabled.get("TargetGrants") or []],
+        "target_object_key_format": [{
+            "partitioned_prefix": [{"partition_date_source": partitioned.get("PartitionDateSource", "")}]
+            if partitioned else [],
+            "simple_prefix": [{}] if "SimplePrefix" in key_format else [],
+        }] if key_format else [],
     }
 
 
-def pitr_attribute(answer: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """DescribeContinuousBackups -> point_in_time_recovery."""
-    pitr = (answer.get("ContinuousBackupsDescription") or {}).get("PointInTimeRecoveryDescription") or {}
-    return [{"enabled": pitr.get("PointInTimeRecoveryStatus") == "ENABLED",
-             "recovery_period_in_days": int(pitr.get("RecoveryPeriodInDays", 0))}]
-
-
-def ttl_attribute(answer: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """DescribeTimeToLive -> ttl."""
-    ttl = answer.get("TimeToLiveDescription") or {}
-    return [{"attribute_name": ttl.get("AttributeName", ""),
-             "enabled": ttl.get("TimeToLiveStatus") == "ENABLED"}]
-
-
-def table_tags(ddb: Any, arn: str) -> dict[str, str]:
-    """ListTagsOfResource over every page (it has no botocore paginator)."""
-    tags: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"ResourceArn": arn}
-    while True:
-        answer = ddb.list_tags_of_resource(**kwargs)
-        tags.extend(answer.get("Tags") or [])
-        if not answer.get("NextToken"):
-            return tags_dict(tags)
-        kwargs["NextToken"] = answer["NextToken"]
-
-
-@collector(TABLE)
-def collect_tables(ctx: CollectContext) -> Iterator[Resource]:
-    ddb = ctx.client("dynamodb")
-    wanted = ctx.wanted.get(TABLE.type, frozenset())
-    for name in paginate(ddb, "list_tables", "TableNames"):
-        table = ddb.describe_table(TableName=name)["Table"]
-        if name not in wanted:
-            yield ctx.resource(TABLE, name, table_attributes(table))
-            continue
-        key_arn = (table.get("SSEDescription") or {}).get("KMSMasterKeyArn")
-        attrs = table_attributes(table, _default_dynamodb_key(ctx) if key_arn else None)
-        attrs["point_in_time_recovery"] = pitr_attribute(ddb.describe_continuous_backups(TableName=name))
-        attrs["ttl"] = ttl_attribute(ddb.describe_time_to_live(TableName=name))
-        attrs["tags"] = table_tags(ddb, table["TableArn"])
-        attrs["tags_all"] = dict(attrs["tags"])
-        yield ctx.resource(TABLE, name, attrs)
+collect_ownership_controls = _split_collector(OWNERSHIP_CONTROLS, "get_bucket_ownership_controls",
+                                              ownership_controls_attributes)
+collect_logging = _split_collector(LOGGING, "get_bucket_logging", logging_attributes)

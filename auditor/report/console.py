@@ -10,7 +10,7 @@ from auditor.report.findings import print_findings
 
 _KIND_STYLE = {
     DriftKind.CHANGED: "yellow", DriftKind.MISSING: "red", DriftKind.UNMANAGED: "magenta",
-    DriftKind.UNKNOWN: "cyan", DriftKind.IN_SYNC: "green",
+    DriftKind.UNKNOWN: "cyan", DriftKind.IN_SYNC: "green", DriftKind.NOT_COVERED: "blue",
 }
 
 
@@ -35,7 +35,7 @@ def print_summary(run: AuditRun, console: Console, max_rows: int = 200) -> None:
         for w in s.warnings:
             console.print(f"[yellow]warning:[/yellow] {s.uri}: {w}")
 
-    drifted = [d for d in run.drifts if d.kind not in (DriftKind.IN_SYNC,)]
+    drifted = [d for d in run.drifts if d.kind not in (DriftKind.IN_SYNC, DriftKind.NOT_COVERED)]
     if drifted:
         table = Table(title="Drift", title_justify="left")
         for col in ("kind", "resource", "attribute / reason", "state", "live"):
@@ -62,8 +62,15 @@ def print_summary(run: AuditRun, console: Console, max_rows: int = 200) -> None:
         f"{'n/a' if o.coverage is None else f'{o.coverage:.1f}%'}  ({counts})  "
         f"API calls {run.inventory.api_calls}  regions {', '.join(run.regions)}"
     )
-    for obs in run.observation_errors:
+    for obs in run.unobserved:
         console.print(f"[cyan]not observed:[/cyan] {obs.type} in {obs.region}: {obs.reason}")
+    for tf_type, count in run.score.not_covered.items():
+        console.print(f"[blue]not covered:[/blue] {tf_type}: {count} in state, not read by the auditor")
+    for obs in run.scan_incomplete:
+        console.print(f"[cyan]unmanaged scan incomplete:[/cyan] {obs.type} in {obs.region} (no state holds it "
+                      f"there): {obs.reason}")
+    for line in run.policy_failures:
+        console.print(f"[red]fails:[/red] {line}")
     for comparison in run.code:
         for code_drift in comparison.drifts:
             console.print(f"[yellow]{code_drift.kind.value.replace('_', ' ')}:[/yellow] {code_drift.address} "

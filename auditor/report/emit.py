@@ -43,12 +43,16 @@ def _renderer(fmt: str) -> Callable[[AuditRun], str]:
     return render
 
 
-def emit(run: AuditRun, fmt: str, output: Path | None, html: Path | None, json_out: Path | None) -> None:
-    """Print or write the result in the asked-for format(s)."""
+def emit(run: AuditRun, fmt: str, output: Path | None, html: Path | None, json_out: Path | None,
+         history_url: str | None = None) -> None:
+    """Print or write the result in the asked-for format(s); the HTML report shows the history at
+    `history_url` around the run when the run was recorded there."""
     if json_out:
         write_atomic(json_out, _renderer("json")(run))
     if html:
-        write_atomic(html, _renderer("html")(run))
+        from auditor.report.html import render as render_html
+
+        write_atomic(html, render_html(run, history_url))
     if fmt == "table":
         from auditor.report.console import print_summary
 
@@ -57,7 +61,12 @@ def emit(run: AuditRun, fmt: str, output: Path | None, html: Path | None, json_o
         else:
             print_summary(run, console())
         return
-    text = _renderer(fmt)(run)
+    if fmt == "html":
+        from auditor.report.html import render as render_html
+
+        text = render_html(run, history_url)
+    else:
+        text = _renderer(fmt)(run)
     if output:
         write_atomic(output, text)
     else:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree as ET
 
 import orjson
 
 from auditor import __version__
-from auditor.models import Finding, Severity, Status
+from auditor.models import Finding, Severity, Status, Suppression
 from auditor.rules.model import RuleMeta
 from auditor.rules.settings import settings_dict
 
@@ -16,6 +20,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from auditor.models import ComplianceResult
+    from auditor.rules.engine import RulePack
 
 SCHEMA = "auditor.scan/v1"
 _LEVEL = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "warning", Severity.LOW: "note"}
@@ -38,10 +43,25 @@ def finding_dict(f: Finding) -> dict[str, Any]:
         "rule": f.rule_id, "status": f.status.value, "severity": f.severity.value, "type": f.resource_type,
         "id": f.resource_id, "address": f.address, "origin": f.origin, "message": f.message,
         "value": shown_value(f.value), "file": f.file, "line": f.line,
-        "suppressed": None if f.suppressed_by is None else {
-            "reason": f.suppressed_by.reason, "target": f.suppressed_by.target,
-            "expires": f.suppressed_by.expires.isoformat() if f.suppressed_by.expires else None},
+        "suppressed": None if f.suppressed_by is None else suppression_dict(f.suppressed_by),
     }
+
+
+def suppression_dict(s: Suppression) -> dict[str, Any]:
+    return {"rule": s.rule_id, "target": s.target, "reason": s.reason,
+            "expires": s.expires.isoformat() if s.expires else None, "approver": s.approver,
+            "approved_on": s.approved_on.isoformat() if s.approved_on else None}
+
+
+def pack_dict(pack: RulePack) -> dict[str, Any]:
+    """Which rules judged: how many, from which files, and a digest of those files (the rule pack's version)."""
+    digest = hashlib.sha256()
+    for source in pack.sources:
+        digest.update(source.rsplit("/", 1)[-1].encode())
+        with contextlib.suppress(OSError):
+            digest.update(Path(source).read_bytes())
+    return {"rules": len(pack.rules), "sources": [s.rsplit("/", 1)[-1] for s in pack.sources],
+            "digest": digest.hexdigest()[:16]}
 
 
 def to_dict(result: ComplianceResult) -> dict[str, Any]:
@@ -55,6 +75,10 @@ def to_dict(result: ComplianceResult) -> dict[str, Any]:
         "rules": [meta_dict(r.meta) for r in result.pack.rules if r.meta.id in used],
         "findings": [finding_dict(f) for f in result.findings],
         "expired_suppressions": list(result.expired_suppressions),
+        "suppressions": [{**suppression_dict(s), "expired": s.expires is not None and s.expires < date.today(),
+                          "matched": sum(1 for f in result.findings if f.suppressed_by == s)}
+                         for s in result.suppressions],
+        "pack": pack_dict(result.pack),
         "notes": list(result.notes),
     }
 

@@ -55,4 +55,4 @@ def judge_audit(pack: RulePack, *, live: Sequence[Resource], state: Sequence[Res
         findings += [f for f in evaluate(pack, [*group, *backends], settings, suppressions)
                      if f.resource_type != BACKEND_TYPE]
     expired = tuple(f"{s.rule_id} on {s.target} expired {s.expires}" for s in suppressions.expired())
-    return ComplianceResult(pack, tuple(findings), settings, expired)
+    return ComplianceResult(pack, tuple(findings), settings, expired, suppressions=suppressions.items)

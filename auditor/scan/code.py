@@ -93,7 +93,7 @@ def suppress(code: CodeScan, pack: RulePack, settings: RuleSettings, suppression
         replace(f, suppressed_by=suppressions.match(f.rule_id, (f"{f.resource_type}.{f.resource_id}", f.address or "")))
         if f.status is Status.FAIL else f for f in code.findings)
     expired = tuple(f"{s.rule_id} on {s.target} expired {s.expires}" for s in suppressions.expired())
-    return ComplianceResult(pack, findings, settings, expired, code.notes)
+    return ComplianceResult(pack, findings, settings, expired, code.notes, suppressions.items)
 
 
 def scan(root: Path, pack: RulePack, settings: RuleSettings, suppressions: Suppressions, *,

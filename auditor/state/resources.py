@@ -16,7 +16,7 @@ class StateResources:
 
     resources:   one Resource per (type, id); `source` is the first state (by URI) holding it.
     holders:     (type, id) -> every state URI holding it (a resource may sit in several states).
-    unsupported: state instances whose type the inventory cannot observe (reported `unknown`).
+    unsupported: state instances of a type the auditor does not read (reported `not_covered`).
     unmatched:   instances with no usable import id (no `id` attribute): reported `unknown`.
     deposed_ids: (type, id) of deposed objects: real AWS resources Terraform will destroy, so
                  never reported unmanaged.
@@ -69,13 +69,10 @@ def to_resources(states: Sequence[LoadedState], default_region: str) -> StateRes
             if inst.deposed:
                 deposed.add(key)
                 continue
-            if spec is None:
-                unsupported.setdefault(key, resource)
-                continue
             holders.setdefault(key, [])
             if loaded.uri not in holders[key]:
                 holders[key].append(loaded.uri)
-            merged.setdefault(key, resource)
+            (merged if spec is not None else unsupported).setdefault(key, resource)
     return StateResources(
         resources=tuple(merged.values()),
         holders={k: tuple(v) for k, v in holders.items()},

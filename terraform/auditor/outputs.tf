@@ -20,6 +20,11 @@ output "log_group_name" {
   value = aws_cloudwatch_log_group.auditor.name
 }
 
+output "drift_audit_topic_arn" {
+  description = "SNS topic of the drift alarms and the scheduler's notifications."
+  value       = aws_sns_topic.drift_audit.arn
+}
+
 output "deployer_role_arn" {
   description = "Task role for a blue/green deploy (`audit deploy`); separate from the read-only audit role."
   value       = aws_iam_role.deployer.arn

@@ -65,6 +65,18 @@ variable "schedule_expression" {
   default     = "cron(0 2 * * ? *)"
 }
 
+variable "audit_job_name" {
+  type        = string
+  description = "The [[schedules]] job whose CloudWatch metrics the alarms watch."
+  default     = "nightly"
+}
+
+variable "drift_index_alarm_threshold" {
+  type        = number
+  description = "Drift index at or above which the drift alarm fires."
+  default     = 10
+}
+
 variable "deploy_lease_table_name" {
   type        = string
   description = "DynamoDB table of the blue/green deployer's leases (`audit deploy --lease-table`). policies/audit-deploy.json names it literally: keep them in step."

@@ -39,8 +39,9 @@ UNREACHABLE_PROXY = "http://127.0.0.1:9"  # whatever Terraform still tries to fe
 
 # Every endpoint key of the provider's `endpoints` block the two configurations touch
 # (the provider names the ALB API both `elb` and `elbv2`; both are set).
-PROVIDER_SERVICES = ("acm", "cloudwatch", "dynamodb", "ec2", "ecr", "ecs", "elb", "elbv2", "iam", "kms", "logs",
-                     "s3", "sns", "sts")
+PROVIDER_SERVICES = ("acm", "appautoscaling", "cloudwatch", "dynamodb", "ec2", "ecr", "ecs", "elb", "elbv2", "events",
+                     "iam", "kms", "logs", "route53", "s3", "secretsmanager", "servicediscovery", "sns", "sqs", "ssm",
+                     "sts")
 BACKEND_SERVICES = ("s3", "dynamodb", "sts", "iam")
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 OVERRIDE_FILE = "zz_conformance_override.tf"  # Terraform merges *_override.tf over the configuration
@@ -386,8 +387,8 @@ class Lab:
             (path / "conformance.auto.tfvars.json").write_text(json.dumps(dict(variables)), encoding="utf-8")
         return TerraformRoot(path.name, path, self.toolchain.terraform, self.terraform_env)
 
-    def add_root(self, name: str, files: Mapping[str, str], backend: Backend) -> TerraformRoot:
-        """Another root module (generated text), wired to moto, its state in `backend`."""
+    def add_root(self, name: str, files: Mapping[str, str], backend: Backend | None) -> TerraformRoot:
+        """Another root module (generated text), wired to moto, its state in `backend` (None: a local file)."""
         path = self.workdir / name
         path.mkdir(exist_ok=True)
         for file_name, text in files.items():

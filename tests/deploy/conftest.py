@@ -21,7 +21,8 @@ REGION = "us-east-1"
 
 @pytest.fixture(scope="module")
 def _built(moto_server: str) -> Iterator[tuple[str, Stack]]:
-    with urllib.request.urlopen(urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST"), timeout=10):
+    reset = urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST")
+    with urllib.request.urlopen(reset, timeout=120):  # slow on a busy machine
         pass
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("AWS_ENDPOINT_URL", moto_server)

@@ -158,3 +158,32 @@ def test_stats_from_the_journals(aws: Aws, stack: Stack, history: History) -> No
     assert records[done.deploy_id]["duration_seconds"] == round(done.duration_seconds, 3)
     text = CliRunner().invoke(cli, ["deploy", "--stats"]).stdout
     assert text.startswith("3 deploys, 2 ended; failed-deployment rate 50.0%; median green provisioning 45s")
+
+
+class _FailingStore:
+    """The history store, failing every append once green has had 10% of the traffic."""
+
+    def __init__(self, history: History) -> None:
+        self.history = history
+        self.broken = False
+
+    def append_journal(self, journal_id: str, kind: str, entry: dict[str, Any]) -> None:
+        if self.broken:
+            raise OSError("disk full")
+        self.history.append_journal(journal_id, kind, entry)
+        self.broken = entry["event"] == "weights"
+
+    def read_journal(self, journal_id: str) -> list[dict[str, Any]]:
+        return self.history.read_journal(journal_id)
+
+    def list_journals(self, kind: str) -> list[str]:
+        return self.history.list_journals(kind)
+
+
+def test_a_failing_journal_store_still_rolls_back(aws: Aws, stack: Stack, history: History) -> None:
+    push_image(aws, "v2")
+    outcome = deploy(_request(stack), aws=aws, history=_FailingStore(history), **fake_seams(aws, stack))
+    assert outcome.result == "rolled_back"
+    assert outcome.rollback_reason == "OSError: disk full"
+    assert "journal entries could not be written during the rollback" in outcome.message
+    _assert_back_on_blue(aws, stack)

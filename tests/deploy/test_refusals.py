@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+import socket
 from typing import Any
 
 import pytest
 
 from auditor.aws import Aws
 from auditor.deploy import DeployRefused, DeployRequest, LeaseHeld, deploy
+from auditor.deploy.lease import Lease, default_owner
 from auditor.history import History
 from tests.deploy.bgstack import BLUE, CLUSTER, GREEN, LEASES, Stack, desired, fake_seams, push_image, weights
 
@@ -86,3 +89,22 @@ def test_held_lease_is_refused_naming_its_holder(aws: Aws, stack: Stack, history
     message = _refused(aws, stack, history, expected=LeaseHeld)
     assert message.startswith(f"{CLUSTER}/{BLUE}+{GREEN} is being deployed by ci@runner-7 pid 42 (deploy web-blue-1)"
                               " — wait for it, or `audit deploy --resume/--rollback web-blue-1`")
+
+
+def test_resume_refuses_while_the_deploy_s_process_lives(aws: Aws, stack: Stack, history: History) -> None:
+    now = fake_seams(aws, stack)["clock"].now()
+    key = f"{CLUSTER}/{BLUE}+{GREEN}"
+    alive = f"{default_owner()}"  # this very process
+    dead = f"ci@{socket.gethostname()} pid 999999"
+    for owner, refused in ((alive, True), (dead, False)):
+        aws.client("dynamodb").put_item(TableName=LEASES, Item={
+            "LeaseID": {"S": key}, "holder": {"S": owner}, "deploy_id": {"S": "web-blue-1"},
+            "expires_at": {"N": str(int(now) + 600)}})
+        lease = Lease(aws, LEASES, key, "me@elsewhere pid 1", "web-blue-1")
+        if refused:
+            with pytest.raises(LeaseHeld, match=f"deploy web-blue-1 is still running: {re.escape(alive)}"):
+                lease.acquire(now, 60, take_over="web-blue-1")
+        else:
+            lease.acquire(now, 60, take_over="web-blue-1")
+            assert lease.holder() is not None and lease.holder().owner == "me@elsewhere pid 1"  # type: ignore[union-attr]
+            assert lease.release() is None and lease.holder() is None

@@ -12,7 +12,7 @@ from auditor.demo.run import REGION, SeededStack, seed_reference_stack
 
 
 def _reset(endpoint: str) -> None:
-    with urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10):
+    with urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=120):
         pass
 
 

@@ -21,8 +21,11 @@ def test_each_run_is_recorded_with_the_id_its_json_carries(moto_server: str, sta
     _, first = audit_json(moto_server, stack, "--history", url)
     scenario = SCENARIOS[0]
     scenario.apply(stack.stack, stack.bootstrap)
-    code, second = audit_json(moto_server, stack, "--history", url)
+    code, second = audit_json(moto_server, stack, "--history", url, "--html", str(tmp_path / "r.html"))
     assert code == 2
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert second["run"]["id"] in html and f"previous run <code>{first['run']['id']}</code>" in html
+    assert second["run"]["caller"].startswith("arn:aws:") and f"<code>{second['run']['caller']}</code>" in html
     with open_history(url) as h:
         runs = h.runs()
         assert [r.id for r in runs] == [second["run"]["id"], first["run"]["id"]]

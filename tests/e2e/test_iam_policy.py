@@ -20,7 +20,8 @@ POLICY = REPO / "terraform" / "auditor" / "policies" / "audit-readonly.json"
 
 # botocore service ids that differ from IAM service prefixes
 IAM_PREFIX = {"elastic-load-balancing-v2": "elasticloadbalancing", "cloudwatch-logs": "logs",
-              "resource-groups-tagging-api": "tag"}
+              "resource-groups-tagging-api": "tag", "application-auto-scaling": "application-autoscaling",
+              "eventbridge": "events", "route-53": "route53", "secrets-manager": "secretsmanager"}
 # S3 operations whose IAM action has another name
 S3_ACTIONS = {"ListObjectsV2": "ListBucket", "ListObjects": "ListBucket", "HeadObject": "GetObject",
               "HeadBucket": "ListBucket", "GetBucketEncryption": "GetEncryptionConfiguration",
@@ -66,3 +67,19 @@ def test_policy_covers_every_call_of_an_audit(stack: SeededStack) -> None:
     assert made, "the audit made no call?"
     missing = [a for a in made if not any(fnmatch.fnmatchcase(a, p) for p in allowed)]
     assert missing == [], f"calls the read-only policy does not allow: {missing}"
+
+
+def test_policy_is_derived_from_the_collectors_declarations() -> None:
+    """The inventory statements hold exactly the IAM actions the TypeSpecs declare (listing, details, calls)."""
+    from auditor.inventory.policy import derive, main, render
+
+    current = POLICY.read_text()
+    assert render(derive(json.loads(current))) == current, "run python -m auditor.inventory.policy " + str(POLICY)
+    assert main(["--check", str(POLICY)]) == 0
+
+
+def test_every_type_declares_the_calls_its_collector_makes() -> None:
+    from auditor.inventory.base import registry
+
+    silent = [t for t, c in registry().items() if not c.spec.operations]
+    assert silent == []

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 
 Drift = tuple[str, str, str, Sequence[str]]  # type, id, kind, changed paths
@@ -14,7 +15,9 @@ Verdict = tuple[str, str, str, str]  # rule, type, id, status
 def make_doc(started: datetime, drifts: Iterable[Drift] = (), verdicts: Iterable[Verdict] = (), *,
              in_sync: Iterable[tuple[str, str]] = (), account: str = "123456789012",
              state: str = "s3://tfstate/app/terraform.tfstate", unknown_types: Sequence[str] = (),
-             state_failures: Sequence[str] = (), rules: bool = True) -> dict[str, Any]:
+             state_failures: Sequence[str] = (), rules: bool = True, metas: Sequence[dict[str, Any]] = (),
+             suppressions: Sequence[dict[str, Any]] = (), suppressed: Mapping[tuple[str, str], dict[str, Any]]
+             = MappingProxyType({})) -> dict[str, Any]:
     resources = [{"address": f"{t}.{i}", "type": t, "id": i, "region": "us-east-1", "kind": k,
                   "changes": [{"path": p, "state": "a", "live": "b"} for p in paths], "states": [state],
                   "reason": "AccessDenied" if k == "unknown" else None} for t, i, k, paths in drifts]
@@ -32,8 +35,8 @@ def make_doc(started: datetime, drifts: Iterable[Drift] = (), verdicts: Iterable
                 "coverage": round(audited / sum(c.values()), 4) if c else 1.0, "counts": dict(c)}
 
     findings = [{"rule": rule, "status": status, "severity": "high", "type": t, "id": i, "address": f"{t}.{i}",
-                 "origin": "live", "message": "m", "value": None, "file": None, "line": None, "suppressed": None}
-                for rule, t, i, status in verdicts]
+                 "origin": "live", "message": "m", "value": None, "file": None, "line": None,
+                 "suppressed": suppressed.get((rule, i))} for rule, t, i, status in verdicts]
     return {
         "schema": "auditor.audit/v1",
         "tool": {"name": "auditor", "version": "0.1.0"},
@@ -53,6 +56,8 @@ def make_doc(started: datetime, drifts: Iterable[Drift] = (), verdicts: Iterable
                     "by_type": {t: breakdown(c) for t, c in by_type.items()}},
         "resources": resources,
         "code": [],
-        "compliance": {"counts": {}, "blocking": 0, "rules": [], "findings": findings, "expired_suppressions": [],
-                       "notes": []} if rules else None,
+        "compliance": {"counts": {}, "blocking": 0, "rules": list(metas), "findings": findings,
+                       "expired_suppressions": [], "suppressions": list(suppressions),
+                       "pack": {"rules": 3, "sources": ["alb.py"], "digest": "0123456789abcdef"},
+                       "settings": {"fail_on": "high"}, "notes": []} if rules else None,
     }

@@ -11,6 +11,7 @@ import pytest
 from auditor.history import History, open_history
 from auditor.history import analysis as an
 from tests.history.docs import make_doc
+from tests.history.pg import create_database
 
 T0 = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)
 LB, SVC, SG = ("aws_lb", "lb-a"), ("aws_ecs_service", "svc-b"), ("aws_security_group", "sg-c")
@@ -45,12 +46,7 @@ def ninety_days(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('h') / 'h.db'}"
     else:
-        import psycopg
-
-        server = request.getfixturevalue("postgres_server")
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute("CREATE DATABASE ninety_days")
-        url = server.rsplit("/", 1)[0] + "/ninety_days"
+        url = create_database(request.getfixturevalue("postgres_server"), "ninety_days")
     h = open_history(url)
     for n in range(90):
         h.record_document(_doc(n))

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import create_engine, insert, inspect
 
 from auditor.history import HistoryError, open_history
-from auditor.history.schema import SCHEMA_VERSION, current_version, migrate, schema_version
+from auditor.history.schema import SCHEMA_VERSION, current_version, migrate, runs, schema_version
 from auditor.history.sql import _sql_url
 from tests.history.docs import make_doc
 
@@ -26,15 +26,22 @@ def test_every_earlier_version_upgrades_to_the_current_one(sql_url: str, start: 
     with engine.begin() as conn:
         migrate(conn, target=start)
         assert current_version(conn) == start
+        if start >= 1:  # a run recorded by that version survives the upgrade
+            conn.execute(insert(runs).values(
+                id="old-run", started_at=datetime(2025, 1, 1, tzinfo=UTC), finished_at=datetime(2025, 1, 1, tzinfo=UTC),
+                status="completed", trigger="manual", regions="[]", resources=3, drifted=1, failing_rules=0,
+                api_calls=9))
     engine.dispose()
     with open_history(sql_url) as h:
         run_id = h.record_document(make_doc(datetime(2026, 1, 1, tzinfo=UTC), [("aws_lb", "a", "missing", [])]))
         assert h.runs()[0].id == run_id
+        assert [r.id for r in h.runs()][1:] == (["old-run"] if start >= 1 else [])
     engine = create_engine(_sql_url(sql_url))
     with engine.connect() as conn:
         assert current_version(conn) == SCHEMA_VERSION
         assert {"runs", "findings", "run_findings", "run_scores", "run_states", "journal"} <= set(
             inspect(conn).get_table_names())
+        assert "ix_findings_status" in {i["name"] for i in inspect(conn).get_indexes("findings")}
     engine.dispose()
 
 

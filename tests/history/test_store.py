@@ -73,6 +73,7 @@ def test_findings_are_new_then_persisting_then_resolved_then_reopened(history: H
     assert found[drift].first_seen == _day(0) and found[drift].last_seen == _day(3) and found[drift].last_run == r4
     assert found[rule].status == "resolved" and found[rule].resolved_at == _day(2) and found[rule].resolved_run == r3
     assert found[rule].detail.item == "ALB-01" and found[drift].detail.item == "idle_timeout"
+    assert set(history.findings(r4)) == {drift} and set(history.findings(r3)) == {drift, rule}
 
 
 def test_a_finding_that_could_not_be_observed_is_not_resolved(history: History) -> None:

@@ -12,6 +12,7 @@ from moto import mock_aws
 
 from auditor.aws import Aws, AwsSettings
 from auditor.catalog import canonical_type, spec_for
+from auditor.inventory import acm as acmmod
 from auditor.inventory import loadbalancing as lbmod
 from auditor.inventory.runner import collect_inventory
 from auditor.models import ObservationStatus
@@ -78,8 +79,8 @@ def _pem_certificate(domain: str, *, ec: bool = False) -> tuple[str, str]:
 # --- specs ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("spec", [lbmod.LOAD_BALANCER, lbmod.LISTENER, lbmod.TARGET_GROUP, lbmod.CERTIFICATE,
-                                  lbmod.CERTIFICATE_VALIDATION], ids=lambda s: s.type)
+@pytest.mark.parametrize("spec", [lbmod.LOAD_BALANCER, lbmod.LISTENER, lbmod.TARGET_GROUP, acmmod.CERTIFICATE,
+                                  acmmod.CERTIFICATE_VALIDATION], ids=lambda s: s.type)
 def test_spec_accounts_for_every_provider_attribute(spec: Any) -> None:
     names, tag_names = set(PROVIDER_ATTRIBUTES[spec.type].split()), {"tags", "tags_all"}
     assert covered_names(spec) - tag_names == names - tag_names
@@ -311,10 +312,10 @@ def test_certificates_are_described_only_when_a_state_holds_them(aws: Aws) -> No
                                      Tags=[{"Key": "Env", "Value": "prod"}])["CertificateArn"]
     other = acm.import_certificate(Certificate=ec_pem, PrivateKey=ec_key)["CertificateArn"]
 
-    found = collect(aws, lbmod.collect_certificates, {"aws_acm_certificate": [managed]})
+    found = collect(aws, acmmod.collect_certificates, {"aws_acm_certificate": [managed]})
     assert set(found) == {managed, other}  # the EC certificate too: every key type is listed
     live = found[managed].attributes
-    assert compared(lbmod.CERTIFICATE, live) == {
+    assert compared(acmmod.CERTIFICATE, live) == {
         "domain_name": "app.example", "subject_alternative_names": ["app.example", "www.app.example"],
         "key_algorithm": "RSA_2048", "certificate_authority_arn": "",
         "options": [{"certificate_transparency_logging_preference": "ENABLED"}],
@@ -332,15 +333,15 @@ def test_list_certificates_asks_for_every_key_type() -> None:
     acm = aws.client("acm", REGION)
     with Stubber(acm) as stub:
         stub.add_response("list_certificates", {"CertificateSummaryList": []},
-                          {"Includes": {"keyTypes": lbmod._key_types(acm)}})
-        assert collect(aws, lbmod.collect_certificates) == {}
+                          {"Includes": {"keyTypes": acmmod._key_types(acm)}})
+        assert collect(aws, acmmod.collect_certificates) == {}
         stub.assert_no_pending_responses()
-    assert {"RSA_2048", "RSA_4096", "EC_prime256v1", "EC_secp384r1"} <= set(lbmod._key_types(acm))
+    assert {"RSA_2048", "RSA_4096", "EC_prime256v1", "EC_secp384r1"} <= set(acmmod._key_types(acm))
 
 
 # --- aws_acm_certificate_validation -----------------------------------------------------------------
 
-VALIDATION = lbmod.CERTIFICATE_VALIDATION
+VALIDATION = acmmod.CERTIFICATE_VALIDATION
 
 
 def _requested(aws: Aws, domain: str = "app.digitallync.example") -> str:
@@ -349,9 +350,9 @@ def _requested(aws: Aws, domain: str = "app.digitallync.example") -> str:
 
 
 def test_go_time_string_prints_like_the_providers_go_runtime() -> None:
-    assert lbmod.go_time_string(datetime(2024, 5, 1, 10, 11, 12, 345000, tzinfo=UTC)) == (
+    assert acmmod.go_time_string(datetime(2024, 5, 1, 10, 11, 12, 345000, tzinfo=UTC)) == (
         "2024-05-01 10:11:12.345 +0000 UTC")
-    assert lbmod.go_time_string(datetime(2024, 5, 1, 12, 11, 12, tzinfo=timezone(timedelta(hours=2)))) == (
+    assert acmmod.go_time_string(datetime(2024, 5, 1, 12, 11, 12, tzinfo=timezone(timedelta(hours=2)))) == (
         "2024-05-01 10:11:12 +0000 UTC")
 
 
@@ -360,9 +361,9 @@ def test_validation_of_an_issued_certificate_is_matched_on_its_arn(aws: Aws) -> 
 
     with reference_stack_moto():  # the embedded AWS issues DNS-validated certificates at once
         arn = _requested(aws)
-        found = collect(aws, lbmod.collect_certificate_validations, {VALIDATION.type: [arn]})
+        found = collect(aws, acmmod.collect_certificate_validations, {VALIDATION.type: [arn]})
     issued = aws.client("acm", REGION).describe_certificate(CertificateArn=arn)["Certificate"]["IssuedAt"]
-    assert found[arn].attributes == {"id": lbmod.go_time_string(issued), "certificate_arn": arn}
+    assert found[arn].attributes == {"id": acmmod.go_time_string(issued), "certificate_arn": arn}
     # as the provider writes it: id = IssuedAt, validation_record_fqdns unset
     state = {"id": "2024-05-01 10:11:12.345 +0000 UTC", "certificate_arn": arn, "timeouts": None,
              "validation_record_fqdns": None}
@@ -379,7 +380,7 @@ def test_a_pending_or_gone_certificate_leaves_its_validation_missing(aws: Aws,
     aws.client("acm", REGION).delete_certificate(CertificateArn=gone)
     before = aws.counter.snapshot()
 
-    assert collect(aws, lbmod.collect_certificate_validations, {VALIDATION.type: [pending, gone]}) == {}
+    assert collect(aws, acmmod.collect_certificate_validations, {VALIDATION.type: [pending, gone]}) == {}
     spent = {op: n - before.get(op, 0) for op, n in aws.counter.snapshot().items() if n != before.get(op, 0)}
     assert spent == {"acm.ListCertificates": 1, "acm.DescribeCertificate": 1}  # the gone one is not described
 
@@ -387,7 +388,7 @@ def test_a_pending_or_gone_certificate_leaves_its_validation_missing(aws: Aws,
 def test_no_validation_in_state_costs_no_call(aws: Aws) -> None:
     _requested(aws)
     before = aws.counter.snapshot()
-    assert collect(aws, lbmod.collect_certificate_validations) == {}
+    assert collect(aws, acmmod.collect_certificate_validations) == {}
     assert aws.counter.snapshot() == before
 
 
@@ -397,10 +398,10 @@ def test_certificate_and_validation_share_one_describe(aws: Aws) -> None:
     with reference_stack_moto():
         arn = _requested(aws)
         before = aws.counter.snapshot()
-        inventory = collect_inventory(aws, [REGION], [lbmod.CERTIFICATE.type, VALIDATION.type], ACCOUNT,
-                                      {REGION: {lbmod.CERTIFICATE.type: frozenset({arn}),
+        inventory = collect_inventory(aws, [REGION], [acmmod.CERTIFICATE.type, VALIDATION.type], ACCOUNT,
+                                      {REGION: {acmmod.CERTIFICATE.type: frozenset({arn}),
                                                 VALIDATION.type: frozenset({arn})}})
-    assert sorted(r.type for r in inventory.resources) == [lbmod.CERTIFICATE.type, VALIDATION.type]
+    assert sorted(r.type for r in inventory.resources) == [acmmod.CERTIFICATE.type, VALIDATION.type]
     after = aws.counter.snapshot()
     assert {op: n - before.get(op, 0) for op, n in after.items() if n != before.get(op, 0)} == {
         "acm.ListCertificates": 1, "acm.DescribeCertificate": 1, "acm.ListTagsForCertificate": 1}

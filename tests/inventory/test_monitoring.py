@@ -187,7 +187,7 @@ def test_managed_topic_in_provider_shape(aws: Aws) -> None:
 def test_fifo_topic_flags_and_numbers_are_typed() -> None:
     attrs = mon.topic_attributes(f"{TOPIC}.fifo", {
         "FifoTopic": "true", "ContentBasedDeduplication": "false", "SignatureVersion": "2",
-        "SQSSuccessFeedbackSampleRate": "50", "KmsMasterKeyId": "alias/aws/sns"}, {})
+        "SQSSuccessFeedbackSampleRate": "50", "KmsMasterKeyId": "alias/aws/sns"})
     assert [attrs[k] for k in ("name", "fifo_topic", "content_based_deduplication")] == [
         "alarms.fifo", True, False]
     assert (attrs["signature_version"], attrs["sqs_success_feedback_sample_rate"]) == (2, 50)
@@ -226,4 +226,40 @@ def test_calls_for_a_few_alarms_groups_and_topics(aws: Aws) -> None:
     spent = spent_since(aws, before)
     assert counts == [4, 4, 4]
     assert spent == {"sns.ListTopics": 1, "sns.GetTopicAttributes": 1, "sns.ListTagsForResource": 1,
-                     "cloudwatch-logs.DescribeLogGroups": 1, "cloudwatch.DescribeAlarms": 1}
+                     "cloudwatch-logs.DescribeLogGroups": 1, "cloudwatch.DescribeAlarms": 1,
+                     "resource-groups-tagging-api.GetResources": 2}  # alarm and log-group tags in bulk
+
+
+def test_tags_are_asked_per_resource_where_the_tagging_api_is_denied(aws: Aws) -> None:
+    from botocore.awsrequest import AWSResponse
+
+    def refuse(**_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+        error = {"Code": "AccessDeniedException", "Message": "not allowed"}
+        return AWSResponse("https://tagging.invalid", 400, {}, None), {"Error": error,
+                                                                          "ResponseMetadata": {"HTTPStatusCode": 400}}
+
+    aws.client("resourcegroupstaggingapi", REGION).meta.events.register("before-call", refuse)
+    aws.client("logs", REGION).create_log_group(logGroupName="/ecs/app", tags={"Team": "web"})
+    before = aws.counter.snapshot()
+    found = collect(mon.collect_log_groups, context(aws, {"aws_cloudwatch_log_group": ["/ecs/app"]}), mon.LOG_GROUP)
+    assert found["/ecs/app"].attributes["tags"] == {"Team": "web"}
+    assert spent_since(aws, before) == {"cloudwatch-logs.DescribeLogGroups": 1,
+                                        "cloudwatch-logs.ListTagsForResource": 1}
+
+
+def test_tags_of_held_alarms_and_log_groups_are_compared(aws: Aws) -> None:
+    logs, cloudwatch = aws.client("logs", REGION), aws.client("cloudwatch", REGION)
+    logs.create_log_group(logGroupName="/ecs/app", tags={"Team": "web"})
+    logs.create_log_group(logGroupName="/ecs/other", tags={"Team": "web"})
+    cloudwatch.put_metric_alarm(AlarmName="cpu", MetricName="M", Namespace="N", Statistic="Sum", Period=60,
+                                EvaluationPeriods=1, Threshold=1.0, ComparisonOperator="GreaterThanThreshold",
+                                Tags=[{"Key": "Team", "Value": "ops"}])
+    ctx = context(aws, {"aws_cloudwatch_log_group": ["/ecs/app"], "aws_cloudwatch_metric_alarm": ["cpu"]})
+    groups = collect(mon.collect_log_groups, ctx, mon.LOG_GROUP)
+    [alarm] = collect(mon.collect_metric_alarms, ctx, mon.METRIC_ALARM).values()
+    assert groups["/ecs/app"].attributes["tags"] == {"Team": "web"}
+    assert "tags" not in groups["/ecs/other"].attributes  # not held: no per-resource call
+    assert alarm.attributes["tags_all"] == {"Team": "ops"}
+    state = {**alarm.attributes, "tags": {"Team": "web"}, "tags_all": {"Team": "web"}}
+    assert [(c.path, c.state, c.live) for c in attribute_changes(mon.METRIC_ALARM, state, alarm.attributes)] == [
+        ("tags.Team", "web", "ops")]

@@ -16,7 +16,7 @@ from auditor.demo.motoserver import reference_stack_moto
 from auditor.demo.seed_platform import LOCK_TABLE, seed_alarms, seed_backend, seed_platform, state_bucket_name
 from auditor.demo.seedkit import SeedContext, Seeded
 from auditor.diff import attribute_changes
-from auditor.inventory import ecr, iam, kms, monitoring, storage
+from auditor.inventory import dynamodb, ecr, iam, kms, monitoring, storage
 from auditor.models import Resource
 from tests.inventory._platform import ACCOUNT, REGION, CollectFn, context, new_aws
 
@@ -36,7 +36,7 @@ COLLECTORS: dict[str, tuple[TypeSpec, CollectFn]] = {spec.type: (spec, fn) for s
     (storage.PUBLIC_ACCESS_BLOCK, storage.collect_public_access_blocks),
     (storage.BUCKET_POLICY, storage.collect_bucket_policies),
     (storage.LIFECYCLE, storage.collect_lifecycle_configurations),
-    (storage.TABLE, storage.collect_tables),
+    (dynamodb.TABLE, dynamodb.collect_tables),
 )}
 
 # Top-level attributes of each type in the hashicorp/aws 5.100.0 provider schema.

@@ -18,6 +18,7 @@ from auditor.demo.seed_platform import seed_platform
 from auditor.demo.seedkit import SeedContext
 from auditor.demo.statefile import build_state
 from auditor.diff import diff
+from auditor.inventory import acm as acmmod
 from auditor.inventory import ecs as ecsmod
 from auditor.inventory import loadbalancing as lbmod
 from auditor.inventory import storage
@@ -30,8 +31,8 @@ from tests.inventory.test_platform_seed import PROVIDER_ATTRIBUTES as PLATFORM_A
 
 COLLECTORS: dict[str, tuple[TypeSpec, CollectFn]] = {
     spec.type: (spec, fn) for spec, fn in (
-        (lbmod.CERTIFICATE, lbmod.collect_certificates),
-        (lbmod.CERTIFICATE_VALIDATION, lbmod.collect_certificate_validations),
+        (acmmod.CERTIFICATE, acmmod.collect_certificates),
+        (acmmod.CERTIFICATE_VALIDATION, acmmod.collect_certificate_validations),
         (storage.BUCKET, storage.collect_buckets),
         (storage.ENCRYPTION, storage.collect_encryption),
         (storage.PUBLIC_ACCESS_BLOCK, storage.collect_public_access_blocks),

@@ -14,6 +14,7 @@ from moto import mock_aws
 from auditor.aws import Aws
 from auditor.catalog import TypeSpec
 from auditor.diff import attribute_changes
+from auditor.inventory import dynamodb as ddb
 from auditor.inventory import storage as st
 from auditor.inventory.base import CollectContext, CollectFn
 from tests.inventory._platform import (
@@ -340,7 +341,7 @@ def test_managed_table_in_provider_shape(aws: Aws) -> None:
     aws.client("dynamodb", REGION).update_time_to_live(
         TableName="scores", TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires"})
 
-    live = collect(st.collect_tables, context(aws, {"aws_dynamodb_table": ["scores"]}), st.TABLE)["scores"]
+    live = collect(ddb.collect_tables, context(aws, {"aws_dynamodb_table": ["scores"]}), ddb.TABLE)["scores"]
 
     assert live.attributes == {
         "id": "scores", "name": "scores", "arn": table["TableArn"], "hash_key": "user", "range_key": "game",
@@ -368,10 +369,10 @@ def test_lock_table_with_pitr_and_the_aws_managed_key(aws: Aws) -> None:
     aws.client("dynamodb", REGION).update_continuous_backups(
         TableName="locks", PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
 
-    found = collect(st.collect_tables, context(aws, {"aws_dynamodb_table": ["locks"]}), st.TABLE)
+    found = collect(ddb.collect_tables, context(aws, {"aws_dynamodb_table": ["locks"]}), ddb.TABLE)
 
     locks = found["locks"].attributes
-    assert compared(st.TABLE, locks) | {"tags": locks["tags"]} == {
+    assert compared(ddb.TABLE, locks) | {"tags": locks["tags"]} == {
         "name": "locks", "hash_key": "LockID", "range_key": "",
         "attribute": [{"name": "LockID", "type": "S"}],
         "billing_mode": "PAY_PER_REQUEST", "read_capacity": 0, "write_capacity": 0,
@@ -394,12 +395,12 @@ def test_pitr_switched_off_is_drift(aws: Aws) -> None:
     client.update_continuous_backups(TableName="locks",
                                      PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
     ctx_wanted = {"aws_dynamodb_table": ["locks"]}
-    before = collect(st.collect_tables, context(aws, ctx_wanted), st.TABLE)["locks"].attributes
+    before = collect(ddb.collect_tables, context(aws, ctx_wanted), ddb.TABLE)["locks"].attributes
     client.update_continuous_backups(TableName="locks",
                                      PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": False})
-    after = collect(st.collect_tables, context(aws, ctx_wanted), st.TABLE)["locks"].attributes
+    after = collect(ddb.collect_tables, context(aws, ctx_wanted), ddb.TABLE)["locks"].attributes
 
-    assert [c.path for c in attribute_changes(st.TABLE, before, after)] == [
+    assert [c.path for c in attribute_changes(ddb.TABLE, before, after)] == [
         "point_in_time_recovery[0].enabled", "point_in_time_recovery[0].recovery_period_in_days"]
 
 
@@ -410,12 +411,12 @@ def test_table_class_and_sets_compare_without_order() -> None:
              "GlobalSecondaryIndexes": [{
                  "IndexName": "g", "KeySchema": [{"AttributeName": "b", "KeyType": "HASH"}],
                  "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["x", "y"]}}]}
-    live = st.table_attributes(table)
+    live = ddb.table_attributes(table)
     assert live["table_class"] == "STANDARD_INFREQUENT_ACCESS"
     index = {**live["global_secondary_index"][0], "non_key_attributes": ["y", "x"],
              "on_demand_throughput": []}
     state = {**live, "attribute": live["attribute"][::-1], "global_secondary_index": [index]}
-    assert attribute_changes(st.TABLE, state, live) == []
+    assert attribute_changes(ddb.TABLE, state, live) == []
 
 
 def test_list_tables_follows_every_page() -> None:
@@ -425,7 +426,7 @@ def test_list_tables_follows_every_page() -> None:
         stub.add_response("describe_table", {"Table": {"TableName": "table-1"}}, {"TableName": "table-1"})
         stub.add_response("list_tables", {"TableNames": ["table-2"]}, {"ExclusiveStartTableName": "table-1"})
         stub.add_response("describe_table", {"Table": {"TableName": "table-2"}}, {"TableName": "table-2"})
-        found = list(st.collect_tables(context(aws)))
+        found = list(ddb.collect_tables(context(aws)))
         stub.assert_no_pending_responses()
     assert [r.id for r in found] == ["table-1", "table-2"]
 
@@ -443,7 +444,7 @@ def test_table_tags_follow_every_page() -> None:
                           {"ResourceArn": arn})
         stub.add_response("list_tags_of_resource", {"Tags": [{"Key": "b", "Value": "2"}]},
                           {"ResourceArn": arn, "NextToken": "n2"})
-        found = list(st.collect_tables(context(aws, {"aws_dynamodb_table": ["table-1"]})))
+        found = list(ddb.collect_tables(context(aws, {"aws_dynamodb_table": ["table-1"]})))
         stub.assert_no_pending_responses()
     assert found[0].attributes["tags"] == {"a": "1", "b": "2"}
 
@@ -453,7 +454,7 @@ def test_calls_for_a_few_tables(aws: Aws) -> None:
         _table(aws, f"table-{n}")
     before = aws.counter.snapshot()
 
-    found = collect(st.collect_tables, context(aws, {"aws_dynamodb_table": ["table-0"]}), st.TABLE)
+    found = collect(ddb.collect_tables, context(aws, {"aws_dynamodb_table": ["table-0"]}), ddb.TABLE)
 
     spent = spent_since(aws, before)
     assert len(found) == 5

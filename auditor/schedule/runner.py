@@ -1,0 +1,159 @@
+"""One run of a scheduled job, the same for the daemon and `audit schedule once`:
+
+units -> `audit run`'s pipeline (auditor.pipeline.run_audit) -> report files (atomic) -> history row
+-> CloudWatch metrics -> notifications (queued) -> the job's summary kept for the next comparison.
+
+The history row is written last of the run's own outputs: a run killed before it leaves report
+files at most (each complete, written by rename), never a row pointing at nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from auditor.aws import Aws
+from auditor.errors import AuditError
+from auditor.history.record import config_hash, new_run_id
+from auditor.models import AuditRun
+from auditor.report import write_atomic
+from auditor.schedule.cloudwatch import put_metrics
+from auditor.schedule.config import Job, ScheduleConfig
+from auditor.schedule.notify import Notifier, changes, message
+from auditor.schedule.store import ScheduleStore
+from auditor.schedule.summary import RunSummary, failed, summarize
+from auditor.schedule.units import LocalExecutor, UnitExecutor, audit_unit, plan_units, run_units
+
+log = logging.getLogger("auditor.schedule")
+
+
+class History(Protocol):
+    """The part of auditor.history's store a scheduled run uses."""
+
+    def record_run(self, run: AuditRun, job: str | None = None, trigger: str = "manual",
+                   config_hash: str | None = None) -> str: ...
+
+    def prune(self, before: datetime) -> Any: ...
+
+    def record_failure(self, *, started_at: datetime, finished_at: datetime, error: str, job: str | None = None,
+                       trigger: str = "schedule") -> str: ...
+
+
+@dataclass
+class RunContext:
+    """What every run of every job shares inside one process."""
+
+    config: ScheduleConfig
+    history: History
+    store: ScheduleStore
+    aws: Aws
+    notifier: Notifier
+    executor: UnitExecutor
+    observe: Callable[[RunSummary], None] = lambda summary: None  # the daemon's Prometheus gauges
+
+    @classmethod
+    def local(cls, config: ScheduleConfig, history: History, store: ScheduleStore, aws: Aws,
+              **kwargs: Any) -> RunContext:
+        notifier = Notifier(lambda region: aws.client("sns", region))
+        return cls(config, history, store, aws, notifier, LocalExecutor(config.parallel_units), **kwargs)
+
+
+def run_job(ctx: RunContext, name: str, trigger: str = "schedule") -> RunSummary:
+    """Run job `name` once and account for it everywhere. An unexpected exception is recorded as a
+    failed run, then raised again (the daemon logs it with its traceback and goes on)."""
+    job = ctx.config.job(name)
+    started = datetime.now(UTC)
+    log.info("run started", extra={"job": job.name, "trigger": trigger})
+    run: AuditRun | None = None
+    unexpected: Exception | None = None
+    error = ""
+    try:
+        units = plan_units(job, ctx.config.audit, ctx.config.account_concurrency)
+        run = run_units(units, ctx.executor, audit_unit(ctx.aws))
+    except AuditError as exc:
+        error = str(exc)
+    except Exception as exc:  # recorded and re-raised below, never swallowed
+        error, unexpected = f"{type(exc).__name__}: {exc}", exc
+    if run is not None:
+        run = replace(run, id=new_run_id(run.started_at))  # the reports carry the id the history row gets
+        report_url = publish_report(ctx, job, run)
+        try:
+            summary = summarize(job.name, run, record(ctx, job, run, trigger), report_url)
+        except AuditError as exc:  # as with `audit run`: a run that could not be recorded has failed
+            summary = failed(job.name, started, datetime.now(UTC),
+                             f"the run was not recorded in the history: {exc}", None)
+    else:
+        finished = datetime.now(UTC)
+        run_id = ctx.history.record_failure(started_at=started, finished_at=finished, error=error, job=job.name,
+                                            trigger=trigger)
+        summary = failed(job.name, started, finished, error, run_id)
+    after_run(ctx, job, summary)
+    if unexpected is not None:
+        raise unexpected
+    return summary
+
+
+def record(ctx: RunContext, job: Job, run: AuditRun, trigger: str) -> str:
+    """Record `run` like `audit run` does (with the settings' hash), then apply history_keep_days."""
+    audit = ctx.config.audit
+    run_id = ctx.history.record_run(run, job=job.name, trigger=trigger,
+                                    config_hash=config_hash(repr(job.audit_config(audit))))
+    if audit.history_keep_days is not None:
+        ctx.history.prune(datetime.now(UTC) - timedelta(days=audit.history_keep_days))
+    return run_id
+
+
+def publish_report(ctx: RunContext, job: Job, run: AuditRun) -> str | None:
+    """Write the run's JSON and HTML reports where the job says; returns the link notifications carry."""
+    if not (job.report_dir or job.publish):
+        return None
+    from auditor.report import html, json_report
+
+    stamp = run.id or run.started_at.strftime("%Y%m%dT%H%M%SZ")
+    documents = {f"{stamp}.json": json_report.render(run), f"{stamp}.html": html.render(run)}
+    link: str | None = None
+    try:
+        if job.report_dir:
+            for name, text in documents.items():
+                write_atomic(job.report_dir / job.name / name, text)
+            link = str(job.report_dir / job.name / f"{stamp}.html")
+        if job.publish:
+            bucket, _, prefix = job.publish.removeprefix("s3://").partition("/")
+            s3 = ctx.aws.client("s3")
+            for name, text in documents.items():  # one PUT each: S3 never shows half an object
+                key = "/".join(p for p in (prefix.strip("/"), job.name, name) if p)
+                s3.put_object(Bucket=bucket, Key=key, Body=text.encode(),
+                              ContentType="text/html" if name.endswith(".html") else "application/json")
+            link = f"s3://{bucket}/{'/'.join(p for p in (prefix.strip('/'), job.name) if p)}/{stamp}.html"
+    except Exception as exc:  # the audit itself succeeded: it is recorded, the report problem is logged
+        log.error("report not published", extra={"job": job.name, "error": str(exc)})
+    if job.report_url:
+        link = f"{job.report_url.rstrip('/')}/{stamp}.html"
+    return link
+
+
+def after_run(ctx: RunContext, job: Job, summary: RunSummary) -> None:
+    """Metrics, notifications and the summary kept for the next run. None of it can fail the run."""
+    namespace = ctx.config.cloudwatch_namespace
+    if namespace:
+        try:
+            put_metrics(ctx.aws.client("cloudwatch"), namespace, summary)
+        except Exception as exc:
+            log.error("CloudWatch metrics not sent", extra={"job": job.name, "error": str(exc)})
+    kept = ctx.store.get(job.name).summary or {}
+    previous = RunSummary.from_dict(kept["last"]) if kept.get("last") else None
+    last_ok = RunSummary.from_dict(kept["last_ok"]) if kept.get("last_ok") else None
+    events = changes(previous, last_ok, summary, job.thresholds)
+    targets = [ctx.config.targets[t] for t in job.notify]
+    if events and targets:
+        ctx.notifier.send(targets, message(summary, events))
+    ok = summary if summary.status == "succeeded" else last_ok
+    ctx.store.update(job.name, summary={"last": summary.to_dict(), "last_ok": ok.to_dict() if ok else None})
+    ctx.observe(summary)
+    log.log(logging.INFO if summary.status == "succeeded" else logging.ERROR, "run finished", extra={
+        "job": job.name, "run_id": summary.run_id, "status": summary.status, "duration": round(summary.duration, 3),
+        "drift_index": summary.drift_index, "exit_code": summary.exit_code, "error": summary.error,
+        "states": sorted(summary.by_state), "events": [e.kind for e in events]})
