@@ -60,8 +60,8 @@ def test_the_pack_digest_follows_names_and_contents(tmp_path: Path) -> None:
 def test_templates_load_by_name_and_nothing_outside_the_folder() -> None:
     loader = template_loader()
     env = jinja2.Environment(loader=loader)
-    source, _, _ = loader.get_source(env, "summary.html.j2")
-    assert source == (REPO / "reports" / "summary.html.j2").read_text(encoding="utf-8")
+    source, _, _ = loader.get_source(env, "report.html.j2")
+    assert source == (REPO / "reports" / "report.html.j2").read_text(encoding="utf-8")
     for name in ("../README.md", "absent.j2", "/etc/passwd", "__init__.py/x"):
         with pytest.raises(jinja2.TemplateNotFound):
             env.get_template(name)
