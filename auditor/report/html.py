@@ -16,7 +16,8 @@ from markupsafe import Markup
 from auditor.models import DriftKind
 from auditor.report.model import FRAMEWORKS, Report, build, history_context
 from auditor.report.svg import trend_chart
-from auditor.resources import template_loader, templates as shipped_templates
+from auditor.resources import template_loader
+from auditor.resources import templates as shipped_templates
 
 if TYPE_CHECKING:
     from auditor.models import AuditRun
