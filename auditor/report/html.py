@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Mapping, Sequence
-from functools import cache
 from importlib.resources.abc import Traversable
 from typing import TYPE_CHECKING, Any
 
@@ -27,10 +26,16 @@ TEMPLATES = shipped_templates()
 _SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 
 
-@cache
+_ENVIRONMENTS: dict[str, Environment] = {}
+
+
 def _environment(templates: Traversable) -> Environment:
-    return Environment(loader=template_loader(templates), autoescape=select_autoescape(["html", "j2"]),
-                       trim_blocks=True, lstrip_blocks=True)
+    """One jinja2 environment per templates folder (it keeps the compiled templates)."""
+    key = str(templates)
+    if key not in _ENVIRONMENTS:
+        _ENVIRONMENTS[key] = Environment(loader=template_loader(templates), trim_blocks=True, lstrip_blocks=True,
+                                         autoescape=select_autoescape(["html", "j2"]))
+    return _ENVIRONMENTS[key]
 
 
 def _charts(report: Report) -> list[dict[str, Any]]:
