@@ -32,7 +32,7 @@ $(AXE): tests/browser/package-lock.json
 	else echo "npm not found: the browser tests need it (apt-get install npm)"; fi
 
 test: $(STAMP) $(AXE)
-	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+	$(BIN)/python -m pytest -n 2 -q
 
 # The lowest versions pyproject.toml allows for each direct dependency (uv's lowest-direct resolution,
 # in a venv of its own, made anew each time), then the tests (MIN_TESTS picks a subset).

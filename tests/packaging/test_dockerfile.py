@@ -22,7 +22,7 @@ import pytest
 from auditor.rules.engine import load_pack
 from tests.packaging.support import ROOT, SKIPPED, clean_env, rule_ids, run
 
-pytestmark = [pytest.mark.packaging, pytest.mark.xdist_group("packaging-dockerfile")]
+pytestmark = pytest.mark.packaging
 
 DOCKERFILE = ROOT / "Dockerfile"
 USER_SETUP = "useradd "

@@ -1,15 +1,20 @@
 """The wheel as a user installs it: built from the sdist, installed into a fresh venv outside the checkout,
 run from an unrelated folder; and the same wheel through pipx.
 
-Marked `packaging` (a build and two venv installs); `make test` runs it, all on one xdist worker (one build).
+Marked `packaging` (a build and two venv installs); `make test` runs it. The build and the install are made
+once per test run, whichever xdist worker asks first (the others wait for it and reuse them).
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import subprocess
 import sys
 import tarfile
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +25,7 @@ from auditor.resources import pack_digest
 from auditor.rules.engine import load_pack
 from tests.packaging.support import ROOT, clean_env, rule_ids, run, shipped_files
 
-pytestmark = [pytest.mark.packaging, pytest.mark.xdist_group("packaging-wheel")]
+pytestmark = pytest.mark.packaging
 
 BUNDLED = {"rules": "auditor/builtin_rules", "reports": "auditor/report_templates"}
 """Top-level folder of the checkout -> where it sits in the wheel."""
@@ -43,11 +48,26 @@ class Installed:
                               capture_output=True, text=True, timeout=timeout)
 
 
-@pytest.fixture(scope="session")  # session: built once per worker even if xdist interleaves modules
+@contextmanager
+def _once(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[tuple[Path, bool]]:
+    """A folder shared by every xdist worker of this run, locked while the caller fills it; True when the
+    caller must fill it (no earlier caller completed it)."""
+    base = tmp_path_factory.getbasetemp()
+    shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / name
+    shared.mkdir(exist_ok=True)
+    with open(shared.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        ready = shared / ".ready"
+        yield shared, not ready.exists()
+        ready.touch()
+
+
+@pytest.fixture(scope="session")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     """`python -m build`: the sdist from the checkout, then the wheel from the sdist (so the sdist is whole)."""
-    out = tmp_path_factory.mktemp("dist")
-    run(sys.executable, "-m", "build", "--outdir", out, ROOT, cwd=out, env=clean_env(out))
+    with _once(tmp_path_factory, "packaging-dist") as (out, fill):
+        if fill:
+            run(sys.executable, "-m", "build", "--outdir", out, ROOT, cwd=out, env=clean_env(out))
     (wheel,), (sdist,) = out.glob("*.whl"), out.glob("*.tar.gz")
     return Built(wheel, sdist)
 
@@ -55,12 +75,13 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
 @pytest.fixture(scope="session")
 def installed(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Installed:
     """`pip install 'auditor[demo]'` from the wheel into a fresh venv; commands run from an empty folder."""
-    tmp = tmp_path_factory.mktemp("installed")
-    venv, cwd = tmp / "venv", tmp / "elsewhere"
-    cwd.mkdir()
-    env = clean_env(tmp, venv / "bin")
-    run(sys.executable, "-m", "venv", venv, cwd=tmp, env=env)
-    run(venv / "bin" / "python", "-m", "pip", "install", "--quiet", f"{built.wheel}[demo]", cwd=tmp, env=env)
+    with _once(tmp_path_factory, "packaging-installed") as (tmp, fill):
+        venv, cwd = tmp / "venv", tmp / "elsewhere"
+        env = clean_env(tmp, venv / "bin")
+        if fill:
+            cwd.mkdir(exist_ok=True)
+            run(sys.executable, "-m", "venv", venv, cwd=tmp, env=env)
+            run(venv / "bin" / "python", "-m", "pip", "install", "--quiet", f"{built.wheel}[demo]", cwd=tmp, env=env)
     return Installed(venv, cwd, env)
 
 
