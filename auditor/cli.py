@@ -21,6 +21,7 @@ import click
 
 from auditor.config import AuditConfig, load_config, merge, parse_duration, percent
 from auditor.errors import AuditError, ConfigError, ExitCode
+from auditor.fix.cli import fix_after_audit, fix_cmd, fix_flags, requested, run_configured_fix
 from auditor.report import write_atomic
 from auditor.report.emit import RUN_FORMATS, console, emit, table_text
 from auditor.rules.settings import RuleSettings, choices_of, plain, setting_fields
@@ -59,9 +60,11 @@ def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> N
     ctx.exit()
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+             invoke_without_command=True)
 @click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_show_version,
               help="Show the version, the built-in rule pack's (rules, digest) and botocore's, and exit.")
+@fix_flags
 @click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
 @click.option("--log-json", is_flag=True, help="Structured JSON log lines (for schedulers).")
 def cli(verbose: int, log_json: bool) -> None:
@@ -76,6 +79,8 @@ def cli(verbose: int, log_json: bool) -> None:
     logging.basicConfig(level=max(level, logging.DEBUG), format=fmt, stream=sys.stderr)
     for noisy in ("botocore", "boto3", "urllib3", "werkzeug"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    if (code := run_configured_fix(click.get_current_context())) is not None:
+        _finish(code)
 
 
 def _state_requests(states: tuple[str, ...], workspaces: tuple[str, ...], lock_table: str | None,
@@ -146,6 +151,7 @@ def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]
 @click.option("--min-coverage", metavar="PCT",
               help="Exit 1 when coverage (the share of state and unmanaged resources audited, not unknown or "
                    "not_covered) is below PCT percent (audit.toml: min_coverage).")
+@fix_flags
 def run_cmd(states: tuple[str, ...], workspaces: tuple[str, ...], lock_table: str | None,
             state_role_arn: str | None, state_region: str | None, backend_dirs: tuple[Path, ...],
             config_path: Path | None, regions: tuple[str, ...], profile: str | None, role_arn: str | None,
@@ -193,6 +199,8 @@ def run_cmd(states: tuple[str, ...], workspaces: tuple[str, ...], lock_table: st
     if failure is not None:
         click.echo(f"error: the run was not recorded in the history: {failure}", err=True)
         _finish(int(ExitCode.ERROR))
+    if (fix := requested(click.get_current_context())) is not None:
+        _finish(fix_after_audit(config, aws, result, fix, to_stderr=fmt != "table" and output is None))
     _finish(int(result.exit_code))
 
 
@@ -418,6 +426,7 @@ cli.add_command(history_group)
 from auditor.report.cli import report_cmd  # noqa: E402
 
 cli.add_command(report_cmd)
+cli.add_command(fix_cmd)
 
 from auditor.schedule.cli import schedule_group  # noqa: E402
 

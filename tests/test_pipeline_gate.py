@@ -1,5 +1,6 @@
 """The CI gate: ci/gate.sh run here on the repository's Terraform, the GitHub workflow kept to the same
-command lines, the pre-commit hook, the run summary script, and the workflow linted by actionlint.
+command lines, the pre-commit hook, the run's step summary (`audit report`'s Markdown), and the workflow linted
+by actionlint.
 
 Terraform runs offline only: a CLI configuration in tmp allows the local provider mirror and nothing
 else, proxies point at a closed loopback port, and root modules are copied to tmp so that no
@@ -15,6 +16,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +27,13 @@ from auditor.rules.engine import Suppressions
 from auditor.rules.settings import RuleSettings
 from auditor.scan.code import root_modules, scan
 from tests.conftest import REPO
+from tests.history.docs import make_doc
 from tests.rules.support import builtin_pack
 from tests.terraform.test_reference_stack import MIRROR_ENV, UNREACHABLE_PROXY, _plugin_mirror
 
 GATE = REPO / "ci" / "gate.sh"
 WORKFLOW = REPO / ".github" / "workflows" / "terraform-gate.yml"
 HOOKS = REPO / ".pre-commit-hooks.yaml"
-SUMMARY = REPO / "ci" / "audit_summary.py"
 DOCS = REPO / "docs" / "ci.md"
 VENV_BIN = Path(sys.executable).parent
 GATE_ONLY = '${config[@]+"${config[@]}"} '  # AUDIT_CONFIG: an option of the gate the workflow does not use
@@ -134,7 +136,7 @@ def test_nightly_audit_uses_an_oidc_role_and_keeps_the_reports() -> None:
     assert "audit run" in run and "--html report.html" in run and "--json audit.json" in run
     artifact = _step(job, "actions/upload-artifact")
     assert artifact["with"]["path"] == "report.html"
-    assert 'python3 ci/audit_summary.py audit.json >> "$GITHUB_STEP_SUMMARY"' in run
+    assert SUMMARY_STEP in run
 
 
 def test_the_docs_describe_every_gate_setting() -> None:
@@ -298,45 +300,41 @@ def test_pre_commit_hook_runs_audit_scan_on_the_repository(tmp_path: Path) -> No
 
 # --- the run summary ----------------------------------------------------------------------------
 
-AUDIT_JSON: dict[str, Any] = {
-    "schema": "auditor.audit/v1",
-    "run": {"finished_at": "2026-01-02T03:17:00+00:00", "exit_code": 2, "incomplete": False,
-            "account_id": "111122223333", "regions": ["ap-south-1"]},
-    "state_failures": [],
-    "summary": {"drift_index": 0.05, "coverage": 1.0, "counts": {"in_sync": 30, "changed": 1}},
-    "resources": [
-        {"address": "aws_ecs_service.web_app", "type": "aws_ecs_service", "id": "x", "kind": "changed",
-         "changes": [{"path": "desired_count", "state": 2, "live": 5}]},
-        {"address": "aws_vpc.main", "type": "aws_vpc", "id": "vpc-1", "kind": "in_sync", "changes": []},
-    ],
-    "compliance": {"counts": {"PASS": 40, "FAIL": 1}, "blocking": 1, "settings": {"fail_on": "high"},
-                   "findings": [{"rule": "SEC-02", "status": "FAIL", "severity": "high",
-                                 "address": "aws_ecs_task_definition.web", "suppressed": None,
-                                 "message": "container web | DB_PASSWORD (the name says secret)"}]},
-}
+SUMMARY_STEP = 'audit report audit.json --no-history >> "$GITHUB_STEP_SUMMARY"'
+
+
+def _summary(tmp_path: Path, doc: Mapping[str, Any]) -> subprocess.CompletedProcess[str]:
+    """The workflow's summary step, run with the venv's `audit` on `doc` written as audit.json."""
+    (tmp_path / "audit.json").write_text(json.dumps(doc), encoding="utf-8")
+    command = SUMMARY_STEP.split(" >> ", 1)[0].split()
+    return subprocess.run([str(VENV_BIN / command[0]), *command[1:]], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120, check=False, env={**os.environ, "XDG_DATA_HOME": str(tmp_path / "data")})
 
 
 def test_summary_renders_markdown_from_audit_json(tmp_path: Path) -> None:
-    path = tmp_path / "audit.json"
-    path.write_text(json.dumps(AUDIT_JSON), encoding="utf-8")
-    result = subprocess.run([sys.executable, str(SUMMARY), str(path)], capture_output=True, text=True, timeout=60,
-                            check=False)
+    doc = make_doc(datetime(2026, 1, 2, 3, 17, tzinfo=UTC),
+                   [("aws_ecs_service", "web_app", "changed", ["desired_count"])],
+                   [("SEC-02", "aws_ecs_task_definition", "web", "FAIL")], in_sync=[("aws_vpc", "main")],
+                   account="111122223333", unknown_types=["aws_wafv2_web_acl"],
+                   state_failures=["s3://tfstate/other.tfstate"],
+                   metas=[{"id": "SEC-02", "title": "no secret | in plain environment", "severity": "high",
+                           "resource_types": [], "peers": {"checkov": ["CKV_AWS_41"]}}])
+    result = _summary(tmp_path, doc)
     assert result.returncode == 0, result.stderr
     text = result.stdout
-    assert text.startswith("## Audit 2026-01-02T03:17:00+00:00")
-    assert "| Result | exit 2: drift or failing rules |" in text
-    assert "| changed | aws_ecs_service.web_app | desired_count |" in text
-    assert "aws_vpc.main" not in text
-    assert "| SEC-02 | high | aws_ecs_task_definition.web | container web \\| DB_PASSWORD" in text
-    assert "pass 40, fail 1; 1 blocking (fail on high)" in text
+    assert text.startswith("## Audit of account 111122223333 — incomplete audit")
+    assert "| changed | aws\\_ecs\\_service.web\\_app | desired\\_count | a | b |" in text
+    assert "aws\\_vpc.main" not in text
+    assert "| state s3://tfstate/other.tfstate (default) | AccessDenied |" in text
+    assert "| aws\\_wafv2\\_web\\_acl in us-east-1 | AccessDenied |" in text
+    assert "| SEC-02 | FAIL | high | no secret \\| in plain environment | 1 | 0 | CKV\\_AWS\\_41 |" in text
+    assert not (tmp_path / "data").exists(), "--no-history: no history database created"
 
 
 def test_summary_refuses_other_documents(tmp_path: Path) -> None:
-    path = tmp_path / "scan.json"
-    path.write_text(json.dumps({"schema": "auditor.scan/v1"}), encoding="utf-8")
-    result = subprocess.run([sys.executable, str(SUMMARY), str(path)], capture_output=True, text=True, timeout=60,
-                            check=False)
-    assert result.returncode == 1 and "not an audit result" in result.stderr and not result.stdout
+    result = _summary(tmp_path, {"schema": "auditor.scan/v1"})
+    assert result.returncode == 1 and result.stderr.startswith("error: audit.json is not an audit result")
+    assert not result.stdout
 
 
 # --- actionlint ---------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -100,8 +100,10 @@ class History(ABC):
         """What one run said about each finding: key -> new / persisting / reopened / resolved / unverified."""
 
     @abstractmethod
-    def statuses(self, since: datetime | None = None) -> list[tuple[str, datetime, str, str]]:
-        """(run id, started at, finding key, status) of every run, oldest first: the findings' whole story."""
+    def statuses(self, since: datetime | None = None,
+                 only: Collection[str] | None = None) -> list[tuple[str, datetime, str, str]]:
+        """(run id, started at, finding key, status) of every run, oldest first: the findings' whole story
+        (only the statuses in `only`, when given)."""
 
     @abstractmethod
     def scores(self, scope: str | None = None, since: datetime | None = None) -> list[tuple[str, datetime, Score]]:

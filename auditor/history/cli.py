@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import orjson
@@ -14,6 +14,9 @@ import orjson
 from auditor.errors import ConfigError
 from auditor.history import History, open_history
 from auditor.history.lifecycle import OPEN_STATUSES, UNVERIFIED, FindingState
+
+if TYPE_CHECKING:
+    from auditor.history.analysis import HistoryStats
 
 _STATUS_ORDER = {"new": 0, "reopened": 1, "persisting": 2, "unverified": 3, "resolved": 4}
 
@@ -56,7 +59,7 @@ def _format_option(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 @click.group("history")
 def history_group() -> None:
-    """The recorded runs: list, show one, diff two, prune, export (csv or parquet)."""
+    """The recorded runs: list, show one, diff two, stats over time, prune, export (csv or parquet)."""
 
 
 @history_group.command("list")
@@ -128,6 +131,54 @@ def show_cmd(run: str, history_url: str | None, config_path: Path | None, fmt: s
     counts = {s: sum(1 for r in rows if r["status"] == s) for s in _STATUS_ORDER}
     click.echo("findings: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n) if rows else "findings: none")
     _print_findings(rows)
+
+
+def _num(value: float | None, spec: str = ".3f") -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def _print_stats(s: HistoryStats) -> None:
+    window = f"since {_time(s.since)}" if s.since else "all recorded runs"
+    click.echo(f"{s.runs} completed run(s), {window}")
+    click.echo(f"mean time to resolve: drift {_num(s.mttr_drift_days, '.1f')} d, failing rule "
+               f"{_num(s.mttr_rule_days, '.1f')} d")
+    for t, days in s.mttr_by_type:
+        click.echo(f"  {t:<40} {days:>8.1f} d")
+    click.echo("top drifting types:" + ("" if s.top_types else " none"))
+    if s.top_types:
+        click.echo(f"  {'type':<40} {'runs drifted':>12} {'episodes':>8} {'mean index':>10}")
+    for d in s.top_types:
+        click.echo(f"  {d.type:<40} {d.runs_drifted:>12} {d.drift_episodes:>8} {_num(d.mean_drift_index):>10}")
+    click.echo("flapping findings (resolved, then back):" + ("" if s.flapping else " none"))
+    for f in s.flapping:
+        click.echo(f"  {f.reopened:>3}x reopened  {f.kind:<5} {f.resource}  {f.item}")
+    for scope, rows in s.trends.items():
+        click.echo(f"trend per {scope}:" + ("" if rows else " nothing drifted or failing"))
+        if rows:
+            click.echo(f"  {'name':<50} {'runs':>5} {'drifted':>7} {'first':>6} {'latest':>6} {'mean':>6} "
+                       f"{'failing':>7}")
+        for r in rows:
+            click.echo(f"  {r.name:<50} {r.runs:>5} {r.runs_drifted:>7} {_num(r.first):>6} {_num(r.latest):>6} "
+                       f"{_num(r.mean):>6} {r.failing_latest:>7}")
+
+
+@history_group.command("stats")
+@_history_options
+@click.option("--days", type=click.IntRange(min=1), metavar="N",
+              help="Only the runs of the last N days (default: all).")
+@_format_option
+def stats_cmd(history_url: str | None, config_path: Path | None, days: int | None, fmt: str) -> None:
+    """What the history says over time: mean time to resolve, top drifting types, flapping findings, and the
+    drift index per state, type and account (the figures of the report's history section)."""
+    from auditor.history.analysis import stats
+
+    since = datetime.now(UTC) - timedelta(days=days) if days else None
+    with _open(history_url, config_path) as h:
+        figures = stats(h, since=since)
+    if fmt == "json":
+        _echo_json(figures.to_dict())
+    else:
+        _print_stats(figures)
 
 
 @history_group.command("diff")

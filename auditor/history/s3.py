@@ -12,6 +12,7 @@ The findings' lifecycle is replayed from the summaries, oldest first.
 from __future__ import annotations
 
 import gzip
+from collections.abc import Collection
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
@@ -152,11 +153,13 @@ class S3History(History):
     def run_statuses(self, run_id: str) -> dict[str, str]:
         return replay(self._all())[1].get(run_id, {})
 
-    def statuses(self, since: datetime | None = None) -> list[tuple[str, datetime, str, str]]:
+    def statuses(self, since: datetime | None = None,
+                 only: Collection[str] | None = None) -> list[tuple[str, datetime, str, str]]:
         records = self._all()
         per_run = replay(records)[1]
         return [(r.info.id, r.info.started_at, key, status) for r in records
-                if since is None or r.info.started_at >= since for key, status in per_run.get(r.info.id, {}).items()]
+                if since is None or r.info.started_at >= since for key, status in per_run.get(r.info.id, {}).items()
+                if only is None or status in only]
 
     def scores(self, scope: str | None = None, since: datetime | None = None) -> list[tuple[str, datetime, Score]]:
         return [(r.info.id, r.info.started_at, s) for r in self._all()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -207,13 +207,18 @@ class SqlHistory(History):
             return {r.key: r.status for r in conn.execute(
                 select(run_findings.c.key, run_findings.c.status).where(run_findings.c.run_id == run_id))}
 
-    def statuses(self, since: datetime | None = None) -> list[tuple[str, datetime, str, str]]:
+    def statuses(self, since: datetime | None = None,
+                 only: Collection[str] | None = None) -> list[tuple[str, datetime, str, str]]:
         query = (select(run_findings.c.run_id, runs.c.started_at, run_findings.c.key, run_findings.c.status)
                  .join(runs, runs.c.id == run_findings.c.run_id).order_by(runs.c.started_at, runs.c.id))
         if since is not None:
             query = query.where(runs.c.started_at >= _db_time(since))
+        if only is not None:
+            query = query.where(run_findings.c.status.in_(list(only)))
+        times: dict[Any, datetime] = {}  # each run's time parsed once
         with self._read() as conn:
-            return [(r.run_id, parse_time(r.started_at), r.key, r.status) for r in conn.execute(query)]
+            return [(run_id, times[at] if at in times else times.setdefault(at, parse_time(at)), key, status)
+                    for run_id, at, key, status in conn.execute(query)]
 
     def scores(self, scope: str | None = None, since: datetime | None = None) -> list[tuple[str, datetime, Score]]:
         done = runs.c.status == "completed"

@@ -1,5 +1,6 @@
 """The report as Markdown, for a pull-request comment or a CI step summary: the summary, what changed,
-the failing controls, expired exceptions. Cells are escaped; long lists are cut with a count."""
+what could not be seen, the drift, the failing controls, expired exceptions. Cells are escaped; long lists
+are cut with a count."""
 
 from __future__ import annotations
 
@@ -51,6 +52,10 @@ def render_markdown(r: Report) -> str:
         if changed:
             lines += ["", *_table(["status", "kind", "resource", "attribute or rule"],
                                   [[c.status, c.kind, c.label, c.item] for c in changed])]
+    unseen = [[f"state {f.get('uri')} ({f.get('workspace') or 'default'})", f.get("error")] for f in r.state_failures]
+    unseen += [[f"{u['type']} in {u['region']}", u["reason"]] for u in r.unobserved]
+    if unseen:
+        lines += ["", "### What could not be seen", "", *_table(["what", "why"], unseen)]
     if r.drift:
         lines += ["", "### Drift", "", *_table(
             ["kind", "resource", "attribute", "state", "live", "age (days)"],

@@ -16,9 +16,11 @@ from auditor.history.record import DRIFTED, RunInfo, drift_key, parse_time, rule
 
 if TYPE_CHECKING:
     from auditor.history import History
+    from auditor.history.analysis import HistoryStats
 
 FRAMEWORKS = {"securityhub": "AWS Security Hub (FSBP)", "aws_config": "AWS Config managed rules",
               "prowler": "Prowler", "checkov": "checkov", "trivy": "trivy"}
+STATS_RUNS = 30  # the report's history figures cover this many runs (`audit history stats` any window)
 _STATUS_RANK = {"FAIL": 0, "UNKNOWN": 1, "PASS": 2, "NOT_APPLICABLE": 3}
 
 
@@ -41,19 +43,24 @@ class HistoryContext:
     statuses: Mapping[str, str]  # this run's status of each finding
     lifecycle: Mapping[str, FindingState]
     previous: RunInfo | None = None
+    stats: HistoryStats | None = None  # the analysis over the last STATS_RUNS runs, up to this one
 
 
 def history_context(history: History, run_id: str, last: int = 90) -> HistoryContext | None:
     """The trend of the `last` completed runs up to `run_id`, and the findings' statuses in it; None when the
     history does not hold that run."""
+    from auditor.history.analysis import stats  # pandas: only when there is a history to analyse
+
     runs = [r for r in reversed(history.runs()) if r.status == "completed"]
     index = next((i for i, r in enumerate(runs) if r.id == run_id), None)
     if index is None:
         return None
     upto = runs[: index + 1]
     trend = tuple(TrendPoint(r.id, r.started_at, r.drift_index, r.coverage, r.failing_rules) for r in upto[-last:])
+    window = trend[-STATS_RUNS:]
+    figures = stats(history, since=window[0].at, until=window[-1].at, top=5) if len(window) >= 2 else None
     return HistoryContext(history.url, upto[-1], trend, history.run_statuses(run_id), history.findings(run_id),
-                          upto[-2] if len(upto) >= 2 else None)
+                          upto[-2] if len(upto) >= 2 else None, figures)
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +209,7 @@ class Report:
     not_covered: Mapping[str, int] = field(default_factory=dict)  # type -> state resources the auditor does not read
     scan_incomplete: tuple[Mapping[str, Any], ...] = ()  # listings that failed where no state holds the type
     errors: tuple[str, ...] = ()  # why the run exits 1
+    stats: HistoryStats | None = None
 
     @property
     def duration_seconds(self) -> float:
@@ -369,4 +377,5 @@ def build(doc: Mapping[str, Any], ctx: HistoryContext | None = None, *, now: dat
         settings=compliance.get("settings") if compliance else None,
         code=tuple(doc.get("code", ())), notes=tuple(compliance.get("notes", ())) if compliance else (),
         config_hash=ctx.info.config_hash if ctx and ctx.info else None, caller=run.get("caller"),
+        stats=ctx.stats if ctx else None,
     )

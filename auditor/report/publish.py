@@ -82,8 +82,9 @@ class S3Prefix:
         return f"s3://{self.bucket}/{self.prefix}{name}"
 
 
-def target(dest: str) -> Target:
-    return S3Prefix(dest) if dest.startswith("s3://") else Folder(Path(dest))
+def target(dest: str, aws: Any = None) -> Target:
+    """The folder or S3 prefix `dest` names (S3 through `aws`, default credentials when None)."""
+    return S3Prefix(dest, aws) if dest.startswith("s3://") else Folder(Path(dest))
 
 
 def _entry(report: Report, name: str) -> dict[str, Any]:
@@ -94,11 +95,12 @@ def _entry(report: Report, name: str) -> dict[str, Any]:
             "incomplete": report.incomplete}
 
 
-def publish(dest: str, doc: Mapping[str, Any], report: Report, page: str) -> list[str]:
-    """Write the run's files and refresh latest.html and the index; returns where each went."""
+def publish(dest: str, doc: Mapping[str, Any], report: Report, page: str, aws: Any = None) -> list[str]:
+    """Write the run's files and refresh latest.html and the index; returns where each went (the run's
+    JSON first, its page second). S3 goes through `aws` (an auditor.aws.Aws; default credentials when None)."""
     from auditor.report.html import render_index
 
-    out = target(dest)
+    out = target(dest, aws)
     name = report.run_id or f"{report.started_at:%Y%m%dT%H%M%SZ}"
     raw = out.read("index.json")
     entries = [e for e in (orjson.loads(raw) if raw else []) if e.get("name") != name]

@@ -21,9 +21,9 @@
     accounts = [{ id = "111111111111", role_arn = "arn:aws:iam::111111111111:role/auditor",
                   states = ["s3://acme-tfstate/platform/prod.tfstate"] }]   # states: needed with 2+ accounts
     rules = true
-    report_dir = "/var/lib/auditor/reports"       # <job>/<run id>.json and .html, written atomically
-    publish = "s3://acme-audit-reports/nightly"   # the same two files, one PUT each
-    report_url = "https://audit.example.com/nightly"   # the link notifications carry
+    report_dir = "/var/lib/auditor/reports"       # <job>/runs/<run id>.{json,html}, latest.html, index.html
+    publish = "s3://acme-audit-reports/nightly"   # the same files under <job>/, SSE-S3
+    report_url = "https://audit.example.com/nightly"   # notifications link <report_url>/runs/<run id>.html
     notify = ["ops"]
     thresholds = { drift_index = 10.0, failing_rules = 0, coverage = 95.0 }
 

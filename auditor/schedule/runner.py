@@ -19,7 +19,6 @@ from auditor.aws import Aws
 from auditor.errors import AuditError
 from auditor.history.record import config_hash, new_run_id
 from auditor.models import AuditRun
-from auditor.report import write_atomic
 from auditor.schedule.cloudwatch import put_metrics
 from auditor.schedule.config import Job, ScheduleConfig
 from auditor.schedule.notify import Notifier, changes, message
@@ -107,31 +106,29 @@ def record(ctx: RunContext, job: Job, run: AuditRun, trigger: str) -> str:
 
 
 def publish_report(ctx: RunContext, job: Job, run: AuditRun) -> str | None:
-    """Write the run's JSON and HTML reports where the job says; returns the link notifications carry."""
-    if not (job.report_dir or job.publish):
+    """Publish the run like `audit report --publish` does, to `report_dir`/JOB/ and `publish`/JOB/ (each:
+    runs/ID.json, runs/ID.html, latest.html, index.html; S3 with SSE); returns the link notifications carry."""
+    destinations = [str(job.report_dir / job.name)] if job.report_dir else []
+    if job.publish:
+        destinations.append(f"{job.publish.rstrip('/')}/{job.name}")
+    if not destinations:
         return None
-    from auditor.report import html, json_report
+    from auditor.report.html import render_report
+    from auditor.report.json_report import to_dict
+    from auditor.report.model import build
+    from auditor.report.publish import publish
 
-    stamp = run.id or run.started_at.strftime("%Y%m%dT%H%M%SZ")
-    documents = {f"{stamp}.json": json_report.render(run), f"{stamp}.html": html.render(run)}
+    doc = to_dict(run)
+    report = build(doc)  # the history row is written after the reports, so they carry no trend of their own
+    page = render_report(report)
     link: str | None = None
-    try:
-        if job.report_dir:
-            for name, text in documents.items():
-                write_atomic(job.report_dir / job.name / name, text)
-            link = str(job.report_dir / job.name / f"{stamp}.html")
-        if job.publish:
-            bucket, _, prefix = job.publish.removeprefix("s3://").partition("/")
-            s3 = ctx.aws.client("s3")
-            for name, text in documents.items():  # one PUT each: S3 never shows half an object
-                key = "/".join(p for p in (prefix.strip("/"), job.name, name) if p)
-                s3.put_object(Bucket=bucket, Key=key, Body=text.encode(),
-                              ContentType="text/html" if name.endswith(".html") else "application/json")
-            link = f"s3://{bucket}/{'/'.join(p for p in (prefix.strip('/'), job.name) if p)}/{stamp}.html"
-    except Exception as exc:  # the audit itself succeeded: it is recorded, the report problem is logged
-        log.error("report not published", extra={"job": job.name, "error": str(exc)})
+    for dest in destinations:
+        try:
+            link = publish(dest, doc, report, page, ctx.aws)[1]  # runs/ID.html
+        except Exception as exc:  # the audit itself succeeded: it is recorded, the report problem is logged
+            log.error("report not published", extra={"job": job.name, "error": str(exc)})
     if job.report_url:
-        link = f"{job.report_url.rstrip('/')}/{stamp}.html"
+        link = f"{job.report_url.rstrip('/')}/runs/{report.run_id}.html"
     return link
 
 

@@ -73,6 +73,7 @@ resource "aws_iam_role_policy_attachment" "auditor_fix" {
   for_each = {
     readonly = aws_iam_policy.audit_readonly.arn
     fix      = aws_iam_policy.audit_fix.arn
+    deploy   = aws_iam_policy.audit_deploy.arn # a redeploy goes through the blue/green deployer
   }
 
   role       = aws_iam_role.auditor_fix.name

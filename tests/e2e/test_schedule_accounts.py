@@ -72,7 +72,7 @@ accounts = [
     assert set(summary.by_state) >= {f"s3://second-tfstate/{STACK_KEY}"}
     info = history.runs()[0]
     assert info.job == "fleet" and info.account_id == f"{aws.account_id()},{SECOND}"
-    report = json.loads(next((tmp_path / "reports" / "fleet").glob("*.json")).read_text())
+    report = json.loads(next((tmp_path / "reports" / "fleet" / "runs").glob("*.json")).read_text())
     assert [f["uri"] for f in report["state_failures"]] == ["account 333333333333"]
     assert "third-tfstate" in report["state_failures"][0]["error"]
     assert {s["uri"] for s in report["states"]} >= {f"s3://second-tfstate/{STACK_KEY}"}

