@@ -183,6 +183,8 @@ def check_body(response_dict: dict[str, Any], operation_model: Any = None, **_: 
     body = response_dict.get("body")
     if not isinstance(body, bytes):  # a streamed body (GetObject) is checked as it is read
         return
+    if (getattr(operation_model, "http", None) or {}).get("method") == "HEAD":
+        return  # a HEAD answer has no body; its Content-Length is the object's size
     expected = str((response_dict.get("headers") or {}).get("content-length", ""))
     if expected.isdigit() and len(body) < int(expected):
         raise TruncatedResponseError(operation=getattr(operation_model, "name", "?"), received=len(body),

@@ -173,3 +173,17 @@ def test_aws_region_comes_before_aws_default_region_and_the_profile(tmp_path: Pa
     assert Aws().default_region == "eu-west-1"
     monkeypatch.delenv("AWS_DEFAULT_REGION")
     assert Aws().default_region == "us-west-2"
+
+
+def test_a_head_answer_is_not_read_as_a_truncated_body() -> None:
+    """HeadObject's Content-Length is the object's size, not the length of a body it never has."""
+    from moto import mock_aws
+
+    from auditor.aws import Aws, AwsSettings
+
+    with mock_aws():
+        aws = Aws(AwsSettings(region="eu-west-1", max_attempts=1))
+        s3 = aws.client("s3", "eu-west-1")
+        s3.create_bucket(Bucket="head-bucket", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        s3.put_object(Bucket="head-bucket", Key="k", Body=b"x" * 5943)
+        assert s3.head_object(Bucket="head-bucket", Key="k")["ContentLength"] == 5943
