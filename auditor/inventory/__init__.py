@@ -6,6 +6,7 @@ import importlib
 
 COLLECTOR_MODULES = (
     "auditor.inventory.network",
+    "auditor.inventory.security_groups",
     "auditor.inventory.loadbalancing",
     "auditor.inventory.acm",
     "auditor.inventory.ecs",

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from auditor.catalog import Listing, TypeSpec
-from auditor.inventory import network
+from auditor.inventory import security_groups as sg
 from auditor.inventory.base import CollectContext, collector, register, tags_dict
 from auditor.models import Resource
 
@@ -75,7 +75,7 @@ def _acl_rule(entry: Mapping[str, Any]) -> dict[str, Any]:
     ports = entry.get("PortRange") or {}
     icmp = entry.get("IcmpTypeCode") or {}
     return {"rule_no": entry.get("RuleNumber", 0), "action": entry.get("RuleAction", ""),
-            "protocol": network.normalize_protocol(entry.get("Protocol", "-1")).replace("all", "-1"),
+            "protocol": sg.normalize_protocol(entry.get("Protocol", "-1")).replace("all", "-1"),
             "cidr_block": entry.get("CidrBlock", ""), "ipv6_cidr_block": entry.get("Ipv6CidrBlock", ""),
             "from_port": ports.get("From", 0), "to_port": ports.get("To", 0),
             "icmp_type": icmp.get("Type"), "icmp_code": icmp.get("Code")}  # null unless ICMP, as the provider
@@ -85,7 +85,7 @@ def _acl_rules(value: Any) -> Any:
     """ingress/egress: protocol "6" or "tcp", "-1" or "all" are one value; idempotent."""
     if not isinstance(value, list):
         return value
-    return [{**r, "protocol": network.normalize_protocol(r.get("protocol", "-1")).replace("all", "-1")}
+    return [{**r, "protocol": sg.normalize_protocol(r.get("protocol", "-1")).replace("all", "-1")}
             if isinstance(r, Mapping) else r for r in value]
 
 
@@ -175,8 +175,8 @@ DEFAULT_SECURITY_GROUP = TypeSpec(
     type="aws_default_security_group",
     service="ec2",
     compared=("vpc_id", "name", "ingress", "egress"),
-    set_paths=network.SECURITY_GROUP.set_paths,
-    normalizers=network.SECURITY_GROUP.normalizers,
+    set_paths=sg.SECURITY_GROUP.set_paths,
+    normalizers=sg.SECURITY_GROUP.normalizers,
     tags=True,
     report_unmanaged=False,
     calls=("DescribeSecurityGroups",),
@@ -189,13 +189,13 @@ DEFAULT_SECURITY_GROUP = TypeSpec(
 
 @collector(DEFAULT_SECURITY_GROUP)
 def collect_default_security_groups(ctx: CollectContext) -> Iterator[Resource]:
-    for group in network.security_groups(ctx):
+    for group in sg.security_groups(ctx):
         if group.get("GroupName") != "default":
             continue
         group_id, owner = group["GroupId"], str(group.get("OwnerId") or ctx.account_id)
         attrs = _tags({"id": group_id, "name": "default", "vpc_id": group.get("VpcId", ""), "owner_id": owner,
                        "description": group.get("Description", ""),
-                       "ingress": network.permission_blocks(group_id, owner, group.get("IpPermissions")),
-                       "egress": network.permission_blocks(group_id, owner, group.get("IpPermissionsEgress"))},
+                       "ingress": sg.permission_blocks(group_id, owner, group.get("IpPermissions")),
+                       "egress": sg.permission_blocks(group_id, owner, group.get("IpPermissionsEgress"))},
                       group)
         yield ctx.resource(DEFAULT_SECURITY_GROUP, group_id, attrs)

@@ -18,6 +18,7 @@ from auditor.demo.seed_network import seed_network
 from auditor.demo.seedkit import SeedContext
 from auditor.diff import attribute_changes, comparable
 from auditor.inventory import network as net
+from auditor.inventory import security_groups as sgs
 from auditor.inventory.base import CollectContext
 from auditor.models import Origin, Resource
 
@@ -35,10 +36,10 @@ COLLECTORS: dict[str, tuple[TypeSpec, CollectFn]] = {
         (net.NAT_GATEWAY, net.collect_nat_gateways),
         (net.ROUTE_TABLE, net.collect_route_tables),
         (net.ROUTE_TABLE_ASSOCIATION, net.collect_route_table_associations),
-        (net.SECURITY_GROUP, net.collect_security_groups),
-        (net.INGRESS_RULE, net.collect_ingress_rules),
-        (net.EGRESS_RULE, net.collect_egress_rules),
-        (net.LEGACY_RULE, net.collect_legacy_rules),
+        (sgs.SECURITY_GROUP, sgs.collect_security_groups),
+        (sgs.INGRESS_RULE, sgs.collect_ingress_rules),
+        (sgs.EGRESS_RULE, sgs.collect_egress_rules),
+        (sgs.LEGACY_RULE, sgs.collect_legacy_rules),
     )
 }
 
@@ -124,8 +125,8 @@ def test_default_vpc_resources_are_aws_owned(aws: Aws) -> None:
     assert all(owned("aws_route_table").values())  # only main route tables exist
     egress = collect(aws, "aws_vpc_security_group_egress_rule").values()
     default_rules = [r for r in egress if r.attributes["security_group_id"] in groups]
-    assert net.EGRESS_RULE.aws_owned is not None
-    assert len(default_rules) == 2 and all(net.EGRESS_RULE.aws_owned(r) for r in default_rules)
+    assert sgs.EGRESS_RULE.aws_owned is not None
+    assert len(default_rules) == 2 and all(sgs.EGRESS_RULE.aws_owned(r) for r in default_rules)
 
 
 def test_internet_gateway_in_provider_shape(aws: Aws) -> None:
@@ -318,11 +319,11 @@ def test_security_group_blocks_grouped_like_the_provider(aws: Aws) -> None:
         ],
         "egress": [_block("-1", 0, 0, cidr_blocks=["0.0.0.0/0"])],  # AWS's default, still there
     }
-    assert comparable(net.SECURITY_GROUP, compared(net.SECURITY_GROUP, live.attributes)) == comparable(
-        net.SECURITY_GROUP, expected)
+    assert comparable(sgs.SECURITY_GROUP, compared(sgs.SECURITY_GROUP, live.attributes)) == comparable(
+        sgs.SECURITY_GROUP, expected)
     with_tags = {**expected, "tags_all": {"Team": "edge"}}
-    assert attribute_changes(net.SECURITY_GROUP, with_tags, live.attributes) == []
-    assert net.SECURITY_GROUP.aws_owned is not None and not net.SECURITY_GROUP.aws_owned(live)
+    assert attribute_changes(sgs.SECURITY_GROUP, with_tags, live.attributes) == []
+    assert sgs.SECURITY_GROUP.aws_owned is not None and not sgs.SECURITY_GROUP.aws_owned(live)
 
 
 def test_inline_blocks_compare_by_content_not_layout() -> None:
@@ -331,12 +332,12 @@ def test_inline_blocks_compare_by_content_not_layout() -> None:
     split = [_block("6", 443, 443, "office", cidr_blocks=["192.168.0.0/16"]),  # as a configuration may say
              _block("tcp", 443, 443, "office", cidr_blocks=["10.0.0.0/8"]),
              _block("all", 0, 0, self=True), _block("-1", 0, 0, security_groups=["sg-peer"])]
-    assert attribute_changes(net.SECURITY_GROUP, {"ingress": split}, {"ingress": grouped}) == []
-    assert net.canonical_rule_blocks(net.canonical_rule_blocks(split)) == net.canonical_rule_blocks(split)
+    assert attribute_changes(sgs.SECURITY_GROUP, {"ingress": split}, {"ingress": grouped}) == []
+    assert sgs.canonical_rule_blocks(sgs.canonical_rule_blocks(split)) == sgs.canonical_rule_blocks(split)
     opened = [*grouped, _block("tcp", 22, 22, cidr_blocks=["0.0.0.0/0"])]
-    [change] = attribute_changes(net.SECURITY_GROUP, {"ingress": split}, {"ingress": opened})
+    [change] = attribute_changes(sgs.SECURITY_GROUP, {"ingress": split}, {"ingress": opened})
     assert change.path == "ingress"
-    assert net.canonical_rule_blocks(None) is None
+    assert sgs.canonical_rule_blocks(None) is None
 
 
 def test_modern_rules_one_per_aws_rule(aws: Aws) -> None:
@@ -350,7 +351,7 @@ def test_modern_rules_one_per_aws_rule(aws: Aws) -> None:
     dns_rule = answer["SecurityGroupRules"][0]["SecurityGroupRuleId"]
 
     ingress = collect(aws, "aws_vpc_security_group_ingress_rule")
-    mine = {net.rule_fingerprint(r.attributes).rsplit("_", 1)[1]: compared(net.INGRESS_RULE, r.attributes)
+    mine = {sgs.rule_fingerprint(r.attributes).rsplit("_", 1)[1]: compared(sgs.INGRESS_RULE, r.attributes)
             for r in ingress.values() if r.attributes["security_group_id"] == group}
 
     def rule(protocol: str, low: int | None, high: int | None, description: str | None,
@@ -369,7 +370,7 @@ def test_modern_rules_one_per_aws_rule(aws: Aws) -> None:
         "self": rule("-1", None, None, None, referenced_security_group_id=group),  # ports null for -1
     }
     egress = collect(aws, "aws_vpc_security_group_egress_rule")
-    assert compared(net.EGRESS_RULE, egress[dns_rule].attributes) == rule(
+    assert compared(sgs.EGRESS_RULE, egress[dns_rule].attributes) == rule(
         "udp", 53, 53, "dns", cidr_ipv4="10.0.0.2/32")
     assert egress[dns_rule].attributes["tags_all"] == {"Name": "dns-out"}
     assert egress[dns_rule].attributes["arn"] == (
@@ -384,8 +385,8 @@ def test_rules_of_default_groups_are_aws_owned_only_when_aws_made_them(aws: Aws)
     ec2.authorize_security_group_ingress(GroupId=default_group, IpPermissions=[
         {"IpProtocol": "-1", "UserIdGroupPairs": [{"GroupId": default_group}]},
         {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
-    assert net.INGRESS_RULE.aws_owned is not None
-    verdicts = {(r.attributes["ip_protocol"], r.attributes["from_port"]): net.INGRESS_RULE.aws_owned(r)
+    assert sgs.INGRESS_RULE.aws_owned is not None
+    verdicts = {(r.attributes["ip_protocol"], r.attributes["from_port"]): sgs.INGRESS_RULE.aws_owned(r)
                 for r in collect(aws, "aws_vpc_security_group_ingress_rule").values()
                 if r.attributes["security_group_id"] == default_group}
     assert verdicts == {("-1", None): True, ("tcp", 22): False}  # someone opened SSH on it: reported
@@ -418,33 +419,33 @@ def group(aws: Aws) -> str:
 
 
 def _legacy_live(aws: Aws, *state_rules: Mapping[str, Any]) -> dict[str, Resource]:
-    ids = frozenset(i for i in map(net.legacy_import_id, state_rules) if i)
-    return collect(aws, "aws_security_group_rule", wanted={net.LEGACY_RULE.type: ids})
+    ids = frozenset(i for i in map(sgs.legacy_import_id, state_rules) if i)
+    return collect(aws, "aws_security_group_rule", wanted={sgs.LEGACY_RULE.type: ids})
 
 
 def _assert_in_sync(live: Mapping[str, Resource], *rules: Mapping[str, Any]) -> None:
     for rule in rules:
-        twin = live[str(net.legacy_import_id(rule))]
-        assert attribute_changes(net.LEGACY_RULE, rule, twin.attributes) == []
+        twin = live[str(sgs.legacy_import_id(rule))]
+        assert attribute_changes(sgs.LEGACY_RULE, rule, twin.attributes) == []
 
 
 def test_legacy_rule_with_two_cidrs_matches_its_two_live_rules(aws: Aws, group: str) -> None:
     _authorize(aws.client("ec2", REGION), group, ["10.0.0.0/8", "192.168.0.0/16"], "office")
     rule = _legacy(group, ["192.168.0.0/16", "10.0.0.0/8"], "office")
-    import_id = net.LEGACY_RULE.import_id(rule)
+    import_id = sgs.LEGACY_RULE.import_id(rule)
     assert import_id == f"{group}_ingress_tcp_443_443_10.0.0.0/8_192.168.0.0/16"
 
     for live in (_legacy_live(aws, rule), collect(aws, "aws_security_group_rule")):  # with and without hints
-        assert attribute_changes(net.LEGACY_RULE, rule, live[import_id].attributes) == []
-        assert live[import_id].attributes["id"] == net.provider_rule_id(rule)
+        assert attribute_changes(sgs.LEGACY_RULE, rule, live[import_id].attributes) == []
+        assert live[import_id].attributes["id"] == sgs.provider_rule_id(rule)
 
     modern = [r for r in collect(aws, "aws_vpc_security_group_ingress_rule").values()
               if r.attributes["security_group_id"] == group]
     assert len(modern) == 2
-    assert {net.rule_fingerprint(r.attributes) for r in modern} == net.legacy_fingerprints(rule)
-    view = {net.LEGACY_RULE.type: [state(net.LEGACY_RULE.type, import_id, rule)]}
-    assert net.INGRESS_RULE.covered is not None
-    assert all(net.INGRESS_RULE.covered(r, view) for r in modern)
+    assert {sgs.rule_fingerprint(r.attributes) for r in modern} == sgs.legacy_fingerprints(rule)
+    view = {sgs.LEGACY_RULE.type: [state(sgs.LEGACY_RULE.type, import_id, rule)]}
+    assert sgs.INGRESS_RULE.covered is not None
+    assert all(sgs.INGRESS_RULE.covered(r, view) for r in modern)
 
 
 def test_legacy_rules_differing_only_in_sources_stay_apart(aws: Aws, group: str) -> None:
@@ -452,7 +453,7 @@ def test_legacy_rules_differing_only_in_sources_stay_apart(aws: Aws, group: str)
     _authorize(ec2, group, ["10.0.0.0/8"], "")
     _authorize(ec2, group, ["192.168.0.0/16"], "")
     office, vpn = _legacy(group, ["10.0.0.0/8"], ""), _legacy(group, ["192.168.0.0/16"], "")
-    assert net.legacy_import_id(office) != net.legacy_import_id(vpn)
+    assert sgs.legacy_import_id(office) != sgs.legacy_import_id(vpn)
     _assert_in_sync(_legacy_live(aws, office, vpn), office, vpn)
 
 
@@ -460,10 +461,10 @@ def test_legacy_rule_losing_sources_is_changed_then_missing(aws: Aws, group: str
     ec2 = aws.client("ec2", REGION)
     _authorize(ec2, group, ["10.0.0.0/8", "192.168.0.0/16"], "office")
     rule = _legacy(group, ["10.0.0.0/8", "192.168.0.0/16"], "office")
-    import_id = str(net.legacy_import_id(rule))
+    import_id = str(sgs.legacy_import_id(rule))
     revoke = [{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}]
     ec2.revoke_security_group_ingress(GroupId=group, IpPermissions=revoke)
-    [change] = attribute_changes(net.LEGACY_RULE, rule, _legacy_live(aws, rule)[import_id].attributes)
+    [change] = attribute_changes(sgs.LEGACY_RULE, rule, _legacy_live(aws, rule)[import_id].attributes)
     assert (change.path, change.state, change.live) == (
         "cidr_blocks", ["10.0.0.0/8", "192.168.0.0/16"], ["192.168.0.0/16"])
     revoke[0]["IpRanges"] = [{"CidrIp": "192.168.0.0/16"}]
@@ -475,7 +476,7 @@ def test_legacy_rule_description_edit_is_a_change_not_a_new_rule(aws: Aws, group
     _authorize(aws.client("ec2", REGION), group, ["10.0.0.0/8"], "edited by hand")
     rule = _legacy(group, ["10.0.0.0/8"], "office")
     live = _legacy_live(aws, rule)
-    assert [c.path for c in attribute_changes(net.LEGACY_RULE, rule, live[str(net.legacy_import_id(rule))]
+    assert [c.path for c in attribute_changes(sgs.LEGACY_RULE, rule, live[str(sgs.legacy_import_id(rule))]
                                               .attributes)] == ["description"]
 
 
@@ -488,8 +489,8 @@ def test_legacy_self_and_group_sources(aws: Aws, group: str) -> None:
         {"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432, "UserIdGroupPairs": [{"GroupId": peer}]}])
     own = _legacy(group, [], "", self=True, source_security_group_id=group, from_port=0, to_port=65535)
     other = _legacy(group, [], "", port=5432, source_security_group_id=peer)
-    assert net.legacy_import_id(own) == f"{group}_ingress_tcp_0_65535_self"
-    assert net.legacy_import_id(other) == f"{group}_ingress_tcp_5432_5432_{peer}"
+    assert sgs.legacy_import_id(own) == f"{group}_ingress_tcp_0_65535_self"
+    assert sgs.legacy_import_id(other) == f"{group}_ingress_tcp_5432_5432_{peer}"
     _assert_in_sync(_legacy_live(aws, own, other), own, other)
 
 
@@ -500,14 +501,14 @@ def test_legacy_ids_reproduce_the_providers_sgrule_hash(shared_fixtures: Path) -
              for i in r["instances"]]
     assert len(rules) == 11
     for attrs in rules:
-        assert net.provider_rule_id(attrs) == attrs["id"]
+        assert sgs.provider_rule_id(attrs) == attrs["id"]
         lists = sum(len(attrs[a] or []) for a in ("cidr_blocks", "ipv6_cidr_blocks", "prefix_list_ids"))
         sources = lists + (1 if attrs["self"] or attrs["source_security_group_id"] else 0)
-        assert len(net.legacy_fingerprints(attrs)) == sources
+        assert len(sgs.legacy_fingerprints(attrs)) == sources
 
 
 def test_protocols_in_provider_form() -> None:
-    assert [net.normalize_protocol(p) for p in ("ALL", "-1", "6", "TCP", "17", "1", "58", "50")] == [
+    assert [sgs.normalize_protocol(p) for p in ("ALL", "-1", "6", "TCP", "17", "1", "58", "50")] == [
         "-1", "-1", "tcp", "tcp", "udp", "icmp", "icmpv6", "50"]
 
 
@@ -515,46 +516,46 @@ def test_protocols_in_provider_form() -> None:
 
 
 def _live_rule(group: str, direction: str, cidr: str, port: int = 443, default: bool = False) -> Resource:
-    spec = net.INGRESS_RULE if direction == "ingress" else net.EGRESS_RULE
+    spec = sgs.INGRESS_RULE if direction == "ingress" else sgs.EGRESS_RULE
     attrs = {"id": "sgr-1", "security_group_id": group, "ip_protocol": "tcp", "from_port": port,
              "to_port": port, "cidr_ipv4": cidr, "_direction": direction, "_default_group": default}
     return Resource(type=spec.type, id="sgr-1", attributes=attrs, origin=Origin.LIVE, region=REGION)
 
 
 def test_inline_rules_of_a_group_in_state_are_authoritative() -> None:
-    view = {net.SECURITY_GROUP.type: [state(net.SECURITY_GROUP.type, "sg-a", {"id": "sg-a"})]}
-    assert net.SECURITY_GROUP.mirrored is not None and net.INGRESS_RULE.covered is not None
-    assert net.SECURITY_GROUP.mirrored(view[net.SECURITY_GROUP.type][0], view) == frozenset()
-    assert net.INGRESS_RULE.covered(_live_rule("sg-a", "ingress", "0.0.0.0/0"), view)
+    view = {sgs.SECURITY_GROUP.type: [state(sgs.SECURITY_GROUP.type, "sg-a", {"id": "sg-a"})]}
+    assert sgs.SECURITY_GROUP.mirrored is not None and sgs.INGRESS_RULE.covered is not None
+    assert sgs.SECURITY_GROUP.mirrored(view[sgs.SECURITY_GROUP.type][0], view) == frozenset()
+    assert sgs.INGRESS_RULE.covered(_live_rule("sg-a", "ingress", "0.0.0.0/0"), view)
 
 
 def test_split_rules_take_over_one_side_of_a_group() -> None:
     managed = {"security_group_id": "sg-a", "ip_protocol": "tcp", "from_port": 443, "to_port": 443,
                "cidr_ipv4": "0.0.0.0/0"}
-    sg = state(net.SECURITY_GROUP.type, "sg-a", {"id": "sg-a"})
-    view = {net.SECURITY_GROUP.type: [sg],
-            net.INGRESS_RULE.type: [state(net.INGRESS_RULE.type, "sgr-9", managed)]}
-    assert net.SECURITY_GROUP.mirrored is not None and net.INGRESS_RULE.covered is not None
-    assert net.SECURITY_GROUP.mirrored(sg, view) == frozenset({"ingress"})
-    assert not net.INGRESS_RULE.covered(_live_rule("sg-a", "ingress", "0.0.0.0/0", port=22), view)
-    assert net.INGRESS_RULE.covered(_live_rule("sg-a", "egress", "0.0.0.0/0"), view)  # egress still inline
-    assert net.rule_fingerprint(managed, "ingress") == "sg-a_ingress_tcp_443_443_0.0.0.0/0"
+    sg = state(sgs.SECURITY_GROUP.type, "sg-a", {"id": "sg-a"})
+    view = {sgs.SECURITY_GROUP.type: [sg],
+            sgs.INGRESS_RULE.type: [state(sgs.INGRESS_RULE.type, "sgr-9", managed)]}
+    assert sgs.SECURITY_GROUP.mirrored is not None and sgs.INGRESS_RULE.covered is not None
+    assert sgs.SECURITY_GROUP.mirrored(sg, view) == frozenset({"ingress"})
+    assert not sgs.INGRESS_RULE.covered(_live_rule("sg-a", "ingress", "0.0.0.0/0", port=22), view)
+    assert sgs.INGRESS_RULE.covered(_live_rule("sg-a", "egress", "0.0.0.0/0"), view)  # egress still inline
+    assert sgs.rule_fingerprint(managed, "ingress") == "sg-a_ingress_tcp_443_443_0.0.0.0/0"
 
 
 def test_rules_of_an_unmanaged_group_are_reported_with_the_group() -> None:
     view: dict[str, list[Resource]] = {}
-    assert net.INGRESS_RULE.covered is not None
-    assert net.INGRESS_RULE.covered(_live_rule("sg-new", "ingress", "0.0.0.0/0"), view)
-    assert not net.INGRESS_RULE.covered(_live_rule("sg-default", "ingress", "0.0.0.0/0", default=True), view)
+    assert sgs.INGRESS_RULE.covered is not None
+    assert sgs.INGRESS_RULE.covered(_live_rule("sg-new", "ingress", "0.0.0.0/0"), view)
+    assert not sgs.INGRESS_RULE.covered(_live_rule("sg-default", "ingress", "0.0.0.0/0", default=True), view)
     other_rule = {"security_group_id": "sg-shared", "ip_protocol": "tcp", "from_port": 80, "to_port": 80,
                   "cidr_ipv4": "10.0.0.0/8"}
-    view = {net.INGRESS_RULE.type: [state(net.INGRESS_RULE.type, "sgr-2", other_rule)]}
-    assert not net.INGRESS_RULE.covered(_live_rule("sg-shared", "ingress", "0.0.0.0/0"), view)
+    view = {sgs.INGRESS_RULE.type: [state(sgs.INGRESS_RULE.type, "sgr-2", other_rule)]}
+    assert not sgs.INGRESS_RULE.covered(_live_rule("sg-shared", "ingress", "0.0.0.0/0"), view)
 
 
 def test_rule_fingerprint_needs_a_direction() -> None:
     with pytest.raises(ValueError, match="direction"):
-        net.rule_fingerprint({"security_group_id": "sg-a", "ip_protocol": "-1", "cidr_ipv4": "0.0.0.0/0"})
+        sgs.rule_fingerprint({"security_group_id": "sg-a", "ip_protocol": "-1", "cidr_ipv4": "0.0.0.0/0"})
 
 
 # --- the seeded reference network ---------------------------------------------------------------
@@ -674,9 +675,9 @@ def test_seeded_region_has_nothing_unmanaged_until_someone_opens_ssh(seeded: tup
     aws, ctx = seeded
     view = _state_view(ctx)
     assert _unmanaged(_live_network(aws, view), view) == []  # default VPC and its defaults are AWS-owned
-    for group in view[net.SECURITY_GROUP.type]:  # split rules manage both sides of both groups
-        assert net.SECURITY_GROUP.mirrored is not None
-        assert net.SECURITY_GROUP.mirrored(group, view) == frozenset({"ingress", "egress"})
+    for group in view[sgs.SECURITY_GROUP.type]:  # split rules manage both sides of both groups
+        assert sgs.SECURITY_GROUP.mirrored is not None
+        assert sgs.SECURITY_GROUP.mirrored(group, view) == frozenset({"ingress", "egress"})
 
     ec2 = aws.client("ec2", SEED_REGION)
     ec2.authorize_security_group_ingress(GroupId=ctx.ref("aws_security_group.service")["id"], IpPermissions=[
@@ -712,7 +713,7 @@ def test_one_region_of_networking_costs_eight_calls(seeded: tuple[Aws, SeedConte
 PAGED_CASES = [
     pytest.param("describe_subnets", "Subnets", net.collect_subnets,
                  [{"SubnetId": f"subnet-{n}", "VpcId": "vpc-1"} for n in (1, 2)], [], id="subnets"),
-    pytest.param("describe_security_group_rules", "SecurityGroupRules", net.collect_ingress_rules,
+    pytest.param("describe_security_group_rules", "SecurityGroupRules", sgs.collect_ingress_rules,
                  [{"SecurityGroupRuleId": f"sgr-{n}", "GroupId": "sg-1", "IsEgress": False,
                    "IpProtocol": "tcp", "FromPort": n, "ToPort": n, "CidrIpv4": "10.0.0.0/8"}
                   for n in (1, 2)],
@@ -723,7 +724,7 @@ PAGED_CASES = [
                  [{"InternetGatewayId": f"igw-{n}"} for n in (1, 2)], [], id="internet-gateways"),
     pytest.param("describe_route_tables", "RouteTables", net.collect_route_tables,
                  [{"RouteTableId": f"rtb-{n}", "VpcId": "vpc-1"} for n in (1, 2)], [], id="route-tables"),
-    pytest.param("describe_security_groups", "SecurityGroups", net.collect_security_groups,
+    pytest.param("describe_security_groups", "SecurityGroups", sgs.collect_security_groups,
                  [{"GroupId": f"sg-{n}", "GroupName": f"g{n}"} for n in (1, 2)], [], id="security-groups"),
     pytest.param("describe_nat_gateways", "NatGateways", net.collect_nat_gateways,
                  [{"NatGatewayId": f"nat-{n}", "SubnetId": "subnet-1", "State": "available"} for n in (1, 2)], [],
