@@ -2,29 +2,44 @@
 
 Honours the standard SDK settings (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL and the
 per-service AWS_ENDPOINT_URL_<SERVICE>, the credential chain), adds optional assume-role,
-adaptive retries, and counts every API request sent so the audit can report it.
+one retry policy for every call (RetryPolicy), and counts every API request sent so the audit
+can report it.
 """
 
 from __future__ import annotations
 
+import functools
 import gzip
 import os
+import random
+import re
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import boto3
 import botocore.exceptions
+import botocore.parsers
 import botocore.session
 import orjson
+import urllib3.exceptions
 from botocore.config import Config
 from botocore.loaders import JSONFileLoader, Loader
 
-from auditor.errors import AwsAccessError
+from auditor.errors import AwsAccessError, ConfigError
+
+T = TypeVar("T")
 
 DEFAULT_MAX_ATTEMPTS = 5
+RETRY_BASE_SECONDS = 0.2
+"""The first retry waits up to this long; each further one up to twice as long as the one before."""
+RETRY_CAP_SECONDS = 5.0
+"""No single retry waits longer than this."""
+RETRY_BUDGET_SECONDS = 120.0
+"""The most one audit spends waiting between retries, over all its calls; then calls fail at once."""
 
 _ACCESS_CODES = frozenset(
     {
@@ -42,6 +57,8 @@ _ACCESS_CODES = frozenset(
         "OptInRequired",
     }
 )
+_TRANSIENT_CODES = frozenset({"RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete",
+                              "InternalError", "InternalFailure", "ServiceUnavailable", "ServiceUnavailableException"})
 _THROTTLE_CODES = frozenset(
     {
         "Throttling",
@@ -56,6 +73,11 @@ _THROTTLE_CODES = frozenset(
 )
 
 
+AWS_ERRORS: tuple[type[Exception], ...] = (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError,
+                                           urllib3.exceptions.HTTPError)
+"""What a failed AWS call raises (urllib3's errors: a body cut short while it is streamed)."""
+
+
 @dataclass(frozen=True, slots=True)
 class AwsSettings:
     """How to reach AWS; None means 'let the SDK decide' (env, profile, config files)."""
@@ -64,7 +86,128 @@ class AwsSettings:
     region: str | None = None
     role_arn: str | None = None
     external_id: str | None = None
-    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    max_attempts: int = field(default_factory=lambda: env_max_attempts())
+    retry_budget: float = RETRY_BUDGET_SECONDS
+
+
+def env_max_attempts() -> int:
+    """Tries per call: the SDK's `AWS_MAX_ATTEMPTS` when set, else DEFAULT_MAX_ATTEMPTS."""
+    raw = os.environ.get("AWS_MAX_ATTEMPTS", "").strip()
+    if not raw:
+        return DEFAULT_MAX_ATTEMPTS
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError(f"AWS_MAX_ATTEMPTS must be a whole number of tries, at least 1 (got {raw!r})")
+    return int(raw)
+
+
+class RetryPolicy:
+    """The one retry policy of every AWS call: state, lock, caller identity, inventory, rules' evidence.
+
+    Retried: throttling, any 5xx (whatever its body: an HTML page from a proxy is made an empty
+    error before botocore parses it), connection errors, unparsable and truncated bodies. It wraps
+    each client's `_make_api_call` (every operation, page and waiter goes through it; botocore's own
+    retries are off, its adaptive rate limiter stays on) and, with `call`, a streamed body read
+    again from the start. Waits are full-jitter
+    exponential (uniform in [0, min(cap, base * 2^attempt)]), at most `max_attempts` tries per call,
+    and all waits of the audit together stay within `budget` seconds; after that a call fails on its
+    first error, and what it was reading becomes unknown.
+    """
+
+    def __init__(self, max_attempts: int = DEFAULT_MAX_ATTEMPTS, budget: float = RETRY_BUDGET_SECONDS, *,
+                 base: float = RETRY_BASE_SECONDS, cap: float = RETRY_CAP_SECONDS,
+                 rng: random.Random | None = None) -> None:
+        self.max_attempts = max(1, max_attempts)
+        self.budget = budget
+        self.base = base
+        self.cap = cap
+        self._rng = rng or random.Random()
+        self._lock = threading.Lock()
+        self.waited = 0.0
+        self.retries = 0
+
+    def delay(self, attempts: int) -> float | None:
+        """Seconds to wait before try `attempts + 1`, or None when this call or the budget is spent."""
+        if attempts >= self.max_attempts:
+            return None
+        with self._lock:
+            wait = self._rng.uniform(0, min(self.cap, self.base * 2 ** (attempts - 1)))
+            if self.waited + wait > self.budget:
+                return None
+            self.waited += wait
+            self.retries += 1
+            return wait
+
+    def call(self, fn: Callable[[], T]) -> T:
+        """`fn()` retried under this policy: for what botocore does not retry itself (a streamed body
+        cut short while it is read)."""
+        attempts = 1
+        while True:
+            try:
+                return fn()
+            except Exception as exc:
+                wait = self.delay(attempts) if is_transient(exc) else None
+                if wait is None:
+                    raise
+            time.sleep(wait)
+            attempts += 1
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a failed call may succeed when tried again."""
+    if isinstance(exc, botocore.exceptions.ClientError):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+        code = error_code(exc)
+        return code in _THROTTLE_CODES or code in _TRANSIENT_CODES or status >= 500 or status == 429
+    return isinstance(exc, (botocore.exceptions.ConnectionError, botocore.exceptions.HTTPClientError,
+                            botocore.parsers.ResponseParserError, TruncatedResponseError,
+                            botocore.exceptions.IncompleteReadError, botocore.exceptions.ResponseStreamingError,
+                            urllib3.exceptions.ProtocolError, urllib3.exceptions.ReadTimeoutError,
+                            ConnectionError, TimeoutError))
+
+
+class TruncatedResponseError(botocore.exceptions.BotoCoreError):
+    """A response body shorter than its Content-Length (botocore does not check; a cut JSON body
+    would otherwise parse as an empty answer)."""
+
+    fmt = "response to {operation} cut short: {received} of {expected} bytes"
+
+
+def check_body(response_dict: dict[str, Any], operation_model: Any = None, **_: Any) -> None:
+    """botocore's `before-parse` event. A body shorter than its Content-Length raises
+    TruncatedResponseError (retried). A 5xx whose body is not the protocol's error document (an HTML
+    page from a proxy or load balancer) is read as an empty error: retried like any 5xx, and named
+    by its status when retries run out, instead of failing the parser."""
+    body = response_dict.get("body")
+    if not isinstance(body, bytes):  # a streamed body (GetObject) is checked as it is read
+        return
+    expected = str((response_dict.get("headers") or {}).get("content-length", ""))
+    if expected.isdigit() and len(body) < int(expected):
+        raise TruncatedResponseError(operation=getattr(operation_model, "name", "?"), received=len(body),
+                                     expected=int(expected))
+    if response_dict.get("status_code", 0) < 500:
+        return
+    head = body.lstrip()[:64].lower()
+    if head and (head[:1] not in (b"{", b"<") or head.startswith((b"<!doctype", b"<html"))):
+        response_dict["body"] = b""
+
+
+class _RetryingClient:
+    """Mixed into every botocore client class (`creating-client-class`): each API call goes through
+    the policy the Aws that made the client set on it."""
+
+    retry_policy: RetryPolicy | None = None
+
+    def _make_api_call(self, operation_name: str, api_params: Any) -> Any:
+        make = super()._make_api_call  # type: ignore[misc]
+        policy = self.retry_policy
+        if policy is None:
+            return make(operation_name, api_params)
+        return policy.call(lambda: make(operation_name, api_params))
+
+
+def _add_retrying(**kwargs: Any) -> None:
+    """botocore's `creating-client-class` event (kwargs: class_attributes, base_classes)."""
+    kwargs["base_classes"].insert(0, _RetryingClient)
 
 
 class CallCounter:
@@ -174,6 +317,7 @@ def new_session(**options: Any) -> boto3.Session:
         options["region_name"] = os.environ["AWS_REGION"]
     core = botocore.session.get_session()
     core.lazy_register_component("data_loader", lambda: ModelLoader(core.get_config_variable("data_path")))
+    core.register("creating-client-class", _add_retrying)
     return boto3.Session(botocore_session=core, **options)
 
 
@@ -181,15 +325,21 @@ class Aws:
     """A boto3 session plus a client cache; the test seam for everything that calls AWS."""
 
     def __init__(self, settings: AwsSettings | None = None, *, session: boto3.Session | None = None,
-                 counter: CallCounter | None = None) -> None:
+                 counter: CallCounter | None = None, retry: RetryPolicy | None = None) -> None:
         self.settings = settings or AwsSettings()
         self.counter = counter or CallCounter()
+        self.retry = retry or RetryPolicy(self.settings.max_attempts, self.settings.retry_budget)
         self.caller_arn: str | None = None  # who the audit ran as, once account_id() has asked
-        self._session = session or new_session(profile_name=self.settings.profile, region_name=self.settings.region)
+        try:
+            self._session = session or new_session(profile_name=self.settings.profile,
+                                                   region_name=self.settings.region)
+        except botocore.exceptions.ProfileNotFound:
+            raise ConfigError(f"AWS profile {self.settings.profile!r} not found",
+                              "check ~/.aws/config and ~/.aws/credentials, or AWS_PROFILE") from None
         self._clients: dict[tuple[str, str | None], Any] = {}
         self._lock = threading.Lock()
         self._config = Config(
-            retries={"mode": "adaptive", "max_attempts": self.settings.max_attempts},
+            retries={"mode": "adaptive", "max_attempts": 1},  # adaptive: its client-side rate limit; retries: ours
             connect_timeout=10,
             read_timeout=60,
             max_pool_connections=32,
@@ -211,6 +361,8 @@ class Aws:
             if client is None:
                 client = self._session.client(service, region_name=region, config=self._config)  # type: ignore[call-overload]
                 client.meta.events.register("before-send", self.counter)
+                client.meta.events.register("before-parse", check_body)
+                client.retry_policy = self.retry
                 self._clients[key] = client
             return client
 
@@ -231,7 +383,7 @@ class Aws:
             aws_session_token=creds["SessionToken"],
             region_name=self.default_region,
         )
-        return Aws(self.settings, session=session, counter=self.counter)
+        return Aws(self.settings, session=session, counter=self.counter, retry=self.retry)
 
     def account_id(self) -> str:
         """The caller's account id (sts:GetCallerIdentity); the caller's ARN is kept in `caller_arn`."""
@@ -239,9 +391,28 @@ class Aws:
             identity = self.client("sts").get_caller_identity()
             self.caller_arn = str(identity.get("Arn") or "") or None
             return str(identity["Account"])
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+        except (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectTimeoutError) as exc:
+            raise AwsAccessError(f"cannot reach the STS endpoint: {exc}",
+                                 "check the network, AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_STS and the region") from None
+        except AWS_ERRORS as exc:
             raise AwsAccessError(f"cannot identify the AWS caller: {describe_error(exc)}",
                                  "check credentials (AWS_PROFILE / AWS_ACCESS_KEY_ID) and region") from None
+
+
+def validate_region(name: str, what: str = "region") -> str:
+    """`name` when it is a region of one of botocore's partitions (listed, or matching the partition's
+    region pattern), else a one-line ConfigError."""
+    for partition in _partitions():
+        if name in partition.get("regions", {}) or re.fullmatch(partition.get("regionRegex", "$^"), name):
+            return name
+    raise ConfigError(f"invalid {what} {name!r}: not an AWS region",
+                      "use a region name such as us-east-1 or eu-west-1 (lower case)")
+
+
+@functools.cache
+def _partitions() -> list[dict[str, Any]]:
+    data = botocore.session.get_session().get_component("data_loader").load_data("endpoints")
+    return list(data.get("partitions", []))
 
 
 def error_code(exc: BaseException) -> str:

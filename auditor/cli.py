@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -33,6 +34,7 @@ from auditor.fix.cli import (
 )
 from auditor.report import write_atomic
 from auditor.report.emit import RUN_FORMATS, console, emit, table_text
+from auditor.report.text import JsonLogFormatter, PrintableFormatter, printable
 from auditor.rules.settings import RuleSettings, choices_of, plain, setting_fields
 from auditor.state.model import StateRequest
 
@@ -74,9 +76,9 @@ def cli(verbose: int, log_json: bool) -> None:
     and reports what drifted, with a drift index (0.0 = no drift).
     """
     level = logging.WARNING - 10 * verbose
-    fmt = ('{"time":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s","message":"%(message)s"}'
-           if log_json else "%(levelname)s %(name)s: %(message)s")
-    logging.basicConfig(level=max(level, logging.DEBUG), format=fmt, stream=sys.stderr)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonLogFormatter() if log_json else PrintableFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=max(level, logging.DEBUG), handlers=[handler])
     for noisy in ("botocore", "boto3", "urllib3", "werkzeug"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
     if (code := run_configured_fix(click.get_current_context())) is not None:
@@ -180,10 +182,16 @@ def run_cmd(states: tuple[str, ...], workspaces: tuple[str, ...], lock_table: st
     from auditor.aws import Aws, AwsSettings
     from auditor.pipeline import run_audit
 
-    aws = Aws(AwsSettings(profile=config.profile, region=config.regions[0] if config.regions else None))
+    # the SDK's region unless exactly one is audited: the order of several --region never matters
+    only = config.regions[0] if len(set(config.regions)) == 1 else None
+    aws = Aws(AwsSettings(profile=config.profile, region=only))
     show_progress = sys.stderr.isatty() if progress is None else progress
     with _progress(show_progress) as update:
         result = run_audit(config, aws, progress=update)
+    for loaded in result.states:  # one line per state resource that could not be read
+        for address, why in loaded.document.unreadable:
+            click.echo(f"error: {printable(loaded.uri)}: resource {printable(address)} unreadable: {printable(why)}",
+                       err=True)
     failure = None
     store = None
     if not no_history:
@@ -386,8 +394,13 @@ def state_list_cmd(source: str, workspace: str, lock_table: str | None) -> None:
     """Print resource addresses like `terraform state list`."""
     from auditor.state.showjson import state_list
 
-    for address in state_list(_load_one(source, workspace, lock_table)):
+    document = _load_one(source, workspace, lock_table)
+    for address in state_list(document):
         click.echo(address)
+    for address, why in document.unreadable:
+        click.echo(f"error: resource {printable(address)} unreadable: {printable(why)}", err=True)
+    if document.unreadable:
+        _finish(int(ExitCode.ERROR))
 
 
 @state_group.command("show")
@@ -453,7 +466,7 @@ def run_cli() -> int:
     except SystemExit as exc:  # the commands exit with their code
         return exc.code if isinstance(exc.code, int) else int(ExitCode.ERROR if exc.code else ExitCode.CLEAN)
     except AuditError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {printable(exc)}", err=True)
         return int(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
@@ -499,4 +512,10 @@ def main() -> NoReturn:
     global _PROCESS_ENDS_IN_COMMAND
     _PROCESS_ENDS_IN_COMMAND = True
     _tune_gc()
+    signal.signal(signal.SIGTERM, _terminated)
     _leave(run_cli())
+
+
+def _terminated(signum: int, _frame: object) -> None:
+    """SIGTERM unwinds like Ctrl-C (SystemExit 143): half-written temporary files are removed on the way out."""
+    raise SystemExit(128 + signum)

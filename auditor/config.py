@@ -40,6 +40,7 @@ Example audit.toml:
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from collections.abc import Mapping
@@ -98,8 +99,8 @@ def parse_duration(text: str | float | int, what: str = "duration") -> float:
             raise ConfigError(f"invalid {what} {text!r}", "use e.g. 30s, 5m or 1h")
         number, unit = float(match.group(1)), match.group(2) or "s"
         seconds = number * {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}[unit]
-    if seconds < 0:
-        raise ConfigError(f"invalid {what} {text!r}: must not be negative")
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ConfigError(f"invalid {what} {text!r}: must be a finite, non-negative duration")
     return seconds
 
 
@@ -118,6 +119,8 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"cannot read config file {path}: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid TOML: nested too deeply") from None
 
 
 def config_from_mapping(data: Mapping[str, Any], where: str, base_dir: Path | None = None) -> AuditConfig:
@@ -254,7 +257,7 @@ def _weights(raw: Any, where: str) -> dict[str, float]:
         raise ConfigError(f"{where} must be a table of numbers")
     out: dict[str, float] = {}
     for key, value in raw.items():
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
             raise ConfigError(f"{where}.{key} must be a non-negative number, got {value!r}")
         out[str(key)] = float(value)
     return out

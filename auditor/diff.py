@@ -17,7 +17,8 @@ from auditor import catalog
 from auditor.catalog import TypeSpec
 from auditor.ignore import IgnoreRules
 from auditor.models import AttributeChange, Drift, DriftKind, Inventory, Resource
-from auditor.state.model import REDACTED
+from auditor.state.model import REDACTED, SENSITIVE_CHANGED, Sealed
+from auditor.state.redact import fingerprint
 from auditor.state.resources import StateResources
 
 Path = tuple[str | int, ...]
@@ -98,9 +99,13 @@ def comparable(spec: TypeSpec, attributes: Mapping[str, Any], skip: Iterable[str
 def mask_like(live: Any, state: Any) -> Any:
     """`live` with every value the state has redacted replaced by the same marker.
 
-    A redacted state value cannot be compared, and the live value there is a secret too: neither
-    may reach a report. Redacted leaves therefore compare equal and show nothing.
+    The live value there is a secret too: it never reaches a report. A sealed state value (see
+    auditor.state.redact.seal) is compared by fingerprint: the same secret shows as REDACTED on both
+    sides, a different one as SENSITIVE_CHANGED; an unsealed one cannot be compared and shows REDACTED.
     """
+    if isinstance(state, Sealed) and "" in state.parts:  # compared by fingerprint, shown masked either way
+        seen = live.parts[""] if isinstance(live, Sealed) and "" in live.parts else fingerprint(live)  # masked already
+        return state if seen == state.parts[""] else SENSITIVE_CHANGED
     if state == REDACTED:
         return REDACTED
     if isinstance(state, Mapping) and isinstance(live, Mapping):
@@ -114,7 +119,7 @@ def _tags(attributes: Mapping[str, Any], *, state: bool) -> dict[str, str]:
     tags = attributes.get("tags_all") if state else attributes.get("tags")
     if tags is None and state:
         tags = attributes.get("tags")
-    return {str(k): str(v) for k, v in (tags or {}).items()}
+    return {str(k): v if isinstance(v, Sealed) else str(v) for k, v in (tags or {}).items()}
 
 
 # --- paths ----------------------------------------------------------------------------------
@@ -194,9 +199,18 @@ def attribute_changes(spec: TypeSpec, state: Mapping[str, Any], live: Mapping[st
                 seen.add(path)
                 changes.append(AttributeChange(render_path(path), _shown(left, state, path, spec),
                                                _shown(right, live, path, spec)))
+    for name in spec.compared:  # secrets hidden inside a value (a task definition's environment)
+        if name in skipped:
+            continue
+        hidden, seen_live = getattr(state.get(name), "parts", {}), getattr(live.get(name), "parts", {})
+        for part in sorted((hidden.keys() | seen_live.keys()) - {""}):
+            if hidden.get(part) != seen_live.get(part):
+                changes.append(AttributeChange(f"{name}{part}", REDACTED if part in hidden else None,
+                                               SENSITIVE_CHANGED if part in seen_live else None))
     if spec.tags and "tags" not in skipped:
         state_tags, live_tags = _tags(state, state=True), _tags(live, state=False)
-        live_tags = {k: REDACTED if state_tags.get(k) == REDACTED else v for k, v in live_tags.items()}
+        live_tags = {k: mask_like(v, state_tags[k]) if state_tags.get(k) == REDACTED else v
+                     for k, v in live_tags.items()}
         for key in sorted(state_tags.keys() | live_tags.keys()):
             if state_tags.get(key) != live_tags.get(key):
                 changes.append(AttributeChange(f"tags.{key}", state_tags.get(key), live_tags.get(key)))

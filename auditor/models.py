@@ -245,6 +245,7 @@ class AuditRun:
     caller: str | None = None  # the ARN the audit ran as (sts:GetCallerIdentity)
     strict: bool = False  # not_covered types and an incomplete unmanaged scan are errors too
     min_coverage: float | None = None  # percent: lower coverage is an error
+    out_of_scope: tuple[Resource, ...] = ()  # state resources in regions not audited, or of types not selected
 
     @property
     def observation_errors(self) -> tuple[Observation, ...]:
@@ -265,8 +266,10 @@ class AuditRun:
 
     @property
     def incomplete(self) -> bool:
-        """Some state could not be read, or some resource a state holds could not be observed."""
-        return bool(self.failures or self.unobserved)
+        """Some state (or resource in one) could not be read, some state's lock status is unknown, or some
+        resource a state holds could not be observed."""
+        return bool(self.failures or self.unobserved
+                    or any(s.lock.errors or s.document.unreadable for s in self.states))
 
     @property
     def has_drift(self) -> bool:
@@ -277,6 +280,9 @@ class AuditRun:
         """Why the run exits 1, one line each (empty when it does not)."""
         out = [f"state not read: {f.uri} ({f.workspace}): {f.error}" for f in self.failures]
         out += [f"not observed: {o.type} in {o.region}: {o.reason}" for o in self.unobserved]
+        out += [f"lock status unknown: {s.uri}: {'; '.join(s.lock.errors)}" for s in self.states if s.lock.errors]
+        out += [f"resource unreadable: {s.uri}: {address}: {why}"
+                for s in self.states for address, why in s.document.unreadable]
         return (*out, *self.policy_failures)
 
     @property

@@ -95,3 +95,20 @@ def shared_fixtures() -> Path:
     if not FIXTURES.is_dir():
         pytest.skip(f"shared fixtures not found at {FIXTURES}")
     return FIXTURES
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The leak scanner (tests/leakscan.py) over every file this session's tests wrote."""
+    from tests.leakscan import leaks
+
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    root = factory.getbasetemp() if factory is not None else None
+    if root is None or not root.is_dir():
+        return
+    found = list(leaks(root))
+    if found:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        for path, token in found:
+            line = f"LEAK: planted secret {token.decode()}... in {path}"
+            reporter.write_line(line) if reporter else print(line)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -67,7 +67,10 @@ def test_no_secret_reaches_any_output(tmp_path: Path, caplog: pytest.LogCaptureF
         run = run_audit(AuditConfig(states=(StateRequest(uri=str(path)),), regions=(REGION,), types=("aws_vpc",)),
                         Aws(AwsSettings(region=REGION)))
     [drift] = run.drifts
-    assert [c.path for c in drift.changes] == ["cidr_block"], "the redacted tag must not show as drift"
+    # the live Owner differs from the state's redacted one: changed, with masked values only
+    assert [(c.path, c.state, c.live) for c in drift.changes if c.path == "tags.Owner"] == [
+        ("tags.Owner", "(sensitive value)", "(sensitive value changed)")]
+    assert [c.path for c in drift.changes] == ["cidr_block", "tags.Owner"]
     console = Console(record=True, width=200)
     print_summary(run, console)
     outputs = {"json": json_report.render(run), "plan-json": plan_json.render(run), "html": html.render(run),
@@ -90,7 +93,7 @@ def test_plan_json_after_never_carries_a_live_secret(tmp_path: Path) -> None:
         run = run_audit(AuditConfig(states=(StateRequest(uri=str(path)),), regions=(REGION,), types=("aws_vpc",)),
                         Aws(AwsSettings(region=REGION)))
     [drift] = run.drifts
-    assert [c.path for c in drift.changes] == ["tags.Name"]
+    assert [c.path for c in drift.changes] == ["tags.Name", "tags.Owner"]  # Owner: a different secret, masked
     rendered = plan_json.render(run) + json_report.render(run) + repr(run.drifts)
     assert SECRETS["live value under a redacted path"] not in rendered
     assert json.loads(plan_json.render(run))["resource_drift"][0]["change"]["after"]["tags"]["Name"] == "renamed"

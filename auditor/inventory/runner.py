@@ -8,14 +8,14 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import botocore.exceptions
-
-from auditor.aws import Aws, describe_error
+from auditor.aws import AWS_ERRORS, Aws, describe_error
 from auditor.catalog import canonical_type
 from auditor.inventory.base import CollectContext, registry
 from auditor.models import Inventory, Observation, ObservationStatus, Resource
 
 log = logging.getLogger(__name__)
+
+_UNOBSERVABLE: tuple[type[Exception], ...] = (*AWS_ERRORS, NotImplementedError)
 
 ProgressFn = Callable[[int, int], None]
 """progress(done, total): called as each (region, type) job finishes."""
@@ -58,8 +58,7 @@ def collect_inventory(
             found = list(collectors[tf_type].collect(contexts[region]))
             obs = Observation(tf_type, region, ObservationStatus.OBSERVED, len(found))
         # NotImplementedError: what an endpoint that lacks the call (in-process moto) raises; unknown, not empty
-        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError,
-                NotImplementedError) as exc:
+        except _UNOBSERVABLE as exc:
             found, obs = [], Observation(tf_type, region, ObservationStatus.UNKNOWN,
                                          reason=describe_error(exc))
         except Exception as exc:  # a converter bug must not pass for "nothing there"

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from auditor.report import write_atomic
+from auditor.report import write_all
 
 if TYPE_CHECKING:  # rich loads only for the output that draws tables or bars
     from rich.console import Console
@@ -46,28 +46,34 @@ def _renderer(fmt: str) -> Callable[[AuditRun], str]:
 def emit(run: AuditRun, fmt: str, output: Path | None, html: Path | None, json_out: Path | None,
          history_url: str | None = None) -> None:
     """Print or write the result in the asked-for format(s); the HTML report shows the history at
-    `history_url` around the run when the run was recorded there."""
+    `history_url` around the run when the run was recorded there. Every file is rendered first and then
+    written all or none (write_all): a bad `-o` never leaves the HTML report written beside an error."""
+    files: list[tuple[Path, str | bytes]] = []
     if json_out:
-        write_atomic(json_out, _renderer("json")(run))
+        files.append((json_out, _renderer("json")(run)))
     if html:
         from auditor.report.html import render as render_html
 
-        write_atomic(html, render_html(run, history_url))
+        files.append((html, render_html(run, history_url)))
+    text: str | None = None
     if fmt == "table":
         from auditor.report.console import print_summary
 
         if output:
-            write_atomic(output, table_text(lambda con: print_summary(run, con)))
-        else:
-            print_summary(run, console())
-        return
-    if fmt == "html":
-        from auditor.report.html import render as render_html
+            files.append((output, table_text(lambda con: print_summary(run, con))))
+    else:
+        if fmt == "html":
+            from auditor.report.html import render as render_html
 
-        text = render_html(run, history_url)
-    else:
-        text = _renderer(fmt)(run)
+            text = render_html(run, history_url)
+        else:
+            text = _renderer(fmt)(run)
+        if output:
+            files.append((output, text))
+    write_all(files)
     if output:
-        write_atomic(output, text)
-    else:
+        return
+    if fmt == "table":
+        print_summary(run, console())
+    elif text is not None:
         click.echo(text, nl=False)

@@ -173,6 +173,8 @@ _STYLE = {Status.FAIL: "red", Status.UNKNOWN: "cyan", Status.PASS: "green", Stat
 def print_findings(result: ComplianceResult, console: Console, *, show_passed: bool = False) -> None:
     from rich.table import Table
 
+    from auditor.report.text import safe
+
     table = Table(title="Compliance", title_justify="left")
     for col in ("status", "rule", "severity", "resource", "finding"):
         table.add_column(col, overflow="fold")
@@ -185,11 +187,11 @@ def print_findings(result: ComplianceResult, console: Console, *, show_passed: b
         if f.file:
             where += f"\n{f.file}:{f.line or 1}"
         message = f.message + (f"\nsuppressed: {f.suppressed_by.reason}" if f.suppressed_by else "")
-        table.add_row(f"[{_STYLE[f.status]}]{status}[/]", f.rule_id, f.severity.value, where, message)
+        table.add_row(f"[{_STYLE[f.status]}]{status}[/]", f.rule_id, f.severity.value, safe(where), safe(message))
     if shown:
         console.print(table)
     counts = result.counts()
     console.print("  ".join(f"{k.lower()} {v}" for k, v in counts.items())
                   + f"  — {len(result.blocking())} blocking (fail at or above {result.settings.fail_on.value})")
     for note in result.expired_suppressions:
-        console.print(f"[yellow]expired suppression:[/yellow] {note}")
+        console.print(f"[yellow]expired suppression:[/yellow] {safe(note)}")

@@ -30,6 +30,7 @@ def _state(s: LoadedState) -> dict[str, Any]:
         "size_bytes": s.size_bytes,
         "resources": len(doc.managed),
         "lock": {
+            "status": s.lock.status,
             "checked": [m.value for m in s.lock.checked],
             "held": [
                 {"mechanism": h.mechanism.value, "id": h.id, "operation": h.operation, "who": h.who,
@@ -94,6 +95,8 @@ def to_dict(run: AuditRun) -> dict[str, Any]:
             "by_type": {t: _breakdown(b) for t, b in run.score.by_type.items()},
         },
         "resources": [_resource(d) for d in run.drifts],
+        "out_of_scope": [{"address": r.address, "type": r.type, "id": r.id, "region": r.region}
+                         for r in run.out_of_scope],
         "code": [{"code_dir": c.code_dir, "state": c.state,
                   "drifts": [{"kind": d.kind.value, "address": d.address} for d in c.drifts],
                   "unexpanded": list(c.unexpanded), "undecided": list(c.undecided)} for c in run.code],

@@ -3,6 +3,13 @@
 A rule file declares rules with the `@rule(...)` decorator; the built-in pack in the top-level
 `rules/` folder is loaded exactly like a user's `--rules-dir`. A rule that raises is UNKNOWN
 for that resource (with the error), never PASS.
+
+Missing evidence is structural, not each rule's care: the engine logs which types a check read
+(`RuleContext.of_type`, and the indexes built from it) and which of its own resource's attributes
+it read. When one of those types was not observed in the resource's region (`RuleContext.evidence`)
+or one of those attributes is listed in the resource's `_unobserved` ({attribute: reason}, a partial
+read such as a lock table whose GetItem was denied), the verdict is UNKNOWN with the reason,
+whatever the check concluded from the evidence it did have.
 """
 
 from __future__ import annotations
@@ -11,8 +18,8 @@ import fnmatch
 import importlib.util
 import re
 import sys
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -125,6 +132,54 @@ def _verdicts(result: Verdict | Iterable[Verdict]) -> list[Verdict]:
     return [result] if isinstance(result, Verdict) else list(result)
 
 
+UNOBSERVED = "_unobserved"
+"""A resource attribute: {attribute: reason} for attributes a partial read could not observe."""
+
+
+class _ReadLog(Mapping[str, Any]):
+    """A resource's attributes that log which ones a check read."""
+
+    def __init__(self, data: Mapping[str, Any], log: set[str]) -> None:
+        self._data = data
+        self._log = log
+
+    def __getitem__(self, key: str) -> Any:
+        self._log.add(key)
+        return self._data[key]
+
+    def __contains__(self, key: object) -> bool:
+        self._log.add(str(key))
+        return key in self._data
+
+    def __iter__(self) -> Iterator[str]:
+        self._log.update(self._data)
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+def _check(r: Rule, res: Resource, ctx: RuleContext) -> list[Verdict]:
+    """The rule's verdicts on `res`, UNKNOWN when they rest on evidence that was not observed."""
+    partial: Mapping[str, str] = res.attributes.get(UNOBSERVED) or {}
+    attrs_read: set[str] = set()
+    subject = replace(res, attributes=_ReadLog(res.attributes, attrs_read)) if partial else res
+    ctx.reads.clear()
+    try:
+        skip = r.applies(subject, ctx) if r.applies is not None else None
+        verdicts = [skip] if skip is not None else _verdicts(r.check(subject, ctx))
+    except Exception as exc:  # a broken rule must not pass anything
+        return [Verdict(Status.UNKNOWN, f"rule error: {type(exc).__name__}: {exc}")]
+    gaps = [f"{name}: {partial[name]}" for name in sorted(attrs_read & partial.keys())]
+    if ctx.evidence is not None:
+        gaps += [why for t in sorted(ctx.reads) if (why := ctx.evidence.missing(t, res.region))]
+    if not gaps:
+        return verdicts
+    return [v if v.status is Status.UNKNOWN else
+            Verdict(Status.UNKNOWN, f"evidence not observed: {'; '.join(gaps)} (never judged on missing evidence)")
+            for v in verdicts]
+
+
 def evaluate(pack: RulePack, resources: Sequence[Resource], settings: RuleSettings | None = None,
              suppressions: Suppressions | None = None, **context: Any) -> list[Finding]:
     """Run every rule on every resource of its types; one Finding per verdict."""
@@ -137,11 +192,7 @@ def evaluate(pack: RulePack, resources: Sequence[Resource], settings: RuleSettin
     for r in pack.rules:
         for tf_type in r.meta.resource_types:
             for res in by_type.get(tf_type, ()):
-                try:
-                    skip = r.applies(res, ctx) if r.applies is not None else None
-                    verdicts = [skip] if skip is not None else _verdicts(r.check(res, ctx))
-                except Exception as exc:  # a broken rule must not pass anything
-                    verdicts = [Verdict(Status.UNKNOWN, f"rule error: {type(exc).__name__}: {exc}")]
+                verdicts = _check(r, res, ctx)
                 names = (f"{res.type}.{res.id}", res.address or "")
                 for v in verdicts:
                     location = res.attributes.get("_location") if isinstance(res.attributes, dict) else None

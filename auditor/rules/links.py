@@ -54,10 +54,19 @@ def in_same_region(a: Resource, b: Resource) -> bool:
 
 
 def memo(ctx: RuleContext, key: Any, build: Callable[[], Any]) -> Any:
-    """`build()` once per evaluation (RuleContext.memo), for indexes every resource would rebuild."""
+    """`build()` once per evaluation (RuleContext.memo), for indexes every resource would rebuild.
+    The types the build read are logged as read by every check that uses the index."""
     if key not in ctx.memo:
-        ctx.memo[key] = build()
-    return ctx.memo[key]
+        outer = set(ctx.reads)
+        ctx.reads.clear()
+        try:
+            value = build()
+            ctx.memo[key] = (value, frozenset(ctx.reads))
+        finally:
+            ctx.reads.update(outer)
+    value, reads = ctx.memo[key]
+    ctx.reads.update(reads)
+    return value
 
 
 def known_addresses(ctx: RuleContext) -> frozenset[str]:

@@ -46,6 +46,38 @@ class Verdict:
 
 
 @dataclass(frozen=True, slots=True)
+class Evidence:
+    """LIVE: where each resource type was observed, so the engine can tell "absent" from "not read".
+
+    observed:  type -> regions its collector observed without error (`*`: everywhere, for global
+               types and for pseudo-resources such as `terraform_backend` that are always read).
+    reasons:   (type, region) -> why it was not observed there (the collector's error; region `*`
+               for a global type).
+    regions:   every audited region (a resource without a region needs its evidence in all of them).
+    covered:   the types a live collector reads at all (the others are never observed live).
+    """
+
+    observed: Mapping[str, frozenset[str]]
+    reasons: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    regions: frozenset[str] = frozenset()
+    covered: frozenset[str] = frozenset()
+
+    def missing(self, tf_type: str, region: str | None) -> str | None:
+        """Why `tf_type` is not known in `region` (None when it was observed there)."""
+        seen = self.observed.get(tf_type, frozenset())
+        if "*" in seen:
+            return None
+        if tf_type not in self.covered:
+            return f"{tf_type}: no live collector reads it"
+        wanted = sorted(self.regions) if region is None else [region]
+        for where in wanted:
+            if where not in seen:
+                why = self.reasons.get((tf_type, where)) or self.reasons.get((tf_type, "*")) or "not read by this audit"
+                return f"{tf_type} in {where}: {why}"
+        return None
+
+
+@dataclass(frozen=True, slots=True)
 class RuleContext:
     """Everything a rule may look at besides its own resource: the other resources of the same source."""
 
@@ -57,10 +89,16 @@ class RuleContext:
     # the type was listed), for types observed without error. A resource asked about and not returned
     # is absent (a bucket without a public access block); one not asked about is unobserved (UNKNOWN).
     live_read: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # LIVE only: where each type was observed; None for code and state, which hold what they hold.
+    evidence: Evidence | None = None
     # Indexes the rule helpers (auditor.rules.links.memo) build once per evaluation; not for rules to read.
     memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+    # The types the running check has read through `of_type` (the engine's evidence log).
+    reads: set[str] = field(default_factory=set, compare=False, repr=False)
 
     def of_type(self, *types: str) -> list[Resource]:
+        """Every resource of `types` (rules read other resources only through this: it logs the evidence)."""
+        self.reads.update(types)
         return [r for t in types for r in self.resources.get(t, ())]
 
 

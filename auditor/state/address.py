@@ -170,6 +170,9 @@ def parse_resource_address(text: str) -> InstanceAddress:
     return InstanceAddress(module, mode, type_, name)
 
 
+_BLANK_DOTS = re.compile(r"\s*\.\s*")
+
+
 def parse_provider_config(text: str, *, default_registry: str = DEFAULT_REGISTRY) -> ProviderConfig:
     """Parse a provider configuration string as a v4 state holds it, normalizing legacy forms.
 
@@ -178,6 +181,8 @@ def parse_provider_config(text: str, *, default_registry: str = DEFAULT_REGISTRY
     and the 0.12-era legacy form `provider.aws[.alias]`, which becomes the legacy provider
     `<default_registry>/-/aws` (`terraform.io/builtin/terraform` for `terraform`), as Terraform does.
     """
+    if "[" not in text:  # the legacy form is an HCL traversal: blanks around its dots are allowed
+        text = _BLANK_DOTS.sub(".", text.strip())
     scanner = _Scanner(text)
     module: list[str] = []
     while scanner.peek_word() == "module":

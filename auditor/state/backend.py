@@ -23,7 +23,7 @@ from typing import Any
 
 import botocore.exceptions
 
-from auditor.aws import Aws, describe_error, error_code
+from auditor.aws import AWS_ERRORS, Aws, RetryPolicy, describe_error, error_code
 from auditor.errors import AuditError, DigestMismatchError, StateError, StateLockedError
 from auditor.state.model import (
     DigestCheck,
@@ -42,7 +42,7 @@ from auditor.state.sources import LOCKFILE_SUFFIX, ResolvedState, one_line, reso
 CHUNK_SIZE = 1024 * 1024
 LOCK_POLL_INTERVAL = 2.0
 _NOT_FOUND_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
-_AWS_ERRORS = (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError)
+_AWS_ERRORS = AWS_ERRORS
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,8 +152,8 @@ def read_s3(aws: Aws, state: ResolvedState, options: ReadOptions) -> LoadedState
     """Locks, streamed read with md5, digest check, parse. Never locks, never writes."""
     s3 = aws.client("s3", state.region)
     dynamodb = aws.client("dynamodb", state.region) if state.lock_table else None
-    lock = _await_locks(s3, dynamodb, state, options)
-    data, digest, encryption, warnings = _read_verified(s3, dynamodb, state, options)
+    lock = _await_locks(s3, dynamodb, state, options, aws.retry)
+    data, digest, encryption, warnings = _read_verified(s3, dynamodb, state, options, aws.retry)
     if lock.is_held:
         warnings.append(f"state is {_describe_held(lock)}: read anyway, an operation may be in progress")
     warnings.extend(f"lock not checked: {error}" for error in lock.errors)
@@ -167,9 +167,14 @@ def _parse(data: bytes, source: str, options: ReadOptions) -> StateDocument:
     return parse_state(data, source, secret_names=options.secret_names)
 
 
-def _await_locks(s3: Any, dynamodb: Any, state: ResolvedState, options: ReadOptions) -> LockStatus:
+def _await_locks(s3: Any, dynamodb: Any, state: ResolvedState, options: ReadOptions, retry: RetryPolicy) -> LockStatus:
     """The lock status; with wait_for_lock, poll until released or raise StateLockedError."""
-    status = check_locks(s3, dynamodb, state)
+    status = check_locks(s3, dynamodb, state, retry)
+    if status.errors and not status.is_held and options.wait_for_lock > 0:
+        reason = "; ".join(status.errors)
+        raise StateLockedError(state.uri, f"cannot wait for the lock: its status is unknown ({reason})",
+                               "grant read access to the lock (dynamodb:GetItem on the table, s3:GetObject on "
+                               "the .tflock object), or drop --wait-for-lock")
     if not status.is_held or options.wait_for_lock <= 0:
         return status
     deadline = options.clock() + options.wait_for_lock
@@ -180,7 +185,7 @@ def _await_locks(s3: Any, dynamodb: Any, state: ResolvedState, options: ReadOpti
                                    f"waited {options.wait_for_lock:g}s; retry later or pass a longer "
                                    "--wait-for-lock")
         options.sleep(min(options.lock_poll_interval, remaining))
-        status = check_locks(s3, dynamodb, state)
+        status = check_locks(s3, dynamodb, state, retry)
     return status
 
 
@@ -188,8 +193,9 @@ def _describe_held(status: LockStatus) -> str:
     return "; ".join(info.describe() for info in status.held)
 
 
-def check_locks(s3: Any, dynamodb: Any, state: ResolvedState) -> LockStatus:
+def check_locks(s3: Any, dynamodb: Any, state: ResolvedState, retry: RetryPolicy | None = None) -> LockStatus:
     """Look (read-only) at the DynamoDB lock item and the `.tflock` object; errors are noted, not fatal."""
+    retry = retry or RetryPolicy()  # the caller's Aws.retry when it has one: one budget per audit
     checked: list[LockMechanism] = []
     held: list[LockInfo] = []
     errors: list[str] = []
@@ -206,7 +212,7 @@ def check_locks(s3: Any, dynamodb: Any, state: ResolvedState) -> LockStatus:
         checked.append(LockMechanism.LOCKFILE)
         lock_key = state.key + LOCKFILE_SUFFIX
         try:
-            body = _get_small_object(s3, str(state.bucket), lock_key)
+            body = retry.call(lambda: _get_small_object(s3, str(state.bucket), lock_key))
         except _AWS_ERRORS as exc:
             if error_code(exc) not in _NOT_FOUND_CODES:
                 errors.append(f"s3://{state.bucket}/{lock_key}: {describe_error(exc)}")
@@ -246,12 +252,12 @@ def _get_small_object(s3: Any, bucket: str, key: str) -> bytes:
         return bytes(body.read())
 
 
-def _read_verified(s3: Any, dynamodb: Any, state: ResolvedState,
-                   options: ReadOptions) -> tuple[bytes, DigestCheck, dict[str, str], list[str]]:
+def _read_verified(s3: Any, dynamodb: Any, state: ResolvedState, options: ReadOptions,
+                   retry: RetryPolicy) -> tuple[bytes, DigestCheck, dict[str, str], list[str]]:
     """The object's bytes, digest verdict and encryption; a mismatch is re-read every interval until the deadline."""
     deadline = options.clock() + options.digest_retry_seconds
     while True:
-        data, actual, encryption = _fetch(s3, state)
+        data, actual, encryption = _fetch(s3, state, retry)
         if dynamodb is None or not state.lock_table:
             return data, DigestCheck(DigestStatus.NOT_CHECKED, actual), encryption, []
         digest_id = f"{state.bucket}/{state.key}-md5"
@@ -278,15 +284,20 @@ def _read_verified(s3: Any, dynamodb: Any, state: ResolvedState,
         options.sleep(options.digest_retry_interval)
 
 
-def _fetch(s3: Any, state: ResolvedState) -> tuple[bytes, str, dict[str, str]]:
-    """GetObject streamed in chunks, hashed as it arrives; also how S3 says the object is encrypted."""
+def _fetch(s3: Any, state: ResolvedState, retry: RetryPolicy) -> tuple[bytes, str, dict[str, str]]:
+    """GetObject streamed in chunks, hashed as it arrives; also how S3 says the object is encrypted.
+    A body cut short is read again from the start (under the audit's retry policy)."""
     bucket = str(state.bucket)
-    try:
+
+    def get() -> tuple[bytes, str, dict[str, str]]:
         response = s3.get_object(Bucket=bucket, Key=state.key)
         encryption = {k: str(response[k]) for k in ("ServerSideEncryption", "SSEKMSKeyId") if response.get(k)}
         with closing(response["Body"]) as body:
             data, md5 = collect_hashed(body.iter_chunks(CHUNK_SIZE), int(response.get("ContentLength") or 0))
             return data, md5, encryption
+
+    try:
+        return retry.call(get)
     except _AWS_ERRORS as exc:
         raise s3_error(exc, uri=state.uri, bucket=bucket, key=state.key, client=s3,
                        workspace=state.workspace) from None

@@ -13,6 +13,26 @@ PathStep = str | int
 REDACTED = "(sensitive value)"
 """What every redacted value is replaced with, wherever it was read."""
 
+SENSITIVE_CHANGED = "(sensitive value changed)"
+"""What the diff shows for a live value where the state's redacted value differs from it."""
+
+
+class Sealed(str):
+    """A string that hides secrets, with keyed fingerprints of what it hides (auditor.state.redact.seal).
+
+    It reads, prints and serializes as its text (REDACTED, or a JSON document whose secret parts are
+    REDACTED); `parts` maps a sub-path to an HMAC of the hidden value there ("" for the whole value)
+    under a key made once per process and never written, so a changed secret can be told apart from
+    an unchanged one without either being kept.
+    """
+
+    parts: Mapping[str, bytes]
+
+    def __new__(cls, text: str = REDACTED, parts: Mapping[str, bytes] | None = None) -> Sealed:
+        sealed = super().__new__(cls, text)
+        sealed.parts = dict(parts or {})
+        return sealed
+
 
 DEFAULT_WORKSPACE = "default"
 ALL_WORKSPACES = "*"
@@ -95,6 +115,7 @@ class StateDocument:
     outputs: Mapping[str, StateOutput] = field(default_factory=dict)
     instances: tuple[StateInstance, ...] = ()
     check_results: Any = None
+    unreadable: tuple[tuple[str, str], ...] = ()  # (resource address, why) of resources that could not be read
 
     @property
     def managed(self) -> tuple[StateInstance, ...]:
@@ -140,6 +161,15 @@ class LockStatus:
     @property
     def is_held(self) -> bool:
         return bool(self.held)
+
+    @property
+    def status(self) -> str:
+        """`held`, `unknown` (a lock store could not be read and none was seen held), `free` or `not checked`."""
+        if self.held:
+            return "held"
+        if self.errors:
+            return "unknown"
+        return "free" if self.checked else "not checked"
 
 
 class DigestStatus(StrEnum):

@@ -47,7 +47,7 @@ from auditor.state.address import (
 from auditor.state.model import REDACTED, PathStep, StateDocument, StateInstance, StateOutput
 from auditor.state.redact import NestingError, SecretNames, redact_container_environment, redact_path, scrub
 from auditor.state.redact import secret_names as matcher_for
-from auditor.state.upgrade import UpgradeError, unflatten, upgrade_v3
+from auditor.state.upgrade import UpgradeError, unflatten, upgrade_v1, upgrade_v3
 
 MAX_DEPTH = 250
 """Deepest container nesting accepted below a value (orjson re-serializes no deeper)."""
@@ -259,6 +259,15 @@ def _identifier(word: Any) -> bool:
     return valid
 
 
+def _label(raw: Any, number: int) -> str:
+    """A resource's address for a message about it, as far as it can be read (`resources[N]` otherwise)."""
+    if type(raw) is dict and _identifier(raw.get("type")) and _identifier(raw.get("name")):
+        local = f"{raw['type']}.{raw['name']}" if raw.get("mode") != "data" else f"data.{raw['type']}.{raw['name']}"
+        module = raw.get("module")
+        return _cut(f"{module}.{local}" if isinstance(module, str) and module else local)
+    return f"resources[{number}]"
+
+
 def _word(raw: dict[str, Any], field: str) -> str:
     """The identifier in `raw[field]` (a resource type or name), or a one-line error."""
     value = raw.get(field)
@@ -295,16 +304,19 @@ class _Reader:
         if not _whole(version):
             raise _Invalid(f"version is {_kind(version)}, not a whole number")
         written = _written_by(raw)
-        if version < 3:
+        if version < 1:
             raise _Invalid(f"legacy state format (version {version}, written by {written})", _PULL_HINT)
         if version > 4:
             raise _Invalid(
                 f"unsupported state version {version} (written by {written})",
                 "this auditor reads state versions 3 and 4; read it with the Terraform that wrote it",
             )
-        if version == 3:
+        if version < 4 and "modules" not in raw and raw.get("resources"):
+            raise _Invalid(f"version {version} state has no modules but a version 4 resources list "
+                           f"(written by {written}): not a state Terraform reads", _PULL_HINT)
+        if version < 4:
             try:
-                raw = upgrade_v3(raw)
+                raw = upgrade_v3(upgrade_v1(raw) if version < 3 else raw)
             except UpgradeError as exc:
                 raise _Invalid(f"cannot upgrade version 3 state: {exc}") from None
             except RecursionError:  # output values nested deeper than the exact reader's limit
@@ -344,7 +356,9 @@ class _Reader:
         if serial >= 2**64:
             raise _Invalid("serial is larger than Terraform allows (64 bits)")
         lineage = raw.get("lineage")
-        if not isinstance(lineage, str) or not lineage:
+        if file_version < 3 and lineage == "":  # versions 1 and 2 had none; Terraform's upgrade leaves it empty
+            pass
+        elif not isinstance(lineage, str) or not lineage:
             raise _Invalid("has no lineage" if lineage in (None, "") else f"lineage is {_kind(lineage)}, not a string")
         outputs = self._outputs(raw.get("outputs"))
         resources = raw.get("resources")
@@ -354,8 +368,14 @@ class _Reader:
             raise _Invalid(f"resources is {_kind(resources)}, not a list")
         instances: list[StateInstance] = []
         seen: set[tuple[Any, ...]] = set()
-        for resource in resources:
-            self._resource(resource, instances, seen)
+        unreadable: list[tuple[str, str]] = []
+        for number, resource in enumerate(resources):
+            kept = len(instances)
+            try:
+                self._resource(resource, instances, seen)
+            except _Invalid as exc:  # one malformed resource never makes the rest unreadable
+                del instances[kept:]
+                unreadable.append((_label(resource, number), str(exc.args[0]) if exc.args else "invalid"))
         check_results = raw.get("check_results")
         if check_results is not None and type(check_results) is not list:
             raise _Invalid(f"check_results is {_kind(check_results)}, not a list or null")
@@ -369,6 +389,7 @@ class _Reader:
             outputs=outputs,
             instances=tuple(instances),
             check_results=check_results,
+            unreadable=tuple(unreadable),
         )
 
     def _walk(self, value: Any, names: SecretNames | None, where: str) -> tuple[tuple[PathStep, ...], ...]:

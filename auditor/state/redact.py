@@ -22,14 +22,17 @@ pays for the three checks.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import re
+import secrets
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from auditor.state.model import REDACTED, PathStep
+from auditor.state.model import REDACTED, PathStep, Sealed
 
 DEFAULT_SECRET_NAMES: frozenset[str] = frozenset(
     {
@@ -185,6 +188,39 @@ class Scrubbed:
     has_float: bool
 
 
+_KEY = secrets.token_bytes(32)
+"""The fingerprints' HMAC key: made once per process, never written anywhere."""
+
+
+def fingerprint(value: Any) -> bytes:
+    """A keyed fingerprint of `value` for comparing secrets without keeping them. A JSON document in a
+    string is read first (key order, spacing and empty members do not count); a Sealed value counts
+    its own hidden parts."""
+    canonical = value
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            canonical = _pruned(json.loads(value))
+        except ValueError:
+            canonical = value
+    parts = sorted(value.parts.items()) if isinstance(value, Sealed) else []
+    text = json.dumps([canonical, [(k, v.hex()) for k, v in parts]], sort_keys=True, default=repr)
+    return hmac.new(_KEY, text.encode("utf-8", "surrogatepass"), hashlib.sha256).digest()
+
+
+def _pruned(value: Any) -> Any:
+    if isinstance(value, dict):
+        kept = {k: _pruned(v) for k, v in value.items()}
+        return {k: v for k, v in kept.items() if v not in (None, "", [], {})}
+    if isinstance(value, list):
+        return [_pruned(v) for v in value]
+    return value
+
+
+def seal(value: Any) -> Sealed:
+    """REDACTED, carrying the fingerprint of the `value` it replaces."""
+    return Sealed(REDACTED, {"": fingerprint(value)})
+
+
 def scrub(value: Any, names: SecretNames | None, max_depth: int) -> Scrubbed:
     """Redact secret-named strings in `value` in place (when `names` is given) and report.
 
@@ -204,7 +240,7 @@ def scrub(value: Any, names: SecretNames | None, max_depth: int) -> Scrubbed:
         for key in node:
             item = node[key]
             if key in secret and type(item) is str and item and item != REDACTED:
-                node[key] = REDACTED
+                node[key] = seal(item)
                 hits.append((node, key))
 
     def walk_dict(node: dict[str, Any], depth: int) -> None:
@@ -293,11 +329,11 @@ def redact_path(root: dict[str, Any], path: tuple[PathStep, ...]) -> bool:
     last = path[-1]
     if isinstance(node, dict) and isinstance(last, str) and last in node:
         if node[last] is not None:
-            node[last] = REDACTED
+            node[last] = seal(node[last])
         return True
     if isinstance(node, list) and isinstance(last, int) and 0 <= last < len(node):
         if node[last] is not None:
-            node[last] = REDACTED
+            node[last] = seal(node[last])
         return True
     return False
 
@@ -311,7 +347,8 @@ def _step(node: Any, step: PathStep) -> Any:
 
 
 def redact_container_environment(text: Any, names: SecretNames | None = None) -> Any:
-    """`container_definitions` JSON with every secret-named `environment` value replaced by REDACTED.
+    """`container_definitions` JSON with every secret-named `environment` value replaced by REDACTED
+    (a Sealed string: the fingerprint of each hidden value is kept, by container and variable).
 
     A task definition keeps its environment inside one JSON string, where no attribute name marks
     a secret: `{"name": "DB_PASSWORD", "value": "..."}`. State and live values are both passed
@@ -327,11 +364,11 @@ def redact_container_environment(text: Any, names: SecretNames | None = None) ->
     if not isinstance(containers, list):
         return text
     matcher = names or secret_names()
-    changed = False
-    for container in containers:
+    parts: dict[str, bytes] = {}
+    for index, container in enumerate(containers):
         for entry in (container.get("environment") or []) if isinstance(container, dict) else []:
             if (isinstance(entry, dict) and isinstance(entry.get("name"), str) and entry.get("value")
                     and entry["value"] != REDACTED and matcher.is_secret(entry["name"])):
+                parts[f"[{index}].environment.{entry['name']}"] = fingerprint(entry["value"])
                 entry["value"] = REDACTED
-                changed = True
-    return json.dumps(containers, separators=(",", ":")) if changed else text
+    return Sealed(json.dumps(containers, separators=(",", ":")), parts) if parts else text

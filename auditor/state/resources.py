@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -29,7 +30,7 @@ class StateResources:
     deposed_ids: frozenset[tuple[str, str]]
 
 
-def region_of(instance: StateInstance, default_region: str) -> str:
+def region_of(instance: StateInstance, default_region: str | None) -> str | None:
     """The region a state resource lives in: its `region` attribute, its ARN, else the default."""
     attrs = instance.attributes
     region = attrs.get("region")
@@ -52,13 +53,15 @@ def to_resources(states: Sequence[LoadedState], default_region: str) -> StateRes
     unmatched: list[Resource] = []
     deposed: set[tuple[str, str]] = set()
     for loaded in sorted(states, key=lambda s: s.uri):
+        provider_regions = _provider_regions(loaded.document.instances)
         for inst in loaded.document.instances:
             if not inst.managed:
                 continue
             tf_type = canonical_type(inst.type)
             spec = spec_for(tf_type)
             import_id = spec.import_id(inst.attributes) if spec else _plain_id(inst)
-            region = None if spec is not None and spec.global_service else region_of(inst, default_region)
+            region = None if spec is not None and spec.global_service else (
+                region_of(inst, provider_regions.get(inst.provider) or default_region))
             resource = Resource(type=tf_type, id=import_id or "", attributes=inst.attributes,
                                 origin=Origin.STATE, region=region,
                                 address=inst.address, source=loaded.uri, sensitive=bool(inst.sensitive_paths))
@@ -80,6 +83,17 @@ def to_resources(states: Sequence[LoadedState], default_region: str) -> StateRes
         unmatched=tuple(unmatched),
         deposed_ids=frozenset(deposed),
     )
+
+
+def _provider_regions(instances: Sequence[StateInstance]) -> dict[str, str]:
+    """Provider configuration -> the region most of its instances that name one are in (ties: the first
+    by name): where its instances that name none (a lifecycle policy, a listener rule) live too."""
+    counts: dict[str, Counter[str]] = {}
+    for inst in instances:
+        region = region_of(inst, None)
+        if region:
+            counts.setdefault(inst.provider, Counter())[region] += 1
+    return {provider: min(found, key=lambda r: (-found[r], r)) for provider, found in counts.items()}
 
 
 def _plain_id(inst: StateInstance) -> str | None:

@@ -77,6 +77,61 @@ def _build(items: list[tuple[str, Any]]) -> Any:
 
 
 # --------------------------------------------------------------------------------------------
+# versions 1 and 2
+
+
+def upgrade_v1(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """The version 3 document for a parsed version 1 or 2 state, as Terraform's upgrades write it: outputs
+    (plain strings in version 1) become typed string outputs, a resource's first `tainted` object becomes
+    its tainted primary, `tfversion` becomes `terraform_version`, and a missing lineage stays empty."""
+    modules = raw.get("modules") or []
+    if not isinstance(modules, list):
+        raise UpgradeError("modules must be a list")
+    upgraded = []
+    for module in modules:
+        if not isinstance(module, dict):
+            raise UpgradeError("each module must be an object")
+        outputs = module.get("outputs") or {}
+        if not isinstance(outputs, dict):
+            raise UpgradeError("module outputs must be an object")
+        resources = module.get("resources") or {}
+        if not isinstance(resources, dict):
+            raise UpgradeError("module resources must be an object")
+        upgraded.append({**module,
+                         "outputs": {k: v if isinstance(v, dict) else {"sensitive": False, "type": "string", "value": v}
+                                     for k, v in outputs.items()},
+                         "resources": {k: _untaint(v) for k, v in resources.items()}})
+    return {**raw, "version": 3, "modules": upgraded, "lineage": raw.get("lineage") or "",
+            "terraform_version": raw.get("terraform_version") or raw.get("tfversion") or "0.0.0"}
+
+
+def _untaint(resource: Any) -> Any:
+    """A version 1 resource: its `tainted` list's first object is the primary, marked tainted; map
+    counts in its flatmap attributes (`triggers.#` over named keys) become `triggers.%`."""
+    if not isinstance(resource, dict):
+        return resource
+    tainted = resource.get("tainted") or []
+    out = {k: v for k, v in resource.items() if k != "tainted"}
+    if out.get("primary") is None and isinstance(tainted, list) and tainted and isinstance(tainted[0], dict):
+        out["primary"] = {**tainted[0], "tainted": True}
+    if isinstance(out.get("primary"), dict) and isinstance(out["primary"].get("attributes"), dict):
+        out["primary"] = {**out["primary"], "attributes": _map_counts(out["primary"]["attributes"])}
+    return out
+
+
+def _map_counts(flat: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 counted maps with `.#` like lists; version 2 counts them with `.%`."""
+    out = dict(flat)
+    for key in flat:
+        if not key.endswith(".#"):
+            continue
+        prefix = key[:-1]
+        members = [k[len(prefix):].split(".", 1)[0] for k in flat if k.startswith(prefix) and k != key]
+        if members and not all(m.isdigit() for m in members):
+            out[key[:-1] + "%"] = out.pop(key)
+    return out
+
+
 # version 3
 
 

@@ -24,12 +24,13 @@ pytestmark = pytest.mark.e2e
 AUDIT = str(Path(sys.executable).parent / "audit")
 
 
-def audit(endpoint: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def audit(endpoint: str, *args: str, timeout: float = 120,
+          env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update({"AWS_ENDPOINT_URL": endpoint, "AWS_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing",
                 "AWS_SECRET_ACCESS_KEY": "testing", "AWS_CONFIG_FILE": os.devnull,
                 "AWS_SHARED_CREDENTIALS_FILE": os.devnull, "AWS_EC2_METADATA_DISABLED": "true",
-                "AWS_MAX_ATTEMPTS": "2"})
+                "AWS_MAX_ATTEMPTS": "2"} | (env_extra or {}))
     return subprocess.run([AUDIT, *args], capture_output=True, text=True, env=env, timeout=timeout, check=False)
 
 

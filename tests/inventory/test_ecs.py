@@ -400,6 +400,6 @@ def test_another_tagging_api_error_makes_the_type_unknown(aws: Aws) -> None:
         _register(aws, family)
     ctx = _held_context(aws, families)
     with Stubber(aws.client("resourcegroupstaggingapi", REGION)) as stub:
-        stub.add_client_error("get_resources", "ThrottlingException", http_status_code=400)
+        stub.add_client_error("get_resources", "InvalidParameterException", http_status_code=400)
         with pytest.raises(botocore.exceptions.ClientError):
             list(ecsmod.collect_task_definitions(ctx))
