@@ -3,7 +3,10 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: all install demo test lint typecheck bench clean
+MIN_VENV  ?= .venv-min
+MIN_TESTS ?= tests
+
+.PHONY: all install demo test test-min lint typecheck bench clean
 
 all: test
 
@@ -31,6 +34,16 @@ $(AXE): tests/browser/package-lock.json
 test: $(STAMP) $(AXE)
 	$(BIN)/python -m pytest -n 2 -q
 
+# The lowest versions pyproject.toml allows for each direct dependency (uv's lowest-direct resolution,
+# in a venv of its own, made anew each time), then the tests (MIN_TESTS picks a subset).
+test-min: $(AXE)
+	rm -rf $(MIN_VENV)
+	$(PYTHON) -m venv $(MIN_VENV)
+	$(MIN_VENV)/bin/python -m pip install --quiet uv
+	$(MIN_VENV)/bin/uv pip install --quiet --python $(MIN_VENV)/bin/python --resolution lowest-direct -e '.[dev]'
+	$(MIN_VENV)/bin/uv pip list --python $(MIN_VENV)/bin/python
+	$(MIN_VENV)/bin/python -m pytest -n 2 -q -m "not packaging" $(MIN_TESTS)
+
 lint: $(STAMP)
 	$(BIN)/ruff check auditor rules tests bench
 	$(BIN)/mypy auditor
@@ -39,4 +52,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
 
 clean:
-	rm -rf $(VENV) tests/browser/node_modules demo-output .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(MIN_VENV) tests/browser/node_modules demo-output .pytest_cache .mypy_cache .ruff_cache

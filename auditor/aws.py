@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import gzip
+import inspect
 import os
 import random
 import re
@@ -18,10 +19,12 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, TypeVar
 
 import boto3
 import botocore.exceptions
+import botocore.loaders
 import botocore.parsers
 import botocore.session
 import orjson
@@ -305,10 +308,39 @@ def _kind(file_name: str) -> str:
     return file_name
 
 
+PLAIN_LOADER_ENV = "AUDITOR_BOTOCORE_LOADER"
+"""Set to `botocore` to read botocore's data files with botocore's own loader (the public path)."""
+
+
+def fast_models_supported() -> bool:
+    """Whether ModelLoader may stand in for botocore's loader: not turned off by `AUDITOR_BOTOCORE_LOADER`,
+    and this botocore is built the way ModelLoader and ModelFileLoader assume (see `_botocore_as_expected`)."""
+    return os.environ.get(PLAIN_LOADER_ENV) != "botocore" and _botocore_as_expected()
+
+
+@cache
+def _botocore_as_expected() -> bool:
+    """botocore's internals that the two loaders build on: its data-file suffixes and their order (a new
+    format would be invisible to ModelFileLoader), the Loader's constructor, `search_paths` and
+    `list_available_services`, JSONFileLoader's `load_file`, and the session's lazy component registry.
+    A botocore that changed any of them keeps its own loader: slower, never wrong."""
+    suffixes = tuple(getattr(botocore.loaders, "_JSON_OPEN_METHODS", None) or ())
+    try:
+        parameters = inspect.signature(Loader.__init__).parameters
+    except (TypeError, ValueError):
+        return False
+    return (suffixes == tuple(suffix for suffix, _ in _DATA_FILES)
+            and {"extra_search_paths", "file_loader"} <= parameters.keys()
+            and isinstance(inspect.getattr_static(Loader, "search_paths", None), property)
+            and callable(getattr(Loader, "list_available_services", None))
+            and callable(getattr(JSONFileLoader, "load_file", None))
+            and callable(getattr(botocore.session.Session, "lazy_register_component", None)))
+
+
 def new_session(**options: Any) -> boto3.Session:
     """A boto3 Session (profile, region or keys as boto3 takes them) that reads botocore's models with
-    ModelLoader. The loader is made when boto3 first asks for it, after the profile (and so the
-    profile's `data_path`) is set.
+    ModelLoader when `fast_models_supported()`, else with botocore's own loader. The loader is made when
+    boto3 first asks for it, after the profile (and so the profile's `data_path`) is set.
 
     Without a region, `AWS_REGION` comes before `AWS_DEFAULT_REGION` and the profile's, as in the
     AWS CLI and the other SDKs (botocore itself reads only `AWS_DEFAULT_REGION`).
@@ -316,7 +348,8 @@ def new_session(**options: Any) -> boto3.Session:
     if options.get("region_name") is None and os.environ.get("AWS_REGION"):
         options["region_name"] = os.environ["AWS_REGION"]
     core = botocore.session.get_session()
-    core.lazy_register_component("data_loader", lambda: ModelLoader(core.get_config_variable("data_path")))
+    if fast_models_supported():
+        core.lazy_register_component("data_loader", lambda: ModelLoader(core.get_config_variable("data_path")))
     core.register("creating-client-class", _add_retrying)
     return boto3.Session(botocore_session=core, **options)
 

@@ -20,7 +20,6 @@ from typing import Any, NoReturn
 
 import click
 
-from auditor import __version__
 from auditor.config import AuditConfig, load_config, merge, parse_duration, percent
 from auditor.errors import AuditError, ConfigError, ExitCode
 from auditor.fix.cli import (
@@ -62,9 +61,19 @@ _PROCESS_ENDS_IN_COMMAND = False
 """Set by the console script: a command that finished ends the process itself (see _finish)."""
 
 
+def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from auditor.resources import version_lines
+
+    click.echo("\n".join(version_lines()))
+    ctx.exit()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
              invoke_without_command=True)
-@click.version_option(__version__, prog_name="audit")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_show_version,
+              help="Show the version, the built-in rule pack's (rules, digest) and botocore's, and exit.")
 @fix_flags
 @fix_history_flag
 @click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")

@@ -1,16 +1,29 @@
-"""Sessions made by auditor.aws read botocore's data files with orjson, to the same content."""
+"""Sessions made by auditor.aws read botocore's data files with orjson, to the same content; botocore's own loader
+when turned off or when botocore is built differently."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import boto3
 import botocore
+import botocore.loaders
 import pytest
-from botocore.loaders import JSONFileLoader, create_loader
+from botocore.loaders import JSONFileLoader, Loader, create_loader
+from moto import mock_aws
 
-from auditor.aws import Aws, AwsSettings, ModelFileLoader, ModelLoader, new_session
+from auditor.aws import (
+    PLAIN_LOADER_ENV,
+    Aws,
+    AwsSettings,
+    ModelFileLoader,
+    ModelLoader,
+    _botocore_as_expected,
+    fast_models_supported,
+    new_session,
+)
 
 DATA = Path(botocore.__file__).parent / "data"
 
@@ -69,13 +82,79 @@ def test_a_service_found_only_on_an_extra_data_path_is_listed(tmp_path: Path) ->
     assert "ec2" in loader.list_available_services("service-2")
 
 
-def test_clients_of_every_service_an_audit_uses_are_made_from_it() -> None:
-    aws = Aws(AwsSettings(region="us-east-1"))
-    for service in ("s3", "dynamodb", "sts", "ec2", "elbv2", "ecs", "ecr", "logs", "cloudwatch", "iam", "kms",
-                    "acm", "sns", "resourcegroupstaggingapi"):
+SERVICES = ("s3", "dynamodb", "sts", "ec2", "elbv2", "ecs", "ecr", "logs", "cloudwatch", "iam", "kms", "acm", "sns",
+            "resourcegroupstaggingapi")
+
+
+def _clients_work(aws: Aws) -> None:
+    for service in SERVICES:
         client = aws.client(service)
         assert client.meta.service_model.operation_names, service
     assert aws.client("ec2").can_paginate("describe_security_groups")  # paginators-1 read too
+
+
+def test_clients_of_every_service_an_audit_uses_are_made_from_it() -> None:
+    aws = Aws(AwsSettings(region="us-east-1"))
+    assert isinstance(aws._session._session.get_component("data_loader"), ModelLoader)
+    _clients_work(aws)
+
+
+@pytest.fixture
+def recheck() -> Iterator[None]:
+    """The botocore check is made once per process: again in the test, and again after it."""
+    _botocore_as_expected.cache_clear()
+    yield
+    _botocore_as_expected.cache_clear()
+
+
+def test_with_the_fast_path_turned_off_botocores_own_loader_reads_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    with mock_aws():
+        fast = Aws(AwsSettings(region="us-east-1"))
+        fast.client("ec2").create_vpc(CidrBlock="10.1.0.0/16")
+        monkeypatch.setenv(PLAIN_LOADER_ENV, "botocore")
+        assert not fast_models_supported()
+        plain = Aws(AwsSettings(region="us-east-1"))
+        loader = plain._session._session.get_component("data_loader")
+        assert type(loader) is Loader and type(loader.file_loader) is JSONFileLoader
+        _clients_work(plain)
+        vpcs = [client.describe_vpcs()["Vpcs"] for client in (fast.client("ec2"), plain.client("ec2"))]
+        assert vpcs[0] == vpcs[1] and "10.1.0.0/16" in str(vpcs[0])
+
+
+def _new_suffix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(botocore.loaders._JSON_OPEN_METHODS, ".json.zst", open)  # type: ignore[attr-defined]
+
+
+def _no_gzip(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delitem(botocore.loaders._JSON_OPEN_METHODS, ".json.gz")  # type: ignore[attr-defined]
+
+
+def _table_renamed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delattr(botocore.loaders, "_JSON_OPEN_METHODS")
+
+
+def _constructor_changed(monkeypatch: pytest.MonkeyPatch) -> None:
+    def init(self: Loader, search_paths: list[str] | None = None) -> None:
+        raise AssertionError("not to be called")
+
+    monkeypatch.setattr(Loader, "__init__", init)
+
+
+def _search_paths_gone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delattr(Loader, "search_paths")
+
+
+@pytest.mark.parametrize("change", [_new_suffix, _no_gzip, _table_renamed, _constructor_changed, _search_paths_gone])
+def test_a_botocore_built_differently_keeps_its_own_loader(change: Callable[[pytest.MonkeyPatch], None],
+                                                            monkeypatch: pytest.MonkeyPatch, recheck: None) -> None:
+    assert fast_models_supported()
+    _botocore_as_expected.cache_clear()
+    change(monkeypatch)
+    assert not fast_models_supported()
+    if change is _new_suffix:  # a botocore that still works here: its clients are made its own way
+        session = new_session(region_name="us-east-1")
+        assert type(session._session.get_component("data_loader")) is Loader
+        _clients_work(Aws(AwsSettings(region="us-east-1"), session=session))
 
 
 def test_aws_region_comes_before_aws_default_region_and_the_profile(tmp_path: Path,

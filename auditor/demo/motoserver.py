@@ -27,6 +27,8 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
+from auditor.errors import ConfigError
+
 _MANAGED_POLICIES = "MOTO_IAM_LOAD_MANAGED_POLICIES"
 
 
@@ -133,7 +135,11 @@ class MotoServer:
         self._extensions = ExitStack()
 
     def __enter__(self) -> MotoServer:
-        from moto.server import ThreadedMotoServer
+        try:
+            from moto.server import ThreadedMotoServer
+        except ImportError as exc:  # moto[server] comes with auditor's `demo` extra only
+            raise ConfigError(f"the embedded AWS needs moto's server, which is not installed ({exc})",
+                              hint="install auditor with its demo extra: pip install 'auditor[demo]'") from None
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self._extensions.enter_context(reference_stack_moto())

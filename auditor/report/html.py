@@ -6,29 +6,36 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Mapping, Sequence
-from functools import cache
-from pathlib import Path
+from importlib.resources.abc import Traversable
 from typing import TYPE_CHECKING, Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, select_autoescape
 from markupsafe import Markup
 
 from auditor.models import DriftKind
 from auditor.report.model import FRAMEWORKS, Report, build, history_context
 from auditor.report.svg import trend_chart
+from auditor.resources import template_loader
+from auditor.resources import templates as shipped_templates
 
 if TYPE_CHECKING:
     from auditor.models import AuditRun
     from auditor.report.health import Health
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "reports"
+TEMPLATES = shipped_templates()
 _SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 
 
-@cache
-def _environment(templates: Path) -> Environment:
-    return Environment(loader=FileSystemLoader(str(templates)), autoescape=select_autoescape(["html", "j2"]),
-                       trim_blocks=True, lstrip_blocks=True)
+_ENVIRONMENTS: dict[str, Environment] = {}
+
+
+def _environment(templates: Traversable) -> Environment:
+    """One jinja2 environment per templates folder (it keeps the compiled templates)."""
+    key = str(templates)
+    if key not in _ENVIRONMENTS:
+        _ENVIRONMENTS[key] = Environment(loader=template_loader(templates), trim_blocks=True, lstrip_blocks=True,
+                                         autoescape=select_autoescape(["html", "j2"]))
+    return _ENVIRONMENTS[key]
 
 
 def _charts(report: Report) -> list[dict[str, Any]]:
@@ -53,19 +60,19 @@ def _charts(report: Report) -> list[dict[str, Any]]:
     return charts
 
 
-def _script(templates: Path) -> dict[str, Any]:
+def _script(templates: Traversable) -> dict[str, Any]:
     """report.js, inlined, and its hash for the page's Content-Security-Policy."""
     script = (templates / "report.js").read_text(encoding="utf-8")
     digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
     return {"script": Markup(script), "script_hash": f"sha256-{digest}"}
 
 
-def render_index(entries: Sequence[Mapping[str, Any]], templates: Path = TEMPLATES) -> str:
+def render_index(entries: Sequence[Mapping[str, Any]], templates: Traversable = TEMPLATES) -> str:
     """The page listing every published run, newest first."""
     return _environment(templates).get_template("index.html.j2").render(entries=entries, **_script(templates))
 
 
-def render_report(report: Report, *, health: Health | None = None, templates: Path = TEMPLATES) -> str:
+def render_report(report: Report, *, health: Health | None = None, templates: Traversable = TEMPLATES) -> str:
     """The page for `report`, with the service-health section when `health` was read."""
     return _environment(templates).get_template("report.html.j2").render(
         r=report, charts=_charts(report), **_script(templates),

@@ -1,8 +1,8 @@
 """Loading rule packs (a folder of Python files) and evaluating them on resources.
 
-A rule file declares rules with the `@rule(...)` decorator; the built-in pack in the top-level
-`rules/` folder is loaded exactly like a user's `--rules-dir`. A rule that raises is UNKNOWN
-for that resource (with the error), never PASS.
+A rule file declares rules with the `@rule(...)` decorator; the built-in pack (the top-level
+`rules/` folder, installed as `auditor.builtin_rules`) is loaded exactly like a user's `--rules-dir`.
+A rule that raises is UNKNOWN for that resource (with the error), never PASS.
 
 Missing evidence is structural, not each rule's care: the engine logs which types a check read
 (`RuleContext.of_type`, and the indexes built from it) and which of its own resource's attributes
@@ -18,18 +18,21 @@ import fnmatch
 import importlib.util
 import re
 import sys
+import types
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
 from auditor.errors import ConfigError
 from auditor.models import Finding, Resource, Severity, Status, Suppression
+from auditor.resources import builtin_rules, rule_files
 from auditor.rules.model import CheckFn, Guard, Peers, Rule, RuleContext, RuleMeta, Verdict
 from auditor.rules.settings import RuleSettings
 
-BUILTIN_PACK = Path(__file__).resolve().parents[2] / "rules"
+BUILTIN_PACK = builtin_rules()
 _ID = re.compile(r"^[A-Z][A-Z0-9]*-\d{2,3}$")
 _loading: list[Rule] | None = None
 
@@ -63,40 +66,52 @@ class RulePack:
         return next((r for r in self.rules if r.meta.id == rule_id.upper()), None)
 
 
-def load_pack(*folders: Path) -> RulePack:
-    """Import every `*.py` in each folder (sorted) and collect the rules they declare."""
+def load_pack(*folders: Traversable) -> RulePack:
+    """Import every rule file in each folder (see `rule_files`) and collect the rules they declare.
+
+    A folder is a Path or any importlib.resources Traversable: files on disk are imported by path
+    (Python's bytecode cache applies), others (a zip) from their source."""
     global _loading
     rules: list[Rule] = []
     sources: list[str] = []
     for folder in folders:
         if not folder.is_dir():
             raise ConfigError(f"rules folder not found: {folder}")
-        for path in sorted(folder.glob("*.py")):
-            if path.name.startswith("_"):
-                continue
+        for entry in rule_files(folder):
             _loading = []
             try:
-                name = f"auditor_rulepack_{abs(hash(str(path.resolve())))}_{path.stem}"
-                spec = importlib.util.spec_from_file_location(name, path)
-                if spec is None or spec.loader is None:
-                    raise ConfigError(f"cannot load rule file {path}")
-                module = importlib.util.module_from_spec(spec)
-                sys.modules[name] = module
-                spec.loader.exec_module(module)
+                name = f"auditor_rulepack_{abs(hash(str(entry)))}_{entry.name.removesuffix('.py')}"
+                _import(name, entry)
             except ConfigError:
                 raise
             except Exception as exc:
-                raise ConfigError(f"rule file {path} failed to load: {type(exc).__name__}: {exc}") from None
+                raise ConfigError(f"rule file {entry} failed to load: {type(exc).__name__}: {exc}") from None
             finally:
                 declared, _loading = _loading or [], None
             rules.extend(declared)
-            sources.append(str(path))
+            sources.append(str(entry))
     seen: dict[str, str] = {}
     for r in rules:
         if r.meta.id in seen:
             raise ConfigError(f"rule {r.meta.id} is declared twice")
         seen[r.meta.id] = r.meta.title
     return RulePack(tuple(sorted(rules, key=lambda r: _sort_key(r.meta.id))), tuple(sources))
+
+
+def _import(name: str, entry: Traversable) -> None:
+    """Run one rule file as the module `name` (in sys.modules while it runs, as an import would be)."""
+    if isinstance(entry, Path):
+        spec = importlib.util.spec_from_file_location(name, entry)
+        if spec is None or spec.loader is None:
+            raise ConfigError(f"cannot load rule file {entry}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+        return
+    module = types.ModuleType(name)
+    module.__file__ = str(entry)
+    sys.modules[name] = module
+    exec(compile(entry.read_bytes(), str(entry), "exec"), module.__dict__)
 
 
 def rule_pack(rules_dirs: Sequence[Path] = (), *, builtin: bool = True) -> RulePack:

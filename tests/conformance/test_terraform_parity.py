@@ -7,6 +7,7 @@ It rewrites docs/terraform-parity.md from what it measured.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 
 import pytest
@@ -17,6 +18,12 @@ from .known import CLEAN, KNOWN_DIFFERENCES, expected_differences
 from .parity import Difference
 from .report import DOC_PATH, render
 from .suite import ParityRun
+
+
+def _unversioned(doc: str) -> str:
+    """The document without moto's version: a fresh install takes the newest moto, and a patch release
+    alone must not fail CI (the doc still names the version it was measured with)."""
+    return re.sub(r"moto \d+\.\d+\.\d+", "moto X.Y.Z", doc)
 
 pytestmark = pytest.mark.conformance
 
@@ -86,4 +93,5 @@ def test_terraform_parity(parity_run: ParityRun, subtests: pytest.Subtests) -> N
     with subtests.test(f"{DOC_PATH} documents every difference"):
         assert "**new:" not in text
         if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            assert previous == text, f"{DOC_PATH} was out of date; this run rewrote it: commit the new version"
+            assert _unversioned(previous) == _unversioned(text), (
+                f"{DOC_PATH} was out of date; this run rewrote it: commit the new version")
