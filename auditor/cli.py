@@ -22,7 +22,15 @@ import click
 
 from auditor.config import AuditConfig, load_config, merge, parse_duration, percent
 from auditor.errors import AuditError, ConfigError, ExitCode
-from auditor.fix.cli import fix_after_audit, fix_cmd, fix_flags, requested, run_configured_fix
+from auditor.fix.cli import (
+    fix_after_audit,
+    fix_cmd,
+    fix_flags,
+    fix_history_flag,
+    refuse_without_history,
+    requested,
+    run_configured_fix,
+)
 from auditor.report import write_atomic
 from auditor.report.emit import RUN_FORMATS, console, emit, table_text
 from auditor.report.text import JsonLogFormatter, PrintableFormatter, printable
@@ -67,6 +75,7 @@ def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> N
 @click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_show_version,
               help="Show the version, the built-in rule pack's (rules, digest) and botocore's, and exit.")
 @fix_flags
+@fix_history_flag
 @click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
 @click.option("--log-json", is_flag=True, help="Structured JSON log lines (for schedulers).")
 def cli(verbose: int, log_json: bool) -> None:
@@ -162,6 +171,7 @@ def run_cmd(states: tuple[str, ...], workspaces: tuple[str, ...], lock_table: st
             rules_dirs: tuple[Path, ...], no_rules: bool, history_url: str | None, no_history: bool,
             code_dirs: tuple[Path, ...], strict: bool | None, min_coverage: str | None) -> None:
     """Audit Terraform state against live AWS: drift, and the compliance rules on live and state resources."""
+    refuse_without_history(click.get_current_context(), no_history)
     config = _load_config(config_path)
     requests = list(config.states) + list(_state_requests(states, workspaces, lock_table, state_role_arn,
                                                           state_region))
@@ -207,8 +217,8 @@ def run_cmd(states: tuple[str, ...], workspaces: tuple[str, ...], lock_table: st
     if failure is not None:
         click.echo(f"error: the run was not recorded in the history: {failure}", err=True)
         _finish(int(ExitCode.ERROR))
-    if (fix := requested(click.get_current_context())) is not None:
-        _finish(fix_after_audit(config, aws, result, fix, to_stderr=fmt != "table" and output is None))
+    if (fix := requested(click.get_current_context())) is not None and store is not None:
+        _finish(fix_after_audit(config, aws, result, fix, store, to_stderr=fmt != "table" and output is None))
     _finish(int(result.exit_code))
 
 

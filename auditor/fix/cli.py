@@ -66,6 +66,13 @@ def fix_flags(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
+def fix_history_flag(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """`audit --fix --history URL` (the group's; `audit run` has its own `--history`)."""
+    return click.option("--history", metavar="URL", expose_value=False, callback=_store("history"),
+                        help="With --fix: record the run and journal the fix in this history (default: `history` "
+                             "in audit.toml, else $XDG_DATA_HOME/auditor/history.db).")(fn)
+
+
 def _action_options() -> list[Callable[..., Any]]:
     return [
         click.option("--yes", is_flag=True, expose_value=False, callback=_store("yes"),
@@ -91,6 +98,13 @@ def interactive() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
 
 
+def refuse_without_history(ctx: click.Context, no_history: bool) -> None:
+    """`--fix` journals in the history: with --no-history there is none, so refuse before auditing."""
+    if no_history and requested(ctx) is not None:
+        raise ConfigError("--fix journals every action in the history, so it cannot run with --no-history",
+                          "drop --no-history (choose the store with --history URL)")
+
+
 def requested(ctx: click.Context) -> FixOptions | None:
     """The fix options when --fix was given, else None."""
     stored = ctx.meta.get(_META, {})
@@ -106,6 +120,8 @@ def run_configured_fix(ctx: click.Context) -> int | None:
     """`audit --fix` with no command: the configured audit (audit.toml), then the fix. None: not asked for."""
     options = requested(ctx)
     if ctx.invoked_subcommand is not None:
+        if ctx.meta.get(_META, {}).get("history"):
+            raise ConfigError("`audit --history` goes with `audit --fix`", "put --history after the command")
         return None
     if options is None:  # `audit` alone: the help, as a group without a command gives it
         raise click.exceptions.NoArgsIsHelpError(ctx)
@@ -116,13 +132,15 @@ def run_configured_fix(ctx: click.Context) -> int | None:
         raise ConfigError("no state to audit for --fix", "write [[states]] in audit.toml, or use "
                           "`audit run --fix --state ...`")
     aws = _aws(config)
+    from auditor.history import default_url
     from auditor.history.record import config_hash
     from auditor.history.store import record_with_retention
     from auditor.pipeline import run_audit
 
-    run = record_with_retention(run_audit(config, aws), config.history, config.history_keep_days,
+    history = ctx.meta[_META].get("history") or config.history or default_url()
+    run = record_with_retention(run_audit(config, aws), history, config.history_keep_days,
                                 config_hash(repr(config)))  # the run the fix's journal names
-    return fix_after_audit(config, aws, run, options)
+    return fix_after_audit(config, aws, run, options, history)
 
 
 def _aws(config: AuditConfig) -> Aws:
@@ -131,12 +149,15 @@ def _aws(config: AuditConfig) -> Aws:
     return Aws(AwsSettings(profile=config.profile, region=config.regions[0] if config.regions else None))
 
 
-def fix_after_audit(config: AuditConfig, aws: Aws, run: AuditRun, options: FixOptions, to_stderr: bool = False) -> int:
+def fix_after_audit(config: AuditConfig, aws: Aws, run: AuditRun, options: FixOptions, history: str,
+                    to_stderr: bool = False) -> int:
     """Plan from the audit, print it, and (when allowed) apply it under the lock; returns the exit code.
+    `history`: the store the run was recorded in, where the fix journals (its URL goes in the journal too).
     `to_stderr`: stdout carries the audit's machine-readable result, so the fix talks on stderr."""
     if to_stderr:
         with contextlib.redirect_stdout(sys.stderr):
-            return fix_after_audit(config, aws, run, options)
+            return fix_after_audit(config, aws, run, options, history)
+    config = dataclasses.replace(config, history=history)
     if run.incomplete:
         problems = [f.error for f in run.failures] + [f"{o.type} in {o.region}: {o.reason}"
                                                       for o in run.observation_errors]
@@ -158,7 +179,7 @@ def fix_after_audit(config: AuditConfig, aws: Aws, run: AuditRun, options: FixOp
         return int(ExitCode.ERROR)
     from auditor.fix.journal import Journal, open_journals
 
-    store = open_journals(config.history)
+    store = open_journals(history)
     try:
         outcome = _apply(config, aws, plan, Journal(store), options, done=None, run_id=run.id)
     finally:

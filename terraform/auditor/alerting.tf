@@ -1,6 +1,8 @@
 # After each scheduled run the auditor sends CloudWatch metrics (namespace DriftAudit, dimensions
-# Job and State) and publishes change notifications to this topic. policies/audit-publish.json
-# grants exactly those two calls; the read-only policy stays read-only.
+# Job and State), publishes change notifications to this topic and publishes its report to
+# s3://<report_bucket_name>/<report_prefix>/<job>/ (auditor/report/publish.py: PutObject with SSE-S3,
+# GetObject of index.json, ListBucket so a first publish sees "no index yet" rather than AccessDenied).
+# policies/audit-publish.json grants exactly those calls; the read-only policy stays read-only.
 locals {
   publish_policy = file("${path.module}/policies/audit-publish.json")
 }
@@ -18,6 +20,10 @@ resource "aws_iam_policy" "audit_publish" {
     precondition {
       condition     = strcontains(local.publish_policy, ":${aws_sns_topic.drift_audit.name}\"")
       error_message = "policies/audit-publish.json does not name the drift-audit topic."
+    }
+    precondition {
+      condition     = strcontains(local.publish_policy, "\"arn:aws:s3:::${var.report_bucket_name}/${var.report_prefix}/*\"")
+      error_message = "policies/audit-publish.json does not cover the reports named by report_bucket_name and report_prefix."
     }
   }
 }

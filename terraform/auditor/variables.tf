@@ -59,6 +59,23 @@ variable "state_key_pattern" {
   default     = "**/terraform.tfstate"
 }
 
+variable "report_bucket_name" {
+  type        = string
+  description = "Bucket the scheduled runs publish their reports to (`publish` in audit.toml's [[schedules]], SSE-S3). policies/audit-publish.json names it literally: keep them in step."
+  default     = "digitallync-audit-reports"
+}
+
+variable "report_prefix" {
+  type        = string
+  description = "Folder of the reports inside report_bucket_name (`publish = \"s3://<bucket>/<prefix>\"`; each job writes under <prefix>/<job>/). policies/audit-publish.json names it literally: keep them in step."
+  default     = "audit"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*$", var.report_prefix))
+    error_message = "The report_prefix must be a key prefix without a leading or trailing slash, e.g. audit or reports/prod."
+  }
+}
+
 variable "schedule_expression" {
   type        = string
   description = "When the audit runs, as an EventBridge Scheduler expression evaluated in UTC."

@@ -50,7 +50,7 @@ def test_terraform_agrees_after_the_fix_and_waits_for_its_lock(toolchain: Toolch
         assert len(before) > len(baseline)  # the changes took: Terraform would put them back
 
         fix = run_timed([AUDIT, "run", "--fix", "--yes", "--state", lab.backend.state_uri, "--lock-table",
-                         lab.backend.table, "--region", lab.backend.region, "--no-rules", "--no-history"],
+                         lab.backend.table, "--region", lab.backend.region, "--no-rules"],
                         cwd=lab.workdir, env=lab.aws_env(), timeout=600, ok=(0, 2))
         out = fix.result.stdout
         assert "Traceback" not in fix.result.stderr, fix.result.stderr[-3000:]

@@ -38,7 +38,7 @@ FIVE = ("log-retention", "ecr-mutable", "lb-attribute", "tls-policy", "health-ch
 
 def fix_args(stack: SeededStack, *extra: str) -> list[str]:
     return ["run", "--fix", "--state", f"s3://{stack.bucket}/**/terraform.tfstate", "--lock-table", stack.lock_table,
-            "--region", REGION, "--no-rules", "--no-history", "--bake-seconds", "0", *extra]
+            "--region", REGION, "--no-rules", "--bake-seconds", "0", *extra]
 
 
 def apply(stack: SeededStack, *names: str) -> None:
@@ -246,6 +246,38 @@ def test_audit_fix_runs_the_configured_audit_then_the_fix(moto_server: str, stac
     listed = subprocess.run([AUDIT, "fix", "--list"], cwd=tmp_path, env=env, capture_output=True, text=True,
                             timeout=60, check=False)
     assert re.search(r"^fix-\S+  completed$", listed.stdout, re.M), listed.stdout
+
+
+def test_the_fix_journals_in_the_history_the_run_records_into(moto_server: str, stack: SeededStack,
+                                                              tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    apply(stack, "log-retention")
+    refused = _run(stack, *fix_args(stack, "--yes", "--no-history"))
+    assert refused.exit_code == 1 and "cannot run with --no-history" in str(refused.exception)
+    _, before = audit_json(moto_server, stack)
+    assert [r["address"] for r in findings(before)] == ["aws_cloudwatch_log_group.app"]  # nothing was changed
+    chosen, configured = f"sqlite:///{tmp_path / 'chosen.db'}", f"sqlite:///{tmp_path / 'configured.db'}"
+    (tmp_path / "audit.toml").write_text(f'history = "{configured}"\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    result = _run(stack, *fix_args(stack, "--yes", "--history", chosen))
+    assert result.exit_code == 0, result.output
+    with open_history(chosen) as history:
+        [journal_id] = history.list_journals("fix")
+        [run] = history.runs()
+        assert remediation(history.read_journal(journal_id))["run_id"] == run.id
+    with open_history(configured) as history:
+        assert history.list_journals("fix") == [] and history.runs() == []
+    with open_history(None) as history:  # the default (audit_json above recorded its run there)
+        assert history.list_journals("fix") == []
+    apply(stack, "log-retention")  # `audit --fix --history URL`: the audit of audit.toml, the same store
+    (tmp_path / "audit.toml").write_text(
+        f'regions = ["{REGION}"]\nhistory = "{configured}"\n\n[[states]]\n'
+        f'uri = "s3://{stack.bucket}/**/terraform.tfstate"\nlock_table = "{stack.lock_table}"\n', encoding="utf-8")
+    again = _run(stack, "--fix", "--yes", "--history", chosen)
+    assert again.exit_code == 0, again.output
+    with open_history(chosen) as history:
+        assert len(history.list_journals("fix")) == 2 and len(history.runs()) == 2
+    with open_history(configured) as history:
+        assert history.list_journals("fix") == [] and history.runs() == []
 
 
 def test_a_serial_that_moved_before_the_lock_means_a_new_plan_under_it(
