@@ -16,6 +16,7 @@ import random
 import re
 import threading
 import time
+import xml.etree.ElementTree
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -165,6 +166,9 @@ def is_transient(exc: BaseException) -> bool:
                             botocore.parsers.ResponseParserError, TruncatedResponseError,
                             botocore.exceptions.IncompleteReadError, botocore.exceptions.ResponseStreamingError,
                             urllib3.exceptions.ProtocolError, urllib3.exceptions.ReadTimeoutError,
+                            # botocore's GetBucketLocation handler parses the raw body itself, so an
+                            # HTML error page or a cut body reaches it unparsed (check_body cannot help)
+                            xml.etree.ElementTree.ParseError,
                             ConnectionError, TimeoutError))
 
 

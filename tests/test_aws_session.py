@@ -187,3 +187,18 @@ def test_a_head_answer_is_not_read_as_a_truncated_body() -> None:
         s3.create_bucket(Bucket="head-bucket", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
         s3.put_object(Bucket="head-bucket", Key="k", Body=b"x" * 5943)
         assert s3.head_object(Bucket="head-bucket", Key="k")["ContentLength"] == 5943
+
+
+def test_a_body_botocore_parses_itself_is_retried_when_garbled() -> None:
+    """GetBucketLocation's body is parsed by a botocore handler, not the protocol parser: an HTML 5xx
+    page there raises ElementTree's ParseError, which is as transient as the parser's own error."""
+    import xml.etree.ElementTree
+
+    from auditor.aws import is_transient
+
+    try:
+        xml.etree.ElementTree.fromstring(b"<!doctype html><html><body>502 Bad Gateway")
+    except xml.etree.ElementTree.ParseError as exc:
+        assert is_transient(exc)
+    else:
+        raise AssertionError("the HTML page parsed")
