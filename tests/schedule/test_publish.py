@@ -30,29 +30,26 @@ class OneRun:
         return [UnitOutcome(units[0], run=audit_run(self.drifted))]
 
 
+def _context(tmp_path: Path, schedule: str, aws: Aws, executor: OneRun) -> tuple[RunContext, RecordingHistory]:
+    """A run context for one `nightly` schedule (its keys after `cron`) over one state, with no metrics."""
+    path = tmp_path / "audit.toml"
+    path.write_text('[[states]]\nuri = "s3://b/k"\n[scheduler]\ncloudwatch_namespace = ""\n'
+                    f'[[schedules]]\nname = "nightly"\ncron = "0 2 * * *"\n{schedule}')
+    history = RecordingHistory()
+    ctx = RunContext(load_schedule_config(path), history, ScheduleStore(f"sqlite:///{tmp_path / 'history.db'}"),
+                     aws, Notifier(lambda region: aws.client("sns", region)), executor)
+    return ctx, history
+
+
 def test_a_scheduled_run_publishes_the_report_index_and_latest(tmp_path: Path,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MOTO_IAM_LOAD_MANAGED_POLICIES", raising=False)
-    path = tmp_path / "audit.toml"
-    path.write_text("""
-[[states]]
-uri = "s3://b/k"
-[scheduler]
-cloudwatch_namespace = ""
-[[schedules]]
-name = "nightly"
-cron = "0 2 * * *"
-report_dir = "reports"
-publish = "s3://audit-reports/audits/"
-""")
-    config = load_schedule_config(path)
     with mock_aws():
         aws = Aws(AwsSettings(region="us-east-1"))
         s3 = aws.client("s3")
         s3.create_bucket(Bucket="audit-reports")
-        history = RecordingHistory()
-        ctx = RunContext(config, history, ScheduleStore(f"sqlite:///{tmp_path / 'history.db'}"), aws,
-                         Notifier(lambda region: aws.client("sns", region)), OneRun(("svc-a",)))
+        ctx, history = _context(tmp_path, 'report_dir = "reports"\npublish = "s3://audit-reports/audits/"\n', aws,
+                                OneRun(("svc-a",)))
         first = run_job(ctx, "nightly")
         ctx.executor = OneRun(())
         second = run_job(ctx, "nightly")
@@ -82,24 +79,10 @@ publish = "s3://audit-reports/audits/"
 def test_a_publish_failure_is_logged_and_the_run_still_counts(tmp_path: Path, caplog: pytest.LogCaptureFixture,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MOTO_IAM_LOAD_MANAGED_POLICIES", raising=False)
-    path = tmp_path / "audit.toml"
-    path.write_text("""
-[[states]]
-uri = "s3://b/k"
-[scheduler]
-cloudwatch_namespace = ""
-[[schedules]]
-name = "nightly"
-cron = "0 2 * * *"
-publish = "s3://no-such-bucket/audits"
-report_url = "https://audit.example.com/nightly/"
-""")
-    config = load_schedule_config(path)
     with mock_aws():
         aws = Aws(AwsSettings(region="us-east-1"))
-        history = RecordingHistory()
-        ctx = RunContext(config, history, ScheduleStore(f"sqlite:///{tmp_path / 'history.db'}"), aws,
-                         Notifier(lambda region: aws.client("sns", region)), OneRun(()))
+        ctx, history = _context(tmp_path, 'publish = "s3://no-such-bucket/audits"\n'
+                                'report_url = "https://audit.example.com/nightly/"\n', aws, OneRun(()))
         summary = run_job(ctx, "nightly")
         assert ctx.notifier.close(timeout=10)
     assert summary.status == "succeeded" and [r.status for r in history.rows] == ["succeeded"]
