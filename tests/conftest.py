@@ -69,6 +69,16 @@ def _fake_aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(key, value)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_session_dirs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Session- and module-scoped fixtures (the conformance harness copies the environment for its
+    subprocesses before any test runs) never see the user's history or scan cache either."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("session-data-home")))
+        patch.setenv("AUDITOR_CACHE_DIR", str(tmp_path_factory.mktemp("session-scan-cache")))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _private_history(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     """`audit run` records into a fresh history per test ($XDG_DATA_HOME/auditor/history.db), never the user's."""
