@@ -83,4 +83,5 @@ def test_types_listed_under_another_type_count_as_observed_with_it() -> None:
                       {("aws_kms_key", REGION): "AccessDeniedException on ListKeys"}, frozenset({REGION}),
                       frozenset({"aws_ecr_repository", "aws_kms_key"}))
     assert _key_rule(denied, KEY_ARN) is Status.UNKNOWN
-    assert denied.missing("aws_kms_external_key", REGION) == "aws_kms_key in eu-west-1: AccessDeniedException on ListKeys"
+    assert denied.missing("aws_kms_external_key", REGION) == (
+        "aws_kms_key in eu-west-1: AccessDeniedException on ListKeys")
