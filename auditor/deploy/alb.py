@@ -54,6 +54,7 @@ class AlbRun:
     timeout_seconds: float
     deadline: float
     green_provisioning: float | None = None
+    scaling_held: bool = False  # the colours' scaling was (maybe partly) suspended by this deploy
 
     # --- AWS actions, each journalled before it is taken -------------------------------------------
 
@@ -114,6 +115,7 @@ class AlbRun:
                 rebake: int | None = None) -> None:
         """Green up with `task_definition`, then every step after the current weight (re-baking `rebake`)."""
         blue, green = self.setup.blue, self.setup.green
+        self.scaling_held = True
         self.scaling.hold(blue, green)
         started = self.clock.now()
         self.scale(green, blue.desired, task_definition)
@@ -149,7 +151,8 @@ class AlbRun:
                 self.wait_healthy(blue, blue.desired, "blue", deadline=self.clock.now() + self.timeout_seconds)
             self._again(lambda: self.set_green(0, f"rollback: {reason}"))
         self._again(lambda: self.scale(green, 0))
-        self._again(lambda: self.scaling.settle(serving=blue, idle=green))
+        if self.scaling_held:  # otherwise the deploy never touched it: an operator's setting stays
+            self._again(lambda: self.scaling.settle(serving=blue, idle=green))
 
     def _again(self, action: Callable[[], T]) -> T:
         """A rollback step, tried up to ROLLBACK_ATTEMPTS times (1, 2, 4... s apart): a transient AWS error

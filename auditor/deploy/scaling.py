@@ -5,8 +5,10 @@ resized under the deployer: the idle colour scaled back up to its minimum, or gr
 while its health is being awaited. So, before green is brought up, dynamic and scheduled scaling are
 suspended on every colour that has a target (`hold`); once traffic is 100% on one colour, scaling is
 resumed on that colour and stays suspended on the idle one (`settle`), which then runs nothing until
-a deploy makes it serve again. Minimum and maximum capacity are left as they are. Each change is
-journalled (`scaling` entries) before it is made, with the target's suspended state before it.
+a deploy makes it serve again. A rollback settles scaling only if the deploy had suspended it (an
+operator's own suspension is left alone otherwise). Minimum and maximum capacity are left as they
+are. Each change is journalled (`scaling` entries) before it is made, with the target's suspended
+state before it; `--rollback` of a dead deploy finds from them that scaling was held.
 """
 
 from __future__ import annotations

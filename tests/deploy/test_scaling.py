@@ -4,14 +4,16 @@ the colour serving 100% and suspended on the idle one, after a release as after 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 from auditor.aws import Aws
-from auditor.deploy import DeployRequest, deploy
+from auditor.deploy import DeployRequest, deploy, rollback
 from auditor.deploy.scaling import FLAGS
 from auditor.history import History
 from tests.deploy.bgstack import ALARM_5XX, BLUE, CLUSTER, GREEN, Stack, desired, fake_seams, push_image, weights
+from tests.deploy.test_deploy_cli import crash_after_half
 
 SUSPENDED, RESUMED = dict.fromkeys(FLAGS, True), dict.fromkeys(FLAGS, False)
 
@@ -89,3 +91,16 @@ def test_without_scalable_targets_nothing_is_journalled(aws: Aws, stack: Stack, 
     outcome = deploy(_request(stack), aws=aws, history=history, **fake_seams(aws, stack))
     assert outcome.result == "succeeded", outcome
     assert _scaling_entries(history, outcome.deploy_id) == []
+
+
+def test_rollback_of_a_dead_deploy_gives_scaling_back_to_blue(aws: Aws, stack: Stack, history: History,
+                                                              scalable: Callable[..., None], tmp_path: Path) -> None:
+    scalable(BLUE)
+    push_image(aws, "v2")
+    deploy_id = crash_after_half(aws, stack, history, tmp_path / "data")
+    assert _suspended(aws) == {BLUE: SUSPENDED}  # the dead process had suspended it
+    outcome = rollback(deploy_id, aws=aws, history=history, **fake_seams(aws, stack))
+    assert outcome.result == "rolled_back", outcome
+    assert weights(aws, stack) == {"blue": 100, "green": 0}
+    assert _suspended(aws) == {BLUE: RESUMED}
+    assert _scaling_entries(history, deploy_id) == [(BLUE, "suspend"), (BLUE, "resume")]
