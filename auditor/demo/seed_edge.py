@@ -59,14 +59,18 @@ def _flag(value: Any) -> str:
 
 def seed_edge(ctx: SeedContext) -> None:
     """Create and record the certificate and its validation, the ALB's log bucket, the ALB, target groups,
-    listeners, cluster, task definition and service."""
+    listeners and the /internal/* rule, the image repository's policy, the log group's error filter,
+    cluster, task definition and service."""
     certificate = _certificate(ctx)
     validation = _certificate_validation(ctx, certificate)
     logs = _alb_log_bucket(ctx)
     lb = _load_balancer(ctx, logs)
     blue, green = _target_group(ctx, "blue"), _target_group(ctx, "green")
-    _https_listener(ctx, lb, validation, blue, green)
+    https = _https_listener(ctx, lb, validation, blue, green)
     _redirect_listener(ctx, lb)
+    _block_internal_rule(ctx, https)
+    _repository_policy(ctx)
+    _app_errors_filter(ctx)
     cluster = _cluster(ctx)
     task = _task_definition(ctx)
     _service(ctx, cluster, task, blue)
@@ -315,6 +319,55 @@ def _redirect_listener(ctx: SeedContext, lb: dict[str, Any]) -> dict[str, Any]:
         "Protocol": redirect["protocol"], "Query": redirect["query"], "StatusCode": redirect["status_code"]}}]
     return _listener(ctx, "http_redirect", lb, 80, "HTTP", actions,
                      _state_action("redirect", redirect=[redirect]), ())
+
+
+def _block_internal_rule(ctx: SeedContext, listener: dict[str, Any]) -> dict[str, Any]:
+    """/internal/* answered 404 at the load balancer (a fixed response: no forward a deployer owns)."""
+    body = {"content_type": "text/plain", "message_body": "Not found", "status_code": "404"}
+    paths = ["/internal/*"]
+    rule = ctx.client("elbv2").create_rule(
+        ListenerArn=listener["arn"], Priority=10,
+        Actions=[{"Type": "fixed-response", "FixedResponseConfig": {
+            "ContentType": body["content_type"], "MessageBody": body["message_body"],
+            "StatusCode": body["status_code"]}}],
+        Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": paths}}])["Rules"][0]
+    arn = rule["RuleArn"]
+    return ctx.add("aws_lb_listener_rule", "block_internal", _tagged({
+        "arn": arn, "id": arn, "listener_arn": listener["arn"], "priority": 10,
+        "action": [_state_action("fixed-response", fixed_response=[body])],
+        "condition": [{"host_header": [], "http_header": [], "http_request_method": [],
+                       "path_pattern": [{"values": paths}], "query_string": [], "source_ip": []}],
+    }, {}), dependencies=("aws_lb_listener.https",))
+
+
+def _repository_policy(ctx: SeedContext) -> dict[str, Any]:
+    """Only the account's ECS execution role pulls the service image."""
+    repository = ctx.ref("aws_ecr_repository.app")
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Sid": "EcsExecutionPull", "Effect": "Allow",
+        "Principal": {"AWS": ctx.ref("aws_iam_role.ecs_execution_role")["arn"]},
+        "Action": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+        "Condition": {"StringEquals": {"aws:PrincipalAccount": ctx.account_id}}}]})
+    answer = ctx.client("ecr").set_repository_policy(repositoryName=repository["name"], policyText=policy)
+    return ctx.add("aws_ecr_repository_policy", "app", {
+        "id": repository["name"], "repository": repository["name"], "registry_id": answer["registryId"],
+        "policy": policy,
+    }, dependencies=("aws_ecr_repository.app", "aws_iam_role.ecs_execution_role"))
+
+
+def _app_errors_filter(ctx: SeedContext) -> dict[str, Any]:
+    """The application's error lines in its log group, as the AppErrors metric."""
+    group = ctx.ref("aws_cloudwatch_log_group.app")["name"]
+    name, pattern = f"{NAME}-app-errors", '{ $.level = "error" }'
+    transformation = {"name": "AppErrors", "namespace": "DigitalLync/Core", "value": "1", "default_value": "0"}
+    ctx.client("logs").put_metric_filter(
+        logGroupName=group, filterName=name, filterPattern=pattern, metricTransformations=[{
+            "metricName": transformation["name"], "metricNamespace": transformation["namespace"],
+            "metricValue": transformation["value"], "defaultValue": float(transformation["default_value"])}])
+    return ctx.add("aws_cloudwatch_log_metric_filter", "app_errors", {
+        "id": name, "name": name, "log_group_name": group, "pattern": pattern,
+        "metric_transformation": [{**transformation, "unit": "", "dimensions": {}}],
+    }, dependencies=("aws_cloudwatch_log_group.app",))
 
 
 # --- ECS ------------------------------------------------------------------------------------------

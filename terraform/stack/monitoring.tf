@@ -113,3 +113,17 @@ resource "aws_cloudwatch_metric_alarm" "unhealthy_hosts_green" {
     TargetGroup  = aws_lb_target_group.green.arn_suffix
   }
 }
+
+# Application errors as a metric (the app logs "level":"error" lines to the service's log group).
+resource "aws_cloudwatch_log_metric_filter" "app_errors" {
+  name           = "digitallync-core-app-errors"
+  log_group_name = aws_cloudwatch_log_group.app.name
+  pattern        = "{ $.level = \"error\" }"
+
+  metric_transformation {
+    name          = "AppErrors"
+    namespace     = "DigitalLync/Core"
+    value         = "1"
+    default_value = "0"
+  }
+}
