@@ -20,6 +20,7 @@ from typing import Any
 from auditor.demo.seed_platform import BucketPlan, ExpiryRule, deny_insecure_transport, seed_bucket
 from auditor.demo.seedkit import SeedContext
 from auditor.inventory.acm import go_time_string
+from auditor.inventory.sns import SUBSCRIPTION_TEXT
 
 NAME = "digitallync-core"
 DOMAIN = "app.digitallync.example"
@@ -59,8 +60,8 @@ def _flag(value: Any) -> str:
 
 def seed_edge(ctx: SeedContext) -> None:
     """Create and record the certificate and its validation, the ALB's log bucket, the ALB, target groups,
-    listeners and the /internal/* rule, the image repository's policy, the log group's error filter,
-    cluster, task definition and service."""
+    listeners and the /internal/* rule, the image repository's policy, the log group's error filter, the
+    alarm topic's archive queue and subscription, cluster, task definition and service."""
     certificate = _certificate(ctx)
     validation = _certificate_validation(ctx, certificate)
     logs = _alb_log_bucket(ctx)
@@ -71,6 +72,7 @@ def seed_edge(ctx: SeedContext) -> None:
     _block_internal_rule(ctx, https)
     _repository_policy(ctx)
     _app_errors_filter(ctx)
+    _alarm_archive(ctx)
     cluster = _cluster(ctx)
     task = _task_definition(ctx)
     _service(ctx, cluster, task, blue)
@@ -368,6 +370,46 @@ def _app_errors_filter(ctx: SeedContext) -> dict[str, Any]:
         "id": name, "name": name, "log_group_name": group, "pattern": pattern,
         "metric_transformation": [{**transformation, "unit": "", "dimensions": {}}],
     }, dependencies=("aws_cloudwatch_log_group.app",))
+
+
+ARCHIVE_RETENTION_SECONDS = 14 * 24 * 3600
+
+
+def _alarm_archive(ctx: SeedContext) -> None:
+    """A queue keeping every alarm notification 14 days (SSE-SQS), writable by the alarm topic only, subscribed."""
+    name, topic = f"{NAME}-alarm-archive", ctx.ref("aws_sns_topic.alarms")["arn"]
+    sqs = ctx.client("sqs")
+    # what the provider sends on create: every argument, its defaults included
+    url = sqs.create_queue(QueueName=name, Attributes={
+        "VisibilityTimeout": "30", "SqsManagedSseEnabled": "true", "MaximumMessageSize": "262144",
+        "KmsDataKeyReusePeriodSeconds": "300", "MessageRetentionPeriod": str(ARCHIVE_RETENTION_SECONDS),
+        "DelaySeconds": "0", "ReceiveMessageWaitTimeSeconds": "0"})["QueueUrl"]
+    arn = f"arn:aws:sqs:{ctx.region}:{ctx.account_id}:{name}"
+    ctx.add("aws_sqs_queue", "alarm_archive", {
+        "id": url, "url": url, "name": name, "name_prefix": "", "arn": arn, "content_based_deduplication": False,
+        "deduplication_scope": "", "delay_seconds": 0, "fifo_queue": False, "fifo_throughput_limit": "",
+        "kms_data_key_reuse_period_seconds": 300, "kms_master_key_id": "", "max_message_size": 262144,
+        "message_retention_seconds": ARCHIVE_RETENTION_SECONDS, "policy": "", "receive_wait_time_seconds": 0,
+        "redrive_allow_policy": "", "redrive_policy": "", "sqs_managed_sse_enabled": True,
+        "visibility_timeout_seconds": 30, "tags": {}, "tags_all": {}, "timeouts": None,
+    })
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Sid": "AlarmTopicDelivers", "Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"},
+        "Action": "sqs:SendMessage", "Resource": arn, "Condition": {"ArnEquals": {"aws:SourceArn": topic}}}]})
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": policy})
+    ctx.add("aws_sqs_queue_policy", "alarm_archive", {"id": url, "queue_url": url, "policy": policy},
+            dependencies=("aws_sqs_queue.alarm_archive", "aws_sns_topic.alarms"))
+    sns = ctx.client("sns")
+    subscription = sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, ReturnSubscriptionArn=True,
+                                 Attributes={"RawMessageDelivery": "true"})["SubscriptionArn"]
+    answer = sns.get_subscription_attributes(SubscriptionArn=subscription)["Attributes"]
+    ctx.add("aws_sns_topic_subscription", "alarm_archive", {
+        "id": subscription, "arn": subscription, "topic_arn": topic, "protocol": "sqs", "endpoint": arn,
+        "raw_message_delivery": True, "owner_id": answer.get("Owner", ctx.account_id),
+        **{name: answer.get(key, "") for name, key in SUBSCRIPTION_TEXT.items()},
+        "confirmation_timeout_in_minutes": 1, "endpoint_auto_confirms": False, "pending_confirmation": False,
+        "confirmation_was_authenticated": str(answer.get("ConfirmationWasAuthenticated", "")).lower() == "true",
+    }, dependencies=("aws_sns_topic.alarms", "aws_sqs_queue.alarm_archive"))
 
 
 # --- ECS ------------------------------------------------------------------------------------------

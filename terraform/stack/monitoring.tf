@@ -127,3 +127,33 @@ resource "aws_cloudwatch_log_metric_filter" "app_errors" {
     default_value = "0"
   }
 }
+
+# Every alarm notification is also kept for 14 days in a queue: the on-call tooling reads it as the
+# record of what fired (the topic's other subscribers live outside this stack).
+resource "aws_sqs_queue" "alarm_archive" {
+  name                      = "digitallync-core-alarm-archive"
+  message_retention_seconds = 1209600
+  sqs_managed_sse_enabled   = true
+}
+
+resource "aws_sqs_queue_policy" "alarm_archive" {
+  queue_url = aws_sqs_queue.alarm_archive.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "AlarmTopicDelivers"
+      Effect    = "Allow"
+      Principal = { Service = "sns.amazonaws.com" }
+      Action    = "sqs:SendMessage"
+      Resource  = aws_sqs_queue.alarm_archive.arn
+      Condition = { ArnEquals = { "aws:SourceArn" = aws_sns_topic.alarms.arn } }
+    }]
+  })
+}
+
+resource "aws_sns_topic_subscription" "alarm_archive" {
+  topic_arn            = aws_sns_topic.alarms.arn
+  protocol             = "sqs"
+  endpoint             = aws_sqs_queue.alarm_archive.arn
+  raw_message_delivery = true
+}
