@@ -378,29 +378,26 @@ ARCHIVE_RETENTION_SECONDS = 14 * 24 * 3600
 
 
 def _alarm_archive(ctx: SeedContext) -> None:
-    """A queue keeping every alarm notification 14 days (SSE-SQS), writable by the alarm topic only, subscribed."""
+    """A queue keeping every alarm notification 14 days (SSE-SQS), writable by the alarm topic only (an inline
+    policy: a separate aws_sqs_queue_policy makes Terraform's refresh report the queue's policy), subscribed."""
     name, topic = f"{NAME}-alarm-archive", ctx.ref("aws_sns_topic.alarms")["arn"]
-    sqs = ctx.client("sqs")
+    arn = f"arn:aws:sqs:{ctx.region}:{ctx.account_id}:{name}"
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Sid": "AlarmTopicDelivers", "Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"},
+        "Action": "sqs:SendMessage", "Resource": arn, "Condition": {"ArnEquals": {"aws:SourceArn": topic}}}]})
     # what the provider sends on create: every argument, its defaults included
-    url = sqs.create_queue(QueueName=name, Attributes={
+    url = ctx.client("sqs").create_queue(QueueName=name, Attributes={
         "VisibilityTimeout": "30", "SqsManagedSseEnabled": "true", "MaximumMessageSize": "262144",
         "KmsDataKeyReusePeriodSeconds": "300", "MessageRetentionPeriod": str(ARCHIVE_RETENTION_SECONDS),
-        "DelaySeconds": "0", "ReceiveMessageWaitTimeSeconds": "0"})["QueueUrl"]
-    arn = f"arn:aws:sqs:{ctx.region}:{ctx.account_id}:{name}"
+        "DelaySeconds": "0", "ReceiveMessageWaitTimeSeconds": "0", "Policy": policy})["QueueUrl"]
     ctx.add("aws_sqs_queue", "alarm_archive", {
         "id": url, "url": url, "name": name, "name_prefix": "", "arn": arn, "content_based_deduplication": False,
         "deduplication_scope": "", "delay_seconds": 0, "fifo_queue": False, "fifo_throughput_limit": "",
         "kms_data_key_reuse_period_seconds": 300, "kms_master_key_id": "", "max_message_size": 262144,
-        "message_retention_seconds": ARCHIVE_RETENTION_SECONDS, "policy": "", "receive_wait_time_seconds": 0,
+        "message_retention_seconds": ARCHIVE_RETENTION_SECONDS, "policy": policy, "receive_wait_time_seconds": 0,
         "redrive_allow_policy": "", "redrive_policy": "", "sqs_managed_sse_enabled": True,
         "visibility_timeout_seconds": 30, "tags": {}, "tags_all": {}, "timeouts": None,
-    })
-    policy = json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Sid": "AlarmTopicDelivers", "Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"},
-        "Action": "sqs:SendMessage", "Resource": arn, "Condition": {"ArnEquals": {"aws:SourceArn": topic}}}]})
-    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": policy})
-    ctx.add("aws_sqs_queue_policy", "alarm_archive", {"id": url, "queue_url": url, "policy": policy},
-            dependencies=("aws_sqs_queue.alarm_archive", "aws_sns_topic.alarms"))
+    }, dependencies=("aws_sns_topic.alarms",))
     sns = ctx.client("sns")
     subscription = sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, ReturnSubscriptionArn=True,
                                  Attributes={"RawMessageDelivery": "true"})["SubscriptionArn"]
@@ -408,7 +405,7 @@ def _alarm_archive(ctx: SeedContext) -> None:
     ctx.add("aws_sns_topic_subscription", "alarm_archive", {
         "id": subscription, "arn": subscription, "topic_arn": topic, "protocol": "sqs", "endpoint": arn,
         "raw_message_delivery": True, "owner_id": answer.get("Owner", ctx.account_id),
-        **{name: answer.get(key, "") for name, key in SUBSCRIPTION_TEXT.items()},
+        **{attr: answer.get(key, "") for attr, key in SUBSCRIPTION_TEXT.items()},
         "confirmation_timeout_in_minutes": 1, "endpoint_auto_confirms": False, "pending_confirmation": False,
         "confirmation_was_authenticated": str(answer.get("ConfirmationWasAuthenticated", "")).lower() == "true",
     }, dependencies=("aws_sns_topic.alarms", "aws_sqs_queue.alarm_archive"))

@@ -134,10 +134,9 @@ resource "aws_sqs_queue" "alarm_archive" {
   name                      = "digitallync-core-alarm-archive"
   message_retention_seconds = 1209600
   sqs_managed_sse_enabled   = true
-}
 
-resource "aws_sqs_queue_policy" "alarm_archive" {
-  queue_url = aws_sqs_queue.alarm_archive.id
+  # Inline (not aws_sqs_queue_policy): a separate policy resource makes every refresh report the
+  # queue's own `policy` attribute as changed.
   policy = jsonencode({
     Version = "2012-10-17"
     Statement = [{
@@ -145,7 +144,7 @@ resource "aws_sqs_queue_policy" "alarm_archive" {
       Effect    = "Allow"
       Principal = { Service = "sns.amazonaws.com" }
       Action    = "sqs:SendMessage"
-      Resource  = aws_sqs_queue.alarm_archive.arn
+      Resource  = "arn:aws:sqs:${var.region}:${data.aws_caller_identity.current.account_id}:digitallync-core-alarm-archive"
       Condition = { ArnEquals = { "aws:SourceArn" = aws_sns_topic.alarms.arn } }
     }]
   })
