@@ -51,9 +51,11 @@ class FixOptions:
 
 
 def _store(name: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
-    def callback(ctx: click.Context, _param: click.Parameter, value: Any) -> Any:
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
         stored = ctx.meta.setdefault(_META, {})  # shared by `audit` and its command: a default never undoes
-        if value or name not in stored:  # what the other level was given
+        given = param.name is not None and ctx.get_parameter_source(param.name) not in (  # what the other level
+            None, click.core.ParameterSource.DEFAULT)                                    # was given (`0` too)
+        if given or name not in stored:
             stored[name] = value
         return value
 
