@@ -166,8 +166,8 @@ def _verdict(index: int, action: Action, found: Drift | None) -> ActionResult:
     if found.kind is not DriftKind.IN_SYNC and found.kind is not DriftKind.CHANGED:
         return ActionResult(index, Verdict.FAILED, f"still {found.kind.value}")
     wanted = {head(c.path) for c in action.changes}
-    if action.kind is ActionKind.REDEPLOY:  # the revision is back, and the deploys left the count as it was
-        wanted = {"task_definition"} | ({"desired_count"} - wanted)
+    if action.kind is ActionKind.REDEPLOY:  # the revision is back, and the count is the state's (the deploys keep
+        wanted |= {"task_definition", "desired_count"}  # the live one: a count drifted before still drifts)
     left = tuple(c.path for c in found.changes if head(c.path) in wanted)
     if left:
         return ActionResult(index, Verdict.FAILED, "drift remains: " + ", ".join(left), left)

@@ -145,7 +145,8 @@ def _redeploy(drift: Drift, heads: set[str], base: Action, route: Route | str) -
         return replace(base, kind=ActionKind.SKIP, summary=f"task_definition is not redeployed: {route}",
                        command=_target(drift, "apply"))
     others = sorted(heads - {"task_definition"})
-    also = f" ({', '.join(others)} also drifted: they follow the deploy or a later fix)" if others else ""
+    also = (f" ({', '.join(others)} also drifted: the deploys keep the live value, so the action is not verified; "
+            "a second `audit --fix` plans it)" if others else "")
     return replace(base, kind=ActionKind.REDEPLOY,
                    summary=f"redeploy {spec['service']} on {spec['task_definition']} through the blue/green deployer: "
                    f"{route.describe(spec['service'])}{also}", permissions=REDEPLOY_PERMISSIONS, risk=Risk.HIGH,

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from auditor.aws import Aws
-from auditor.deploy import DeployError, DeployOutcome, DeployRequest, deploy
+from auditor.deploy import DeployError, DeployOutcome, DeployRefused, DeployRequest, deploy
 from auditor.errors import AuditError
 from auditor.fix.journal import Journal
 from auditor.fix.model import Action
@@ -158,9 +158,11 @@ def redeployer(aws: Aws, store: Any, settings: DeploySettings) -> Callable[[int,
                           task_definition=spec["task_definition"])
             try:
                 outcome = settings.run(settings.request(spec, blue=blue, green=green), aws, store)
-            except (DeployError, AuditError) as exc:
-                journal.write("deployed", action=index, step=step, result="refused", detail=str(exc))
-                return _failure(spec, onto, step, f"was refused: {exc}")
+            except AuditError as exc:  # DeployRefused: nothing changed; any other DeployError: it could not start
+                result = "refused" if isinstance(exc, DeployRefused) else "not_started"
+                journal.write("deployed", action=index, step=step, result=result, detail=str(exc))
+                return _failure(spec, onto, step, f"{'was refused' if result == 'refused' else 'could not start'}: "
+                                                  f"{exc}")
             journal.write("deployed", action=index, step=step, deploy_id=outcome.deploy_id, result=outcome.result,
                           reason=outcome.rollback_reason, message=outcome.message, weights=outcome.weights,
                           services=outcome.services)

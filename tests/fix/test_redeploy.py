@@ -232,3 +232,20 @@ def test_verification_fails_when_the_other_colour_still_serves(aws: Aws, stack: 
     assert verdict.verdict is Verdict.FAILED
     assert verdict.detail == (f"redeployed, but the listener sends the traffic to {GREEN}; {GREEN} still has desired "
                               "count 2")
+
+
+def test_a_count_that_drifted_too_keeps_the_action_unverified(aws: Aws, stack: Stack, history: History) -> None:
+    drift = _drifted(aws, stack, BLUE)
+    aws.client("ecs").update_service(cluster=CLUSTER, service=BLUE, desiredCount=3)
+    both = Drift(drift.type, drift.id, DriftKind.CHANGED, drift.address, drift.region,
+                 (*drift.changes, AttributeChange("desired_count", 2, 3)), drift.states,
+                 state_attributes={**(drift.state_attributes or {}), "desired_count": 2})
+    settings = _settings(aws, stack)
+    plan = _plan(aws, both, settings)
+    assert plan.actions[0].kind is ActionKind.REDEPLOY and "desired_count also drifted" in plan.actions[0].summary
+    results, _ = _apply(aws, history, plan, settings)
+    assert (desired(aws, BLUE), _task_definition(aws, BLUE)) == (3, stack.task_definition)  # the live count kept
+    after = Drift(drift.type, drift.id, DriftKind.CHANGED, drift.address, drift.region,
+                  (AttributeChange("desired_count", 2, 3),), drift.states)
+    [verdict] = verify(plan, results, [after], route_check(aws))
+    assert (verdict.verdict, verdict.detail) == (Verdict.FAILED, "drift remains: desired_count")
