@@ -93,3 +93,14 @@ def remediation(entries: list[dict[str, Any]]) -> dict[str, Any]:
                     for i, a in enumerate(actions)],
         "rules": plan["plan"]["rules"],
     }
+
+
+def fixes_of_run(store: JournalStore, run_id: str) -> tuple[dict[str, Any], ...]:
+    """The fixes planned from audit run `run_id`, oldest first, each as `remediation` reads it plus its journal id."""
+    found = []
+    for journal_id in store.list_journals(KIND):
+        entries = store.read_journal(journal_id)
+        plan = next((e for e in entries if e.get("event") == "plan"), None)
+        if plan is not None and plan.get("run_id") == run_id:
+            found.append({"journal_id": journal_id, **remediation(entries)})
+    return tuple(found)

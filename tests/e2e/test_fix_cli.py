@@ -150,6 +150,17 @@ def test_a_drifted_task_definition_is_redeployed_by_two_deploys_and_verified(
         for deploy in redeploy["deploys"]:  # each deploy's own journal, linked by its id; --bake-seconds 0 honoured
             own = history.read_journal(deploy["deploy_id"])
             assert (own[0]["request"]["bake_seconds"], own[-1]["result"]) == (0.0, "succeeded")
+        run_id = remediation(history.read_journal(journal_id))["run_id"]
+    page = tmp_path / "report.html"  # the audited run's report: its Remediation section shows both deploys
+    rendered = _run(seeded, "report", run_id, "--html", str(page))
+    assert rendered.exit_code == 0, rendered.output
+    section = page.read_text().split('<section id="remediation"', 1)[1].split("</section>", 1)[0]
+    assert f"Fix <code>{journal_id}</code>: completed (exit 2)" in section
+    assert "<td>redeploy<br>" in section and "<code>aws_ecs_service.web_app</code>" in section
+    assert ">verified</td><td>re-observed: matches the state" in section
+    for deploy, onto in zip(redeploy["deploys"], (GREEN, NAME), strict=True):
+        assert (f"deploy {deploy['step']} of 2 onto <code>{onto}</code>: <span class=\"\">succeeded</span> "
+                f"(journal <code>{deploy['deploy_id']}</code>)") in section
 
 
 def test_a_lock_held_by_terraform_is_refused_and_nothing_changes(moto_server: str, stack: SeededStack) -> None:

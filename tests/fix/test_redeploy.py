@@ -4,8 +4,10 @@ deployer's reason), both deploys applied and journalled, and a gate failure in e
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
+
+from markupsafe import escape
 
 from auditor.aws import Aws
 from auditor.fix.apply import execute, verify
@@ -15,8 +17,11 @@ from auditor.fix.planner import build_plan
 from auditor.fix.redeploy import ALB, NATIVE, DeploySettings, redeploy_check, redeployer, route_check
 from auditor.history import History
 from auditor.models import AttributeChange, Drift, DriftKind
+from auditor.report.html import render_report
+from auditor.report.model import build
 from tests.deploy import conftest as deployer
 from tests.deploy.bgstack import BLUE, CLUSTER, FAMILY, GREEN, Stack, desired, fake_seams, weights
+from tests.report.sample import day_doc
 
 _built, aws, stack, history = deployer._built, deployer.aws, deployer.stack, deployer.history  # its fixtures
 
@@ -205,6 +210,11 @@ def test_a_gate_failure_in_the_second_deploy_leaves_the_other_colour_serving_the
     assert [(d["step"], d["result"]) for d in section["actions"][0]["deploys"]] == [(1, "succeeded"),
                                                                                     (2, "rolled_back")]
     assert section["actions"][0]["outcome"] == {"verdict": "failed", "detail": result.detail}
+    page = render_report(replace(build(day_doc(1)), remediations=({"journal_id": journal.id, **section},)))
+    shown = page.split('<section id="remediation"', 1)[1].split("</section>", 1)[0]
+    assert f"Fix <code>{journal.id}</code>: unfinished" in shown
+    assert '<td class="bad">failed</td>' in shown and str(escape(result.detail)) in shown
+    assert f'deploy 2 of 2 onto <code>{BLUE}</code>: <span class="bad">rolled back</span>' in shown
 
 
 def test_a_resumed_redeploy_skips_the_deploy_that_succeeded(aws: Aws, stack: Stack, history: History) -> None:
