@@ -4,7 +4,7 @@ deployer's reason), both deploys applied and journalled, and a gate failure in e
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from markupsafe import escape
@@ -21,18 +21,12 @@ from auditor.report.html import render_report
 from auditor.report.model import build
 from tests.deploy import conftest as deployer
 from tests.deploy.bgstack import BLUE, CLUSTER, FAMILY, GREEN, Stack, desired, fake_seams, weights
+from tests.fix.test_planner import Run
 from tests.report.sample import day_doc
 
 _built, aws, stack, history = deployer._built, deployer.aws, deployer.stack, deployer.history  # its fixtures
 
 STATE = "s3://state/web.tfstate"
-
-
-@dataclass
-class Run:  # the part of an AuditRun the planner reads
-    drifts: tuple[Drift, ...]
-    states: tuple[Any, ...] = ()
-    compliance: Any = None
 
 
 def _service_arn(aws: Aws, service: str) -> str:
