@@ -41,10 +41,13 @@ REDEPLOY_PERMISSIONS = ("ecs:DescribeServices", "ecs:DescribeTaskDefinition", "e
                         "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeRules",
                         "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth",
                         "elasticloadbalancing:ModifyListener", "elasticloadbalancing:ModifyRule",
-                        "cloudwatch:DescribeAlarms", "cloudwatch:GetMetricData", "dynamodb:DeleteItem",
+                        "cloudwatch:DescribeAlarms", "cloudwatch:GetMetricData",
+                        "application-autoscaling:DescribeScalableTargets",
+                        "application-autoscaling:RegisterScalableTarget", "dynamodb:DeleteItem",
                         "dynamodb:GetItem", "dynamodb:PutItem")
 """What the blue/green deployer calls to put a service back on the state's revision (auditor.deploy: discovery,
-the revision's images, the weights, the gates, its DynamoDB lease). Never RegisterTaskDefinition: a fix runs
+the revision's images, the weights, the gates, the colours' scaling suspended while traffic moves, its
+DynamoDB lease). Never RegisterTaskDefinition: a fix runs
 the state's revision as is (see auditor.fix.redeploy)."""
 
 IMPORT_COMMAND = "terraform plan -generate-config-out=generated.tf"
