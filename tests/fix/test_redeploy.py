@@ -20,11 +20,13 @@ from auditor.models import AttributeChange, Drift, DriftKind
 from auditor.report.html import render_report
 from auditor.report.model import build
 from tests.deploy import conftest as deployer
-from tests.deploy.bgstack import BLUE, CLUSTER, FAMILY, GREEN, Stack, desired, fake_seams, weights
+from tests.deploy import test_native as recorded
+from tests.deploy.bgstack import BLUE, CLUSTER, FAMILY, GREEN, FakeMetrics, Stack, desired, fake_seams, weights
 from tests.fix.test_planner import Run
 from tests.report.sample import day_doc
 
 _built, aws, stack, history = deployer._built, deployer.aws, deployer.stack, deployer.history  # its fixtures
+native = recorded.native  # ECS native blue/green with recorded answers
 
 STATE = "s3://state/web.tfstate"
 
@@ -253,3 +255,27 @@ def test_a_count_that_drifted_too_keeps_the_action_unverified(aws: Aws, stack: S
                   (AttributeChange("desired_count", 2, 3),), drift.states)
     [verdict] = verify(plan, results, [after], route_check(aws))
     assert (verdict.verdict, verdict.detail) == (Verdict.FAILED, "drift remains: desired_count")
+
+
+def test_a_native_redeploy_is_one_deploy_of_the_same_service(native: Any) -> None:
+    """With recorded ECS answers (tests/deploy/test_native.py: moto has no service-deployment APIs): the state's
+    revision as is (no RegisterTaskDefinition), one UpdateService through the deployer, followed to success."""
+    aws, ecs, clock, store = native
+    ecs.add_response("update_service", {"service": {"serviceArn": recorded.SERVICE_ARN}},
+                     {"cluster": "shop", "service": "web", "taskDefinition": recorded.TD1})
+    ecs.add_response("list_service_deployments", {"serviceDeployments": [{
+        "serviceDeploymentArn": recorded.DEPLOYMENT, "serviceArn": recorded.SERVICE_ARN,
+        "clusterArn": recorded.CLUSTER_ARN, "status": "PENDING"}]},
+        {"cluster": "shop", "service": "web", "status": ["PENDING", "IN_PROGRESS"]})
+    recorded._described(ecs, "SUCCESSFUL", "CLEAN_UP")
+    action = Action(ActionKind.REDEPLOY, "changed", "aws_ecs_service", recorded.SERVICE_ARN, "aws_ecs_service.web",
+                    "us-east-1", STATE, "redeploy", deploy={"cluster": "shop", "service": "web",
+                                                            "task_definition": recorded.TD1, "way": NATIVE,
+                                                            "onto": ["web"], "other": None})
+    journal = Journal(store)
+    settings = DeploySettings(0.0, 1800.0, {"clock": clock, "health": None, "metrics": FakeMetrics(clock)})
+    assert redeployer(aws, store, settings)(0, action, journal) is None
+    [deployed] = [e for e in journal.entries() if e["event"] == "deployed"]
+    assert (deployed["step"], deployed["result"]) == (1, "succeeded")
+    own = store.read_journal(deployed["deploy_id"])
+    assert [e["task_definition"] for e in own if e["event"] == "registered"] == [recorded.TD1]
