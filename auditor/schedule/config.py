@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -47,8 +47,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
 
-from auditor.config import AuditConfig, config_from_mapping, parse_duration, read_toml
+from auditor.aws import Aws
+from auditor.config import AuditConfig, config_from_mapping, parse_duration
 from auditor.errors import ConfigError
+from auditor.schedule.source import read_config
 from auditor.state.model import StateRequest
 
 SCHEDULE_KEYS = frozenset({"scheduler", "schedules", "notifications"})
@@ -205,10 +207,11 @@ def _crontab_weekdays(text: str) -> str:
     return ",".join(_CRON_DAYS[d] for d in sorted(days))
 
 
-def load_schedule_config(path: Path) -> ScheduleConfig:
-    """Read audit.toml; any problem is one ConfigError line naming the file and the entry."""
-    data = read_toml(path)
-    return schedule_config_from_mapping(data, str(path), base_dir=path.parent)
+def load_schedule_config(spec: str | Path, aws: Callable[[], Aws] | None = None) -> ScheduleConfig:
+    """Read audit.toml from a file, `ssm:/NAME` or `s3://BUCKET/KEY` (auditor.schedule.source); any
+    problem is one ConfigError line naming the source and the entry."""
+    data, where, base_dir = read_config(str(spec), aws) if aws else read_config(str(spec))
+    return schedule_config_from_mapping(data, where, base_dir=base_dir)
 
 
 def schedule_config_from_mapping(data: Mapping[str, Any], where: str, base_dir: Path) -> ScheduleConfig:
