@@ -1,6 +1,6 @@
 """One run of a scheduled job, the same for the daemon and `audit schedule once`:
 
-units -> `audit run`'s pipeline (auditor.pipeline.run_audit) -> report files (atomic) -> history row
+units (state × account × region) -> `audit run`'s stages (auditor.pipeline) merged -> report files (atomic) -> history row
 -> CloudWatch metrics -> notifications (queued) -> the job's summary kept for the next comparison.
 
 The history row is written last of the run's own outputs: a run killed before it leaves report
