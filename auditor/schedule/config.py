@@ -9,7 +9,8 @@
     cloudwatch_namespace = "DriftAudit"   # "" turns PutMetricData off
     digest_hour = 9                   # daily digest (UTC hour) to the targets with digest = true
     account_concurrency = 8           # API workers per account
-    parallel_units = 4                # accounts audited at once
+    parallel_units = 4                # units (threads) or accounts (processes) at once
+    executor = "threads"              # or "processes": one account per process, for many accounts
 
     [[schedules]]
     name = "nightly"
@@ -59,7 +60,7 @@ SCHEDULE_KEYS = frozenset({"scheduler", "schedules", "notifications"})
 _JOB_KEYS = {"name", "cron", "timezone", "jitter", "states", "regions", "accounts", "rules", "report_dir",
              "publish", "report_url", "notify", "thresholds"}
 _SCHEDULER_KEYS = {"misfire_grace_time", "shutdown_timeout", "heartbeat_file", "cloudwatch_namespace",
-                   "digest_hour", "account_concurrency", "parallel_units"}
+                   "digest_hour", "account_concurrency", "parallel_units", "executor"}
 _TARGET_KEYS = {"name", "sns_topic_arn", "webhook_url_env", "digest"}
 _THRESHOLD_KEYS = {"drift_index", "failing_rules", "coverage"}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -160,7 +161,8 @@ class ScheduleConfig:
     cloudwatch_namespace: str = "DriftAudit"
     digest_hour: int | None = None
     account_concurrency: int = 8   # API workers per account (AWS rate limits are per account)
-    parallel_units: int = 4        # accounts audited at once
+    parallel_units: int = 4        # units (threads) or accounts (processes) at once
+    executor: str = "threads"      # "threads" | "processes"
 
     @property
     def history(self) -> str | None:
@@ -241,13 +243,16 @@ def schedule_config_from_mapping(data: Mapping[str, Any], where: str, base_dir: 
     for key, value in (("account_concurrency", concurrency), ("parallel_units", parallel)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"{where}: [scheduler] {key} must be a positive integer, got {value!r}")
+    executor = raw_scheduler.get("executor", "threads")
+    if executor not in ("threads", "processes"):
+        raise ConfigError(f"{where}: [scheduler] executor must be \"threads\" or \"processes\", got {executor!r}")
     return ScheduleConfig(
         source=where, audit=audit, jobs=tuple(jobs), targets=targets,
         misfire_grace_time=parse_duration(raw_scheduler.get("misfire_grace_time", "6h"), "misfire_grace_time"),
         shutdown_timeout=parse_duration(raw_scheduler.get("shutdown_timeout", "15m"), "shutdown_timeout"),
         heartbeat_file=(base_dir / str(heartbeat)) if heartbeat else None,
         cloudwatch_namespace=namespace, digest_hour=digest_hour, account_concurrency=concurrency,
-        parallel_units=parallel,
+        parallel_units=parallel, executor=executor,
     )
 
 

@@ -1,7 +1,7 @@
 """One run of a scheduled job, the same for the daemon and `audit schedule once`:
 
-units (state × account × region) -> `audit run`'s stages (auditor.pipeline) merged -> report files (atomic) -> history row
--> CloudWatch metrics -> notifications (queued) -> the job's summary kept for the next comparison.
+units (state × account × region) -> `audit run`'s stages (auditor.pipeline), merged -> report files (atomic)
+-> history row -> CloudWatch metrics -> notifications (queued) -> the job's summary kept for the next comparison.
 
 The history row is written last of the run's own outputs: a run killed before it leaves report
 files at most (each complete, written by rename), never a row pointing at nothing.
@@ -24,7 +24,7 @@ from auditor.schedule.config import Job, ScheduleConfig
 from auditor.schedule.notify import Notifier, changes, message
 from auditor.schedule.store import ScheduleStore
 from auditor.schedule.summary import RunSummary, failed, summarize
-from auditor.schedule.units import LocalExecutor, UnitExecutor, audit_unit, plan_units, run_units
+from auditor.schedule.units import LocalExecutor, ProcessExecutor, UnitExecutor, audit_unit, plan_units, run_units
 
 log = logging.getLogger("auditor.schedule")
 
@@ -57,7 +57,8 @@ class RunContext:
     def local(cls, config: ScheduleConfig, history: History, store: ScheduleStore, aws: Aws,
               **kwargs: Any) -> RunContext:
         notifier = Notifier(lambda region: aws.client("sns", region))
-        return cls(config, history, store, aws, notifier, LocalExecutor(config.parallel_units), **kwargs)
+        executor = (ProcessExecutor if config.executor == "processes" else LocalExecutor)(config.parallel_units)
+        return cls(config, history, store, aws, notifier, executor, **kwargs)
 
 
 def run_job(ctx: RunContext, name: str, trigger: str = "schedule") -> RunSummary:

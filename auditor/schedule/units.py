@@ -11,7 +11,8 @@ home region — under the account's lock, so an account's API concurrency stays 
 computes it once per account × region, against the union of all states the run read (a resource is
 unmanaged only if no state in the run holds it), then judges the rules per account and scores the run.
 
-The seam is `UnitExecutor`: `LocalExecutor` runs units on this machine's threads; a distributed
+The seam is `UnitExecutor`: `LocalExecutor` runs units on this machine's threads, `ProcessExecutor` on
+its processes (one account per process at a time); a distributed
 executor (docs/scheduling.md says which and why) submits the same picklable `Unit` values and hands
 back the same `UnitOutcome`s, each a self-contained AuditRun (its state, its scope's inventory, its
 drifts), which `merge_runs` folds into one recorded run.
@@ -22,14 +23,15 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from itertools import zip_longest
+from multiprocessing import get_context
 from typing import Protocol
 
 from auditor import __version__
-from auditor.aws import Aws
+from auditor.aws import Aws, AwsSettings
 from auditor.catalog import specs
 from auditor.config import AuditConfig
 from auditor.diff import diff_managed, unmanaged
@@ -88,6 +90,33 @@ class LocalExecutor:
             return [unit_outcome(units[0], audit)]
         with ThreadPoolExecutor(max_workers=min(self.parallel, len(units)), thread_name_prefix="unit") as pool:
             return list(pool.map(lambda unit: unit_outcome(unit, audit), units))
+
+
+class ProcessExecutor:
+    """This machine's cores: each account's units in one worker process (so its reads and listings are
+    still done once), up to `parallel` accounts at once. `audit` must be picklable: LocalAudit travels
+    as its AWS settings and starts afresh in the worker."""
+
+    def __init__(self, parallel: int = 4) -> None:
+        self.parallel = parallel
+
+    def run(self, units: Sequence[Unit], audit: Callable[[Unit], AuditRun]) -> list[UnitOutcome]:
+        groups: dict[str, list[int]] = {}
+        for index, unit in enumerate(units):
+            groups.setdefault(unit.account_label, []).append(index)
+        outcomes: list[UnitOutcome | None] = [None] * len(units)
+        # spawn: a fresh interpreter, no lock held by another thread of this one copied into it
+        with ProcessPoolExecutor(max_workers=min(self.parallel, len(groups)), mp_context=get_context("spawn")) as pool:
+            futures = {pool.submit(_run_in_turn, [units[i] for i in indexes], audit): indexes
+                       for indexes in groups.values()}
+            for future, indexes in futures.items():
+                for index, outcome in zip(indexes, future.result(), strict=True):
+                    outcomes[index] = outcome
+        return [o for o in outcomes if o is not None]
+
+
+def _run_in_turn(units: Sequence[Unit], audit: Callable[[Unit], AuditRun]) -> list[UnitOutcome]:
+    return [unit_outcome(unit, audit) for unit in units]
 
 
 def unit_outcome(unit: Unit, audit: Callable[[Unit], AuditRun]) -> UnitOutcome:
@@ -150,6 +179,9 @@ class LocalAudit:
                         ignore_file=read.ignore.source, caller=read.caller,
                         out_of_scope=tuple(r for r in read.out_of_scope if (r.source or "") in mine))
 
+    def __reduce__(self) -> tuple[Callable[[AwsSettings], LocalAudit], tuple[AwsSettings]]:
+        return _local_audit, (self.aws.settings,)
+
     def _lock(self, unit: Unit) -> threading.Lock:
         with self._guard:
             return self._locks.setdefault(unit.account_label, threading.Lock())
@@ -173,6 +205,10 @@ class LocalAudit:
             if key not in self._scopes:
                 self._scopes[key] = observe(unit.config, read, regions)
             return self._scopes[key]
+
+
+def _local_audit(settings: AwsSettings) -> LocalAudit:
+    return LocalAudit(Aws(settings))
 
 
 def owner(requests: Sequence[StateRequest], loaded: LoadedState) -> StateRequest | None:
