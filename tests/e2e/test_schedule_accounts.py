@@ -1,6 +1,6 @@
 """A job over several accounts on a moto server: units per state × account (its role assumed, its
-own states), run in parallel on threads or processes and merged into one recorded run; an account whose unit fails makes the run
-incomplete, naming the account, without hiding the others' results."""
+own states), run in parallel on threads or processes and merged into one recorded run; an account
+whose units fail makes the run incomplete, naming the account, without hiding the others' results."""
 
 from __future__ import annotations
 
