@@ -26,13 +26,6 @@ os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "tes
                    "AWS_EC2_METADATA_DISABLED": "true"})
 
 from auditor.aws import Aws, AwsSettings
-from auditor.demo.motoserver import MotoServer
-from auditor.demo.run import REGION, STACK_KEY, seed_reference_stack
-from auditor.demo.seed_edge import seed_edge
-from auditor.demo.seed_network import seed_network
-from auditor.demo.seed_platform import seed_alarms, seed_platform
-from auditor.demo.seedkit import SeedContext
-from auditor.demo.statefile import build_state, publish_state
 from auditor.schedule.config import load_schedule_config
 from auditor.schedule.units import LocalExecutor, ProcessExecutor, UnitExecutor, audit_unit, plan_units, run_units
 
@@ -78,8 +71,19 @@ def latency_proxy(target: str, latency: float) -> tuple[ThreadingHTTPServer, str
     return server, f"http://127.0.0.1:{server.server_port}"
 
 
+REGION = "ap-south-1"  # auditor.demo.run's; the demo (and moto) are imported only by the main process:
+# the process executor's spawned workers import this module again, and need neither
+
+
 def seed_fleet(aws: Aws, accounts: int) -> list[tuple[str, str | None, str]]:
     """(account id, role, state uri) per account, each holding the reference stack."""
+    from auditor.demo.run import STACK_KEY, seed_reference_stack
+    from auditor.demo.seed_edge import seed_edge
+    from auditor.demo.seed_network import seed_network
+    from auditor.demo.seed_platform import seed_alarms, seed_platform
+    from auditor.demo.seedkit import SeedContext
+    from auditor.demo.statefile import build_state, publish_state
+
     first = seed_reference_stack(aws)
     fleet: list[tuple[str, str | None, str]] = [(aws.account_id(), None, f"s3://{first.bucket}/{STACK_KEY}")]
     for n in range(1, accounts):
@@ -114,6 +118,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=8, help="API workers per account")
     parser.add_argument("--executor", nargs="+", default=["threads"], choices=["threads", "processes"])
     args = parser.parse_args()
+    from auditor.demo.motoserver import MotoServer
+    from auditor.demo.run import REGION as DEMO_REGION
+
+    assert DEMO_REGION == REGION
     with MotoServer() as moto:
         os.environ["AWS_ENDPOINT_URL"] = moto.endpoint
         aws = Aws(AwsSettings(region=REGION))
