@@ -23,6 +23,16 @@ TYPE_ALIASES: Mapping[str, str] = {
 }
 """The provider's older names of the same resource types (no collector module needs importing to know them)."""
 
+LISTED_AS: Mapping[str, str] = {
+    "aws_default_route_table": "aws_route_table", "aws_route": "aws_route_table",
+    "aws_kms_replica_key": "aws_kms_key", "aws_kms_external_key": "aws_kms_key",
+    "aws_kms_replica_external_key": "aws_kms_key",
+}
+"""Types whose live resources another type's collector lists: DescribeRouteTables returns a VPC's main
+route table, and every table's routes inline, as aws_route_table; ListKeys returns replica keys and keys
+with imported material as aws_kms_key. Live, these types never appear under their own name, and they
+were observed wherever the type listing them was."""
+
 StateView = Mapping[str, Sequence[Resource]]
 """State resources by canonical type, as the diff hands them to `mirrored` and `covered`."""
 

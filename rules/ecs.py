@@ -10,14 +10,15 @@ families a state holds; the others are UNKNOWN, never a pass. The ECS field is `
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from auditor.code.values import Ref
 from auditor.models import Origin, Resource, Unresolved
 from auditor.rules.containers import judge_containers
 from auditor.rules.engine import rule
-from auditor.rules.joins import name_of, resource_at, subnet_values, subnet_zones, zone_spread
-from auditor.rules.links import address_type, same_address
+from auditor.rules.joins import ARN_KEYS, designated, name_of, resource_at, subnet_values, subnet_zones, zone_spread
+from auditor.rules.links import address_type, memo, same_address
 from auditor.rules.model import Peers, RuleContext, Verdict
 from auditor.rules.read import as_bool, blocks, get, has, show, value_or_default
 from auditor.rules.verdicts import all_of, failed, judge, not_applicable, passed, unknown, unobserved, unresolved
@@ -25,6 +26,8 @@ from auditor.rules.verdicts import all_of, failed, judge, not_applicable, passed
 TASK_DEFINITION = "aws_ecs_task_definition"
 SERVICE = "aws_ecs_service"
 CLUSTER = "aws_ecs_cluster"
+TARGET_GROUP = "aws_lb_target_group"
+FORWARDERS = (("aws_lb_listener", "default_action"), ("aws_lb_listener_rule", "action"))
 INSIGHTS = ("enabled", "enhanced")
 
 # --- container definitions (ECS-01..03) ----------------------------------------------------------
@@ -261,13 +264,88 @@ def _replica(res: Resource) -> Verdict | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class _Forward:
+    """A weighted forward action of a listener or listener rule: each target group with its weight."""
+
+    where: Resource
+    groups: tuple[tuple[Resource, int], ...]
+
+
+def _weighted_forwards(ctx: RuleContext) -> tuple[_Forward, ...]:
+    """The forward actions of this source whose every target group and weight is known (others are no evidence)."""
+    def build() -> tuple[_Forward, ...]:
+        found: list[_Forward] = []
+        for tf_type, path in FORWARDERS:
+            for where in ctx.of_type(tf_type):
+                actions = blocks(where, path)
+                for action in [] if isinstance(actions, Unresolved) else actions:
+                    forwards = blocks(action, "forward")
+                    for forward in [] if isinstance(forwards, Unresolved) else forwards:
+                        groups = _weighted_groups(ctx, forward)
+                        if groups:
+                            found.append(_Forward(where, groups))
+        return tuple(found)
+
+    forwards: tuple[_Forward, ...] = memo(ctx, "ecs.weighted_forwards", build)
+    return forwards
+
+
+def _weighted_groups(ctx: RuleContext, forward: Mapping[str, Any]) -> tuple[tuple[Resource, int], ...]:
+    entries = blocks(forward, "target_group")
+    if isinstance(entries, Unresolved):
+        return ()
+    groups: list[tuple[Resource, int]] = []
+    for entry in entries:
+        group = designated(ctx, entry.get("arn"), (TARGET_GROUP,), ARN_KEYS)
+        weight = entry.get("weight", 1)  # the provider's default weight
+        if not isinstance(group, Resource) or not isinstance(weight, int):
+            return ()
+        groups.append((group, weight))
+    return tuple(groups)
+
+
+def _service_group(ctx: RuleContext, service: Resource) -> Resource | None:
+    """The one target group a service registers with, when it can be told."""
+    entries = blocks(service, "load_balancer")
+    if isinstance(entries, Unresolved) or len(entries) != 1:
+        return None
+    group = designated(ctx, entries[0].get("target_group_arn"), (TARGET_GROUP,), ARN_KEYS)
+    return group if isinstance(group, Resource) else None
+
+
+def idle_colour(ctx: RuleContext, service: Resource) -> str | None:
+    """Why `service` is the idle colour of a blue/green pair, or None when the evidence does not show it.
+
+    It is when the one forward action that reaches its target group gives that group weight 0 and
+    sends the traffic to another target group with which another service of this source registers.
+    """
+    own = _service_group(ctx, service)
+    if own is None:
+        return None
+    reaching = [f for f in _weighted_forwards(ctx) if any(g is own for g, _ in f.groups)]
+    if len(reaching) != 1 or any(w != 0 for g, w in reaching[0].groups if g is own):
+        return None
+    forward = reaching[0]
+    serving = [g for g, w in forward.groups if w > 0 and g is not own]
+    for peer in ctx.of_type(SERVICE):
+        group = _service_group(ctx, peer) if peer is not service else None
+        if group is not None and any(group is g for g in serving):
+            return (f"it is the idle colour ({name_of(own)} has weight 0 in {name_of(forward.where)}, whose "
+                    f"traffic {name_of(peer)} serves through {name_of(group)})")
+    return None
+
+
 @rule(
     id="ECS-05", title="desired_count ≥ 2 across ≥2 AZs", severity="medium", resource_types=(SERVICE,),
     rationale="""
 One task is one point of failure: a deployment, a host failure or a zone outage takes the service
 down. The service needs at least `min_desired_count` tasks (default 2) and subnets in at least
 `min_azs` availability zones (default 2), so ECS can spread the tasks over zones. The zones are
-those of `network_configuration.subnets`, resolved to the `aws_subnet` resources.""",
+those of `network_configuration.subnets`, resolved to the `aws_subnet` resources. The idle colour of
+a blue/green pair is not held to the count (it runs nothing between releases by design) when the
+evidence shows it: the one forward action reaching its target group gives it weight 0 and sends the
+traffic to a target group another service registers with; the serving colour is judged as usual.""",
     remediation="Set `desired_count = 2` (or more) and give `network_configuration.subnets` one private subnet "
                 "per availability zone.",
     terraform="""
@@ -300,7 +378,10 @@ def service_spread(res: Resource, ctx: RuleContext) -> Verdict:
         return skip
     minimum = ctx.settings.min_desired_count
     count = value_or_default(res, "desired_count", 0)
-    if count is None:
+    idle = idle_colour(ctx, res)
+    if idle is not None:
+        count_verdict = passed(f"desired_count {show(count)} is not required to reach {minimum}: {idle}", count)
+    elif count is None:
         count_verdict = unobserved("desired_count")
     else:
         count_verdict = judge(count, "desired_count", lambda c: isinstance(c, int) and c >= minimum,

@@ -12,6 +12,12 @@ is active (process-wide: moto serves its threads from this process):
   unknown prefix is PullThroughCacheRuleNotFoundException) and Delete, kept in memory on moto's ECR
   backend of the account and region, so a reset forgets them like everything else.
 
+- ECS CreateService keeps the settings moto drops (deploymentConfiguration with its circuit breaker,
+  healthCheckGracePeriodSeconds, enableECSManagedTags, enableExecuteCommand,
+  availabilityZoneRebalancing, capacity provider and placement settings): DescribeServices returns
+  them as given, as AWS does, so Terraform plans nothing right after its own apply and ECS-06 is
+  judged on what the service says. (UpdateService already keeps what it is given.)
+
 MotoServer applies it for as long as the server runs; in-process tests wrap `mock_aws()` in it.
 """
 
@@ -93,6 +99,35 @@ def _pull_through_cache_rules() -> Iterator[None]:
             delattr(ECRResponse, name)
 
 
+_ECS_SERVICE_SETTINGS = ("deploymentConfiguration", "healthCheckGracePeriodSeconds", "enableECSManagedTags",
+                         "enableExecuteCommand", "availabilityZoneRebalancing", "capacityProviderStrategy",
+                         "placementConstraints", "placementStrategy")
+"""CreateService parameters that DescribeServices returns and moto 5.2 drops."""
+
+
+@contextmanager
+def _ecs_service_settings() -> Iterator[None]:
+    from botocore import xform_name
+    from moto.ecs.responses import EC2ContainerServiceResponse
+
+    create = EC2ContainerServiceResponse.create_service
+
+    def create_service(self: Any) -> Any:
+        result = create(self)
+        service = self.ecs_backend._get_service(self._get_param("cluster", "default"), self._get_param("serviceName"))
+        for name in _ECS_SERVICE_SETTINGS:
+            value = self._get_param(name)
+            if value is not None and getattr(service, xform_name(name), None) is None:
+                setattr(service, xform_name(name), value)
+        return result
+
+    EC2ContainerServiceResponse.create_service = create_service  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        EC2ContainerServiceResponse.create_service = create  # type: ignore[method-assign]
+
+
 @contextmanager
 def _instant_acm_validation() -> Iterator[None]:
     from moto import settings
@@ -121,7 +156,7 @@ def _managed_policies() -> Iterator[None]:
 @contextmanager
 def reference_stack_moto() -> Iterator[None]:
     """What moto needs, beyond itself, to host the reference stack (see the module docstring)."""
-    with _managed_policies(), _instant_acm_validation(), _pull_through_cache_rules():
+    with _managed_policies(), _instant_acm_validation(), _pull_through_cache_rules(), _ecs_service_settings():
         yield
 
 

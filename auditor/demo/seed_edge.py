@@ -59,7 +59,7 @@ def _flag(value: Any) -> str:
 
 def seed_edge(ctx: SeedContext) -> None:
     """Create and record the certificate and its validation, the ALB's log bucket, the ALB, target groups,
-    listeners, cluster, task definition and service."""
+    listeners, cluster, task definition and the two colours' services (green idle at desired count 0)."""
     certificate = _certificate(ctx)
     validation = _certificate_validation(ctx, certificate)
     logs = _alb_log_bucket(ctx)
@@ -69,7 +69,8 @@ def seed_edge(ctx: SeedContext) -> None:
     _redirect_listener(ctx, lb)
     cluster = _cluster(ctx)
     task = _task_definition(ctx)
-    _service(ctx, cluster, task, blue)
+    _service(ctx, cluster, task, blue, "blue")
+    _service(ctx, cluster, task, green, "green")
 
 
 # --- ACM ------------------------------------------------------------------------------------------
@@ -370,14 +371,21 @@ def _task_definition(ctx: SeedContext) -> dict[str, Any]:
         "aws_iam_role.ecs_task_role"))
 
 
-def _service(ctx: SeedContext, cluster: dict[str, Any], task: dict[str, Any],
-             blue: dict[str, Any]) -> dict[str, Any]:
+SERVICES = {"blue": ("web_app", NAME, 2), "green": ("web_app_green", f"{NAME}-green", 0)}
+"""colour -> (Terraform name, service name, desired count) of terraform/stack's two services."""
+
+
+def _service(ctx: SeedContext, cluster: dict[str, Any], task: dict[str, Any], target_group: dict[str, Any],
+             colour: str) -> dict[str, Any]:
+    """One colour's service, registered with its target group; both run the stack's one task definition."""
+    tf_name, name, desired = SERVICES[colour]
     subnets = sorted(ctx.ref(_SUBNET.format(tier="private", az=z))["id"] for z in _ZONES)
     security_group = ctx.ref("aws_security_group.service")["id"]
-    tags = _tags(NAME)
-    load_balancer = {"target_group_arn": blue["arn"], "container_name": CONTAINER, "container_port": APP_PORT}
+    tags = _tags(name)
+    load_balancer = {"target_group_arn": target_group["arn"], "container_name": CONTAINER,
+                     "container_port": APP_PORT}
     service = ctx.client("ecs").create_service(
-        cluster=cluster["arn"], serviceName=NAME, taskDefinition=task["arn"], desiredCount=2,
+        cluster=cluster["arn"], serviceName=name, taskDefinition=task["arn"], desiredCount=desired,
         launchType="FARGATE", schedulingStrategy="REPLICA", deploymentController={"type": "ECS"},
         networkConfiguration={"awsvpcConfiguration": {
             "subnets": subnets, "securityGroups": [security_group], "assignPublicIp": "DISABLED"}},
@@ -388,11 +396,11 @@ def _service(ctx: SeedContext, cluster: dict[str, Any], task: dict[str, Any],
         healthCheckGracePeriodSeconds=60, enableECSManagedTags=False, enableExecuteCommand=False,
         tags=_aws_tags(tags, "key", "value"))["service"]
     deps = (*(_SUBNET.format(tier="private", az=z) for z in _ZONES), "aws_security_group.service",
-            "aws_ecs_cluster.main", "aws_ecs_task_definition.web_app", "aws_lb_target_group.blue",
+            "aws_ecs_cluster.main", "aws_ecs_task_definition.web_app", f"aws_lb_target_group.{colour}",
             "aws_lb_listener.https")
-    return ctx.add("aws_ecs_service", "web_app", _tagged({
-        "id": service["serviceArn"], "name": NAME, "cluster": cluster["arn"], "task_definition": task["arn"],
-        "desired_count": 2, "launch_type": "FARGATE", "platform_version": service.get("platformVersion", ""),
+    return ctx.add("aws_ecs_service", tf_name, _tagged({
+        "id": service["serviceArn"], "name": name, "cluster": cluster["arn"], "task_definition": task["arn"],
+        "desired_count": desired, "launch_type": "FARGATE", "platform_version": service.get("platformVersion", ""),
         "scheduling_strategy": "REPLICA", "propagate_tags": service.get("propagateTags", "NONE"),
         "enable_ecs_managed_tags": False, "enable_execute_command": False,
         "health_check_grace_period_seconds": 60,

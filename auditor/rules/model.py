@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from auditor.catalog import LISTED_AS
 from auditor.models import Resource, Severity, Status
 from auditor.rules.settings import RuleSettings
 
@@ -55,6 +56,7 @@ class Evidence:
                for a global type).
     regions:   every audited region (a resource without a region needs its evidence in all of them).
     covered:   the types a live collector reads at all (the others are never observed live).
+    A type another collector lists (catalog.LISTED_AS) was observed where that one was.
     """
 
     observed: Mapping[str, frozenset[str]]
@@ -64,6 +66,7 @@ class Evidence:
 
     def missing(self, tf_type: str, region: str | None) -> str | None:
         """Why `tf_type` is not known in `region` (None when it was observed there)."""
+        tf_type = LISTED_AS.get(tf_type, tf_type)
         seen = self.observed.get(tf_type, frozenset())
         if "*" in seen:
             return None

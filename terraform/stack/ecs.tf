@@ -63,7 +63,7 @@ resource "aws_ecs_task_definition" "web_app" {
 # registers new revisions and moves traffic between the target groups; after a release the
 # digest it shipped goes into var.image_digest so the next plan converges (see README).
 # task_definition is deliberately not in ignore_changes: a revision that Terraform did not
-# write must show up as drift.
+# write must show up as drift. This is the blue colour: it serves all traffic at rest.
 resource "aws_ecs_service" "web_app" {
   name                               = "digitallync-core"
   cluster                            = aws_ecs_cluster.main.id
@@ -95,5 +95,43 @@ resource "aws_ecs_service" "web_app" {
   }
 
   # A target group must be attached to a load balancer before a service can register into it.
+  depends_on = [aws_lb_listener.https]
+}
+
+# The green colour: the service `audit deploy` brings up behind the green target group (weight 0
+# at rest, see aws_lb_listener.https), shifts traffic to, and scales back to zero on rollback. Idle
+# it runs nothing; it uses blue's task definition, so the state describes both colours with one
+# revision. Its settings mirror blue's: when a release has made green the serving colour it must be
+# as sound as blue was (circuit breaker, private subnets, managed tags).
+resource "aws_ecs_service" "web_app_green" {
+  name                               = "digitallync-core-green"
+  cluster                            = aws_ecs_cluster.main.id
+  task_definition                    = aws_ecs_task_definition.web_app.arn
+  desired_count                      = 0
+  launch_type                        = "FARGATE"
+  platform_version                   = "LATEST"
+  deployment_minimum_healthy_percent = 100
+  deployment_maximum_percent         = 200
+  health_check_grace_period_seconds  = 60
+  enable_ecs_managed_tags            = true
+  propagate_tags                     = "SERVICE"
+
+  network_configuration {
+    subnets          = [for subnet in aws_subnet.private : subnet.id]
+    security_groups  = [aws_security_group.service.id]
+    assign_public_ip = false
+  }
+
+  load_balancer {
+    target_group_arn = aws_lb_target_group.green.arn
+    container_name   = "production-web"
+    container_port   = 3000
+  }
+
+  deployment_circuit_breaker {
+    enable   = true
+    rollback = true
+  }
+
   depends_on = [aws_lb_listener.https]
 }

@@ -1,8 +1,9 @@
 """`audit deploy` against the seeded reference stack (terraform/stack's shape) on a moto server.
 
-The stack has one service behind the blue target group: the deploy is refused until the idle
-colour's service exists; with it, discovery finds the HTTPS listener's weighted default action
-(among the HTTP redirect listener) and the release goes through with the stack's green alarms.
+The stack has both colours: blue (`digitallync-core`, serving) and green (`digitallync-core-green`,
+desired 0) behind the HTTPS listener's weighted default action. Discovery finds that action among the
+HTTP redirect listener, a release goes through with the stack's green alarms as gates, and a second
+deploy of the state's own task definition puts the stack back exactly as its state describes it.
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ import json
 import urllib.request
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from auditor.aws import Aws, AwsSettings
 from auditor.cli import cli
-from auditor.demo.run import REGION, seed_reference_stack
-from auditor.demo.seed_edge import CONTAINER, NAME
+from auditor.demo.run import REGION, SeededStack, seed_reference_stack
+from auditor.demo.seed_edge import NAME
 
 CLUSTER = "digitallync"
 GREEN = f"{NAME}-green"
@@ -24,18 +25,22 @@ ALARMS = (f"{NAME}-target-5xx-green", f"{NAME}-unhealthy-hosts-green")
 
 
 @pytest.fixture
-def reference(moto_server: str, monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> Aws:
+def reference(moto_server: str, monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> tuple[Aws, SeededStack]:
     with urllib.request.urlopen(urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST"), timeout=120):
         pass
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
     monkeypatch.setenv("AWS_REGION", REGION)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     aws = Aws(AwsSettings(region=REGION, max_attempts=1))
-    seed_reference_stack(aws)
+    seeded = seed_reference_stack(aws)
     aws.client("dynamodb").create_table(TableName="auditor-deploy-leases", BillingMode="PAY_PER_REQUEST",
                                         KeySchema=[{"AttributeName": "LeaseID", "KeyType": "HASH"}],
                                         AttributeDefinitions=[{"AttributeName": "LeaseID", "AttributeType": "S"}])
-    return aws
+    elb = aws.client("elbv2")
+    for n, colour in enumerate(("blue", "green")):  # the tasks' addresses; moto reports them healthy
+        elb.register_targets(TargetGroupArn=seeded.stack.ref(f"aws_lb_target_group.{colour}")["arn"],
+                             Targets=[{"Id": f"10.0.{n}.{i + 10}", "Port": 3000} for i in range(2)])
+    return aws, seeded
 
 
 def _image(aws: Aws) -> str:
@@ -45,29 +50,49 @@ def _image(aws: Aws) -> str:
     return f"{repo}:1.1.0"
 
 
-def test_deploy_on_the_reference_stack(reference: Aws) -> None:
-    aws = reference
-    image = _image(aws)
-    args = ["deploy", "--cluster", CLUSTER, "--service", NAME, "--image", image, "--steps", "25,100", "--bake", "0s",
-            "--poll", "0s", "--timeout", "2m", "--yes", "--format", "json", *(f"--alarm={a}" for a in ALARMS)]
-    refused = CliRunner().invoke(cli, args)
-    assert refused.exit_code != 0
-    assert "no service in cluster digitallync is registered with the green target group digitallync-green" \
-        in str(refused.exception)
-    ecs, elb = aws.client("ecs"), aws.client("elbv2")
-    blue = ecs.describe_services(cluster=CLUSTER, services=[NAME])["services"][0]
-    tgs = {g["TargetGroupName"]: g["TargetGroupArn"] for g in elb.describe_target_groups()["TargetGroups"]}
-    ecs.create_service(cluster=CLUSTER, serviceName=GREEN, taskDefinition=blue["taskDefinition"], desiredCount=0,
-                       launchType="FARGATE", networkConfiguration=blue["networkConfiguration"],
-                       loadBalancers=[{"targetGroupArn": tgs["digitallync-green"], "containerName": CONTAINER,
-                                       "containerPort": 3000}])
-    for n, colour in enumerate(("blue", "green")):  # the tasks' addresses; moto reports them healthy
-        elb.register_targets(TargetGroupArn=tgs[f"digitallync-{colour}"],
-                             Targets=[{"Id": f"10.0.{n}.{i + 10}", "Port": 3000} for i in range(2)])
-    result = CliRunner().invoke(cli, args)
-    assert result.exit_code == 0, result.output
-    outcome = json.loads(result.stdout)
-    assert outcome["result"] == "succeeded"
-    assert outcome["weights"] == {tgs["digitallync-blue"]: 0, tgs["digitallync-green"]: 100}
-    assert outcome["services"]["green"]["service"] == GREEN and outcome["services"]["green"]["desired"] == 2
+def _deploy(service: str, *release: str) -> Result:
+    return CliRunner().invoke(cli, ["deploy", "--cluster", CLUSTER, "--service", service, *release, "--steps",
+                                    "25,100", "--bake", "0s", "--poll", "0s", "--timeout", "2m", "--yes",
+                                    "--format", "json", *(f"--alarm={a}" for a in ALARMS)])
+
+
+def _services(aws: Aws) -> dict[str, tuple[int, str]]:
+    found = aws.client("ecs").describe_services(cluster=CLUSTER, services=[NAME, GREEN])["services"]
+    return {s["serviceName"]: (s["desiredCount"], s["taskDefinition"]) for s in found}
+
+
+def test_a_release_and_its_return_on_the_reference_stack(reference: tuple[Aws, SeededStack]) -> None:
+    aws, seeded = reference
+    blue_tg = seeded.stack.ref("aws_lb_target_group.blue")["arn"]
+    green_tg = seeded.stack.ref("aws_lb_target_group.green")["arn"]
+    in_state = seeded.stack.ref("aws_ecs_task_definition.web_app")["arn"]
+
+    shipped = _deploy(NAME, "--image", _image(aws))
+    assert shipped.exit_code == 0, shipped.output
+    outcome = json.loads(shipped.stdout)
+    assert outcome["result"] == "succeeded" and outcome["way"] == "alb-weights"
+    assert outcome["weights"] == {blue_tg: 0, green_tg: 100}
+    assert outcome["services"]["green"] == {"service": GREEN, "target_group": green_tg, "desired": 2}
     assert outcome["services"]["blue"]["desired"] == 0
+    release = outcome["task_definition"]
+    assert release != in_state and _services(aws) == {NAME: (0, in_state), GREEN: (2, release)}
+
+    # The roles have swapped: the state's own revision goes back to digitallync-core, which then serves.
+    back = _deploy(GREEN, "--task-definition", in_state)
+    assert back.exit_code == 0, back.output
+    outcome = json.loads(back.stdout)
+    assert outcome["result"] == "succeeded"
+    assert outcome["weights"] == {blue_tg: 100, green_tg: 0}
+    assert outcome["services"]["green"] == {"service": NAME, "target_group": blue_tg, "desired": 2}
+    assert _services(aws) == {NAME: (2, in_state), GREEN: (0, release)}
+
+
+def test_the_redirect_listener_is_refused_and_nothing_changes(reference: tuple[Aws, SeededStack]) -> None:
+    aws, seeded = reference
+    https = seeded.stack.ref("aws_lb_listener.https")["arn"]
+    before = (aws.client("elbv2").describe_listeners(ListenerArns=[https])["Listeners"], _services(aws))
+    redirect = seeded.stack.ref("aws_lb_listener.http_redirect")["arn"]
+    refused = _deploy(NAME, "--image", _image(aws), f"--listener={redirect}")
+    assert refused.exit_code == 1
+    assert "mixes forward with redirect; the ALB cannot weight it" in str(refused.exception)
+    assert (aws.client("elbv2").describe_listeners(ListenerArns=[https])["Listeners"], _services(aws)) == before

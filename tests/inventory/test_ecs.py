@@ -131,6 +131,35 @@ def test_service_in_provider_shape(aws: Aws) -> None:
     assert live["tags"] == {"Env": "prod"}
 
 
+def test_the_embedded_aws_keeps_the_service_settings_moto_drops(aws: Aws) -> None:
+    """The demo's and the conformance suite's moto answers DescribeServices with what CreateService was
+    given, as AWS does; plain moto again once the extension is undone."""
+    from auditor.demo.motoserver import reference_stack_moto
+
+    ecs = aws.client("ecs", REGION)
+    cluster = ecs.create_cluster(clusterName="main")["cluster"]["clusterArn"]
+    task = _register(aws, "web")["taskDefinitionArn"]
+    settings: dict[str, Any] = {
+        "deploymentConfiguration": {"deploymentCircuitBreaker": {"enable": True, "rollback": True},
+                                    "maximumPercent": 200, "minimumHealthyPercent": 100},
+        "healthCheckGracePeriodSeconds": 60, "enableECSManagedTags": True, "enableExecuteCommand": False,
+        "availabilityZoneRebalancing": "ENABLED"}
+    with reference_stack_moto():
+        kept = ecs.create_service(cluster=cluster, serviceName="kept", taskDefinition=task, desiredCount=1,
+                                  **settings)["service"]["serviceArn"]
+        live = collect(aws, ecsmod.collect_services)[kept].attributes
+    assert {k: live[k] for k in ("deployment_circuit_breaker", "deployment_maximum_percent",
+                                 "deployment_minimum_healthy_percent", "health_check_grace_period_seconds",
+                                 "enable_ecs_managed_tags", "enable_execute_command",
+                                 "availability_zone_rebalancing")} == {
+        "deployment_circuit_breaker": [{"enable": True, "rollback": True}], "deployment_maximum_percent": 200,
+        "deployment_minimum_healthy_percent": 100, "health_check_grace_period_seconds": 60,
+        "enable_ecs_managed_tags": True, "enable_execute_command": False, "availability_zone_rebalancing": "ENABLED"}
+    plain = ecs.create_service(cluster=cluster, serviceName="plain", taskDefinition=task, desiredCount=1,
+                               **settings)["service"]
+    assert "deploymentConfiguration" not in plain and "healthCheckGracePeriodSeconds" not in plain
+
+
 def test_service_fields_real_aws_returns() -> None:
     attrs = ecsmod.service_attributes({
         "serviceArn": "arn:aws:ecs:r:1:service/c/web", "serviceName": "web", "clusterArn": "arn:c",

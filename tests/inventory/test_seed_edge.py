@@ -52,7 +52,7 @@ SEEDED_ADDRESSES = [
     "aws_s3_bucket_policy.alb_logs", "aws_s3_bucket_lifecycle_configuration.alb_logs",
     "aws_lb.main", "aws_lb_target_group.blue", "aws_lb_target_group.green", "aws_lb_listener.https",
     "aws_lb_listener.http_redirect", "aws_ecs_cluster.main", "aws_ecs_task_definition.web_app",
-    "aws_ecs_service.web_app",
+    "aws_ecs_service.web_app", "aws_ecs_service.web_app_green",
 ]
 
 

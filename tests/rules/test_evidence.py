@@ -55,3 +55,33 @@ def test_a_partially_read_attribute_makes_the_rules_reading_it_unknown() -> None
     found = {f.rule_id: f for f in evaluate(builtin_pack(), [backend])}
     assert found["STATE-02"].status is Status.UNKNOWN and "GetItem" in found["STATE-02"].message
     assert found["STATE-03"].status is not Status.UNKNOWN  # encryption was read: still judged
+
+
+def _key_rule(evidence: Evidence, key_arn: str) -> Status:
+    """ECR-04 on a live repository encrypted with `key_arn`, beside one live customer-managed key."""
+    key = Resource("aws_kms_key", "k-1", {"id": "k-1", "key_id": "k-1", "arn": KEY_ARN, "_aws_managed": False},
+                   Origin.LIVE, region=REGION)
+    repo = Resource("aws_ecr_repository", "app", {
+        "id": "app", "name": "app", "encryption_configuration": [{"encryption_type": "KMS", "kms_key": key_arn}]},
+        Origin.LIVE, region=REGION)
+    [finding] = [f for f in evaluate(builtin_pack(), [key, repo], evidence=evidence) if f.rule_id == "ECR-04"]
+    return finding.status
+
+
+KEY_ARN = f"arn:aws:kms:{REGION}:123456789012:key/k-1"
+
+
+def test_types_listed_under_another_type_count_as_observed_with_it() -> None:
+    """Replica and imported-material keys are live aws_kms_keys (ListKeys lists them): once that type is
+    observed, a key looked up among every CMK type is judged; while it is not, the verdict is UNKNOWN."""
+    seen = Evidence({"aws_ecr_repository": frozenset({REGION}), "aws_kms_key": frozenset({REGION})}, {},
+                    frozenset({REGION}), frozenset({"aws_ecr_repository", "aws_kms_key"}))
+    assert _key_rule(seen, KEY_ARN) is Status.PASS
+    assert seen.missing("aws_kms_replica_key", REGION) is None
+    assert seen.missing("aws_route", REGION) == "aws_route_table: no live collector reads it"
+    denied = Evidence({"aws_ecr_repository": frozenset({REGION}), "aws_kms_key": frozenset()},
+                      {("aws_kms_key", REGION): "AccessDeniedException on ListKeys"}, frozenset({REGION}),
+                      frozenset({"aws_ecr_repository", "aws_kms_key"}))
+    assert _key_rule(denied, KEY_ARN) is Status.UNKNOWN
+    assert denied.missing("aws_kms_external_key", REGION) == (
+        "aws_kms_key in eu-west-1: AccessDeniedException on ListKeys")
