@@ -53,12 +53,6 @@ variable "lock_table_name" {
   default     = "digitallync-tf-locks"
 }
 
-variable "state_key_pattern" {
-  type        = string
-  description = "Keys of the states to audit inside the bucket; `*` and `**` match many."
-  default     = "**/terraform.tfstate"
-}
-
 variable "report_bucket_name" {
   type        = string
   description = "Bucket the scheduled runs publish their reports to (`publish` in audit.toml's [[schedules]], SSE-S3). policies/audit-publish.json names it literally: keep them in step."
