@@ -8,8 +8,9 @@ home region — under the account's lock, so an account's API concurrency stays 
 (AWS rate limits are per account) while units of different accounts run in parallel (`parallel_units`).
 
 `unmanaged` is not a unit's business: "live, and in no state" needs every state. `merge_runs`
-computes it once per account × region, against the union of all states the run read (a resource is
-unmanaged only if no state in the run holds it), then judges the rules per account and scores the run.
+computes it once per account × region, against the union of all the account's states (a resource is
+unmanaged only if none of them holds it; another account's state is no evidence, as names such as a
+log group's repeat across accounts), then judges the rules per account and scores the run.
 
 The seam is `UnitExecutor`: `LocalExecutor` runs units on this machine's threads, `ProcessExecutor` on
 its processes (one account per process at a time); a distributed
@@ -42,7 +43,7 @@ from auditor.pipeline import StatesRead, in_scope, judge, observe, read_states
 from auditor.schedule.config import Account, Job
 from auditor.score import score
 from auditor.state.model import DEFAULT_WORKSPACE, LoadedState, StateFailure, StateRequest
-from auditor.state.resources import StateResources, to_resources
+from auditor.state.resources import to_resources
 from auditor.state.sources import key_matcher, split_workspace_key
 
 
@@ -244,14 +245,13 @@ def run_units(units: Sequence[Unit], executor: UnitExecutor, audit: Callable[[Un
 
 def merge_runs(outcomes: Sequence[UnitOutcome]) -> AuditRun:
     """Fold unit runs into one: per account, its scopes' inventories, its units' drifts, the live
-    resources no state of the whole run holds (unmanaged), the rules; then every account together.
+    resources no state of the account holds (unmanaged), the rules; then every account together.
     An account whose units all failed for one reason is one failure named after the account."""
     if not any(o.run for o in outcomes):
         raise AuditError("; ".join(dict.fromkeys(o.error or "" for o in outcomes)))
     by_account: dict[str, list[UnitOutcome]] = {}
     for outcome in outcomes:
         by_account.setdefault(outcome.unit.account_label, []).append(outcome)
-    held = to_resources(_distinct_states(o.run for o in outcomes if o.run), "us-east-1")  # keys only
     merged: list[AuditRun] = []
     failed: list[StateFailure] = []
     for label, members in by_account.items():
@@ -260,7 +260,8 @@ def merge_runs(outcomes: Sequence[UnitOutcome]) -> AuditRun:
             failed.append(StateFailure(uri=label, workspace="*", error=str(errors[0].error)))
             continue
         failed.extend(StateFailure(uri=o.unit.label, workspace="*", error=str(o.error)) for o in errors)
-        merged.append(_account_run([o for o in members if o.run is not None], held, len(errors)))
+        if len(errors) < len(members):  # an account whose units all failed has no run (one run at least has)
+            merged.append(_account_run([o for o in members if o.run is not None], len(errors)))
     if len(merged) == 1 and not failed:
         return merged[0]
     first, config = merged[0], outcomes[0].unit.config
@@ -285,9 +286,10 @@ def merge_runs(outcomes: Sequence[UnitOutcome]) -> AuditRun:
     )
 
 
-def _account_run(members: Sequence[UnitOutcome], held: StateResources, failed_units: int) -> AuditRun:
-    """One account's run from its units: `audit run`'s verdicts over the account, unmanaged against `held`
-    (every state of the run), in doubt (unknown) while a state of this account could not be read."""
+def _account_run(members: Sequence[UnitOutcome], failed_units: int) -> AuditRun:
+    """One account's run from its units: `audit run`'s verdicts over the account, unmanaged against every
+    state of the account (a name another account's state holds is no evidence here: ids such as log group
+    names repeat across accounts), in doubt (unknown) while a state of this account could not be read."""
     config = members[0].unit.config
     runs = [o.run for o in members if o.run is not None]
     loaded = _distinct_states(runs)
@@ -304,7 +306,7 @@ def _account_run(members: Sequence[UnitOutcome], held: StateResources, failed_un
         ignore=load_ignore(config.ignore_file))
     doubt = read.unmanaged_doubt or (f"not in any state read, but {failed_units} unit(s) of this account failed"
                                      if failed_units else None)
-    drifts = [d for r in runs for d in r.drifts] + unmanaged(held, inventory, read.ignore, doubt)
+    drifts = [d for r in runs for d in r.drifts] + unmanaged(state, inventory, read.ignore, doubt)
     return judge(config, read, inventory, drifts)
 
 

@@ -1,6 +1,7 @@
 """Audit units (state × account × region) on moto: a job over 2 accounts × 2 regions × 2 states finds what
-the equivalent single `audit run`s find, unmanaged judged against every state of the run, with one listing
-per type per account × region and each account's API concurrency within `account_concurrency`."""
+the equivalent single `audit run`s find, unmanaged judged against all of an account's states (never one
+state alone, never another account's), with one listing per type per account × region and each
+account's API concurrency within `account_concurrency`."""
 
 from __future__ import annotations
 
@@ -162,3 +163,22 @@ def test_units_merge_to_the_single_runs_with_unmanaged_against_every_state(
     assert set(peaks) == {"default", OTHER}
     assert all(2 <= peak <= config.account_concurrency + 1 for peak in peaks.values()), peaks
     assert {s.uri for s in merged.states} == set(setup["states"][setup["home"]] + setup["states"][OTHER])
+
+
+def test_an_unreadable_state_keeps_its_accounts_unmanaged_in_doubt_only(  # and /app/web, which the other
+                                                                         # account's state holds, too
+        fleet: tuple[dict[str, Any], InFlight], tmp_path: Path) -> None:
+    setup, _ = fleet
+    config = setup["config"]
+    units = plan_units(config.job("fleet"), config.audit, config.account_concurrency)
+    lost = setup["states"][OTHER][1]
+    gone = str(tmp_path / "nowhere.tfstate")
+    states = tuple(replace(s, uri=gone) if s.uri == lost else s for s in units[1].config.states)
+    units = [replace(u, state=gone if u.state == lost else u.state, config=replace(u.config, states=states))
+             if u.account and u.account.id == OTHER else u for u in units]
+    merged = run_units(units, LocalExecutor(4), audit_unit(Aws(AwsSettings(region=REGIONS[0]))))
+    singles = [run_audit(unit.config, Aws(AwsSettings(region=REGIONS[0]))) for unit in units[:2]]
+    assert _findings(merged) == _findings(singles[0]) | _findings(singles[1])
+    stray = {(d.kind, d.id.split("/")[3]) for d in merged.drifts if d.id.endswith("/stray")}
+    assert stray == {(DriftKind.UNMANAGED, setup["home"]), (DriftKind.UNKNOWN, OTHER)}
+    assert [f.uri for f in merged.failures] == [gone] and merged.exit_code == 1
