@@ -197,7 +197,7 @@ class LocalAudit:
                     read = exc
                 self._reads[unit.account_label] = read
         if isinstance(read, AuditError):
-            raise AuditError(f"{unit.account_label}: {read}")
+            raise read
         return read
 
     def _observe(self, unit: Unit, read: StatesRead, regions: tuple[str, ...]) -> Inventory:
