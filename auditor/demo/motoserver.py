@@ -11,7 +11,9 @@ is active (process-wide: moto serves its threads from this process):
 - ECR pull-through cache rules, which moto does not implement: Create, Describe (one page; an
   unknown prefix is PullThroughCacheRuleNotFoundException) and Delete, kept in memory on moto's ECR
   backend of the account and region, so a reset forgets them like everything else.
-
+- Application Auto Scaling tags, which moto does not implement and the Terraform provider reads on
+  every apply of aws_appautoscaling_target: ListTagsForResource, TagResource, UntagResource, and the
+  Tags given to RegisterScalableTarget, kept on moto's backend of the account and region.
 - ECS CreateService keeps the settings moto drops (deploymentConfiguration with its circuit breaker,
   healthCheckGracePeriodSeconds, enableECSManagedTags, enableExecuteCommand,
   availabilityZoneRebalancing, capacity provider and placement settings): DescribeServices returns
@@ -23,6 +25,7 @@ MotoServer applies it for as long as the server runs; in-process tests wrap `moc
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -85,18 +88,79 @@ def _pull_through_cache_actions() -> dict[str, Any]:
                                        delete_pull_through_cache_rule)}
 
 
-@contextmanager
-def _pull_through_cache_rules() -> Iterator[None]:
-    from moto.ecr.responses import ECRResponse
+def _scaling_tag_actions() -> dict[str, Any]:
+    """ApplicationAutoScalingResponse methods: the three tagging actions, and RegisterScalableTarget keeping
+    the Tags it is given (moto drops them). Tags live on moto's backend of the account and region."""
+    from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
+    from moto.core.exceptions import JsonRESTError
 
-    added = {name: fn for name, fn in _pull_through_cache_actions().items() if not hasattr(ECRResponse, name)}
+    register = ApplicationAutoScalingResponse.register_scalable_target
+
+    def tags(self: Any) -> dict[str, dict[str, str]]:
+        store: dict[str, dict[str, str]] = self.applicationautoscaling_backend.__dict__.setdefault(
+            "_scalable_target_tags", {})
+        return store
+
+    def held(self: Any, arn: str) -> dict[str, str]:
+        targets = self.applicationautoscaling_backend.targets.values()
+        if not any(t.arn == arn for by_id in targets for t in by_id.values()):
+            raise JsonRESTError("ResourceNotFoundException", f"no scalable target {arn}")
+        return tags(self).setdefault(arn, {})
+
+    def register_scalable_target(self: Any) -> str:
+        answer = register(self)
+        given = self._get_param("Tags")
+        if given:
+            held(self, json.loads(answer)["ScalableTargetARN"]).update(given)
+        return answer
+
+    def list_tags_for_resource(self: Any) -> str:
+        return json.dumps({"Tags": dict(held(self, self._get_param("ResourceARN")))})
+
+    def tag_resource(self: Any) -> str:
+        held(self, self._get_param("ResourceARN")).update(self._get_param("Tags") or {})
+        return "{}"
+
+    def untag_resource(self: Any) -> str:
+        found = held(self, self._get_param("ResourceARN"))
+        for key in self._get_param("TagKeys") or []:
+            found.pop(key, None)
+        return "{}"
+
+    return {fn.__name__: fn for fn in (register_scalable_target, list_tags_for_resource, tag_resource,
+                                       untag_resource)}
+
+
+@contextmanager
+def _added_actions(response_class: Any, actions: dict[str, Any], *, replace: tuple[str, ...] = ()) -> Iterator[None]:
+    """Give a moto response class the actions it lacks (and replace those named in `replace`), while active."""
+    saved = {name: response_class.__dict__[name] for name in replace if name in response_class.__dict__}
+    added = {name: fn for name, fn in actions.items() if name in replace or not hasattr(response_class, name)}
     for name, fn in added.items():
-        setattr(ECRResponse, name, fn)
+        setattr(response_class, name, fn)
     try:
         yield
     finally:
         for name in added:
-            delattr(ECRResponse, name)
+            delattr(response_class, name)
+        for name, fn in saved.items():
+            setattr(response_class, name, fn)
+
+
+@contextmanager
+def _pull_through_cache_rules() -> Iterator[None]:
+    from moto.ecr.responses import ECRResponse
+
+    with _added_actions(ECRResponse, _pull_through_cache_actions()):
+        yield
+
+
+@contextmanager
+def _scaling_target_tags() -> Iterator[None]:
+    from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
+
+    with _added_actions(ApplicationAutoScalingResponse, _scaling_tag_actions(), replace=("register_scalable_target",)):
+        yield
 
 
 _ECS_SERVICE_SETTINGS = ("deploymentConfiguration", "healthCheckGracePeriodSeconds", "enableECSManagedTags",
@@ -156,7 +220,8 @@ def _managed_policies() -> Iterator[None]:
 @contextmanager
 def reference_stack_moto() -> Iterator[None]:
     """What moto needs, beyond itself, to host the reference stack (see the module docstring)."""
-    with _managed_policies(), _instant_acm_validation(), _pull_through_cache_rules(), _ecs_service_settings():
+    with (_managed_policies(), _instant_acm_validation(), _pull_through_cache_rules(), _scaling_target_tags(),
+          _ecs_service_settings()):
         yield
 
 

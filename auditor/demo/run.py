@@ -16,7 +16,7 @@ from auditor.demo.drift import DEMO_SCENARIOS, scenario
 from auditor.demo.motoserver import MotoServer
 from auditor.demo.seed_edge import seed_edge
 from auditor.demo.seed_network import seed_network
-from auditor.demo.seed_platform import seed_alarms, seed_backend, seed_platform, state_bucket_name
+from auditor.demo.seed_platform import seed_alarms, seed_autoscaling, seed_backend, seed_platform, state_bucket_name
 from auditor.demo.seedkit import SeedContext
 from auditor.demo.statefile import build_state, publish_state
 from auditor.errors import ExitCode
@@ -59,6 +59,7 @@ def seed_reference_stack(aws: Aws, region: str = REGION) -> SeededStack:
     seed_network(stack)
     seed_platform(stack)
     seed_edge(stack)
+    seed_autoscaling(stack)
     seed_alarms(stack)
     bucket = state_bucket_name(account_id)
     lock_table = boot.ref("aws_dynamodb_table.locks")["name"]

@@ -410,6 +410,53 @@ def seed_platform(ctx: SeedContext) -> None:
     _seed_topic(ctx)
 
 
+# --- autoscaling ----------------------------------------------------------------------------
+
+SCALING_MIN, SCALING_MAX, CPU_TARGET = 2, 6, 60
+SCALE_IN_COOLDOWN, SCALE_OUT_COOLDOWN = 300, 60
+SCALING_POLICY = f"{CORE}-cpu"
+
+
+def seed_autoscaling(ctx: SeedContext) -> None:
+    """The serving service's scalable target (2-6 tasks) and its target-tracking policy on average CPU."""
+    scaling = ctx.client("application-autoscaling")
+    service = ctx.ref("aws_ecs_service.web_app")
+    cluster = ctx.ref("aws_ecs_cluster.main")["name"]
+    key = {"ServiceNamespace": "ecs", "ResourceId": f"service/{cluster}/{service['name']}",
+           "ScalableDimension": "ecs:service:DesiredCount"}
+    scaling.register_scalable_target(**key, MinCapacity=SCALING_MIN, MaxCapacity=SCALING_MAX, Tags=dict(TAGS))
+    [target] = scaling.describe_scalable_targets(ServiceNamespace="ecs", ResourceIds=[key["ResourceId"]],
+                                                 ScalableDimension=key["ScalableDimension"])["ScalableTargets"]
+    suspended = target.get("SuspendedState") or {}
+    state_key = {"service_namespace": "ecs", "resource_id": key["ResourceId"],
+                 "scalable_dimension": key["ScalableDimension"]}
+    ctx.add("aws_appautoscaling_target", "web_app", {
+        "id": key["ResourceId"], "arn": target["ScalableTargetARN"], **state_key,
+        "min_capacity": SCALING_MIN, "max_capacity": SCALING_MAX, "role_arn": target.get("RoleARN") or "",
+        "suspended_state": [{"dynamic_scaling_in_suspended": bool(suspended.get("DynamicScalingInSuspended")),
+                             "dynamic_scaling_out_suspended": bool(suspended.get("DynamicScalingOutSuspended")),
+                             "scheduled_scaling_suspended": bool(suspended.get("ScheduledScalingSuspended"))}],
+        "tags": {}, "tags_all": dict(TAGS),
+    }, dependencies=("aws_ecs_cluster.main", "aws_ecs_service.web_app"))
+    metric = "ECSServiceAverageCPUUtilization"
+    policy = scaling.put_scaling_policy(
+        **key, PolicyName=SCALING_POLICY, PolicyType="TargetTrackingScaling",
+        TargetTrackingScalingPolicyConfiguration={
+            "TargetValue": float(CPU_TARGET), "DisableScaleIn": False, "ScaleInCooldown": SCALE_IN_COOLDOWN,
+            "ScaleOutCooldown": SCALE_OUT_COOLDOWN, "PredefinedMetricSpecification": {"PredefinedMetricType": metric}})
+    ctx.add("aws_appautoscaling_policy", "web_app_cpu", {
+        "id": SCALING_POLICY, "arn": policy["PolicyARN"], "name": SCALING_POLICY,
+        "policy_type": "TargetTrackingScaling", **state_key,
+        "alarm_arns": [a["AlarmARN"] for a in policy.get("Alarms") or []],
+        "step_scaling_policy_configuration": [],
+        "target_tracking_scaling_policy_configuration": [{
+            "target_value": CPU_TARGET, "disable_scale_in": False, "scale_in_cooldown": SCALE_IN_COOLDOWN,
+            "scale_out_cooldown": SCALE_OUT_COOLDOWN,
+            "predefined_metric_specification": [{"predefined_metric_type": metric, "resource_label": ""}],
+            "customized_metric_specification": []}],
+    }, dependencies=("aws_appautoscaling_target.web_app",))
+
+
 # --- alarms ---------------------------------------------------------------------------------
 
 

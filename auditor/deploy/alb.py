@@ -3,7 +3,8 @@
 Green gets the new task definition at blue's desired count; once all its targets are healthy the
 weights move step by step, each step baked while the gates hold; at 100% blue goes to zero (after
 `keep_blue_seconds` of warm standby) and the colours swap roles for the next deploy. Any failure
-moves the weights back to 100% blue first, then scales green down.
+moves the weights back to 100% blue first, then scales green down. Autoscaling is suspended on both
+colours while traffic moves and left on the serving colour only (auditor.deploy.scaling).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from auditor.aws import Aws, describe_error
 from auditor.deploy.gates import Gates, Reading
 from auditor.deploy.journal import Journal
 from auditor.deploy.model import AWS_ERRORS, AlbSetup, Colour, DeployError
+from auditor.deploy.scaling import Scaling
 from auditor.deploy.seams import Clock
 
 T = TypeVar("T")
@@ -52,8 +54,14 @@ class AlbRun:
     timeout_seconds: float
     deadline: float
     green_provisioning: float | None = None
+    scaling_held: bool = False  # the colours' scaling was (maybe partly) suspended by this deploy
 
     # --- AWS actions, each journalled before it is taken -------------------------------------------
+
+    @property
+    def scaling(self) -> Scaling:
+        """The colours' Application Auto Scaling targets (suspended while traffic moves)."""
+        return Scaling(self.aws, self.setup.cluster, self.journal)
 
     def weights(self) -> dict[str, int]:
         """The forward weights now, by target group ARN."""
@@ -107,6 +115,8 @@ class AlbRun:
                 rebake: int | None = None) -> None:
         """Green up with `task_definition`, then every step after the current weight (re-baking `rebake`)."""
         blue, green = self.setup.blue, self.setup.green
+        self.scaling_held = True
+        self.scaling.hold(blue, green)
         started = self.clock.now()
         self.scale(green, blue.desired, task_definition)
         self.wait_healthy(green, blue.desired, "green")
@@ -125,6 +135,7 @@ class AlbRun:
             self.journal.write("keep_blue", service=blue.service, seconds=keep_blue_seconds)
             self.watch(keep_blue_seconds, 100, None)
         self.scale(blue, 0)
+        self.scaling.settle(serving=green, idle=blue)
         self.journal.write("roles", blue=green.service, green=blue.service,
                            why="the new release serves 100%: it is blue for the next deploy")
 
@@ -140,6 +151,8 @@ class AlbRun:
                 self.wait_healthy(blue, blue.desired, "blue", deadline=self.clock.now() + self.timeout_seconds)
             self._again(lambda: self.set_green(0, f"rollback: {reason}"))
         self._again(lambda: self.scale(green, 0))
+        if self.scaling_held:  # otherwise the deploy never touched it: an operator's setting stays
+            self._again(lambda: self.scaling.settle(serving=blue, idle=green))
 
     def _again(self, action: Callable[[], T]) -> T:
         """A rollback step, tried up to ROLLBACK_ATTEMPTS times (1, 2, 4... s apart): a transient AWS error

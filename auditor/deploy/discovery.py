@@ -14,6 +14,12 @@ from auditor.aws import Aws, describe_error
 from auditor.deploy.model import AWS_ERRORS, AlbSetup, Colour, DeployError, DeployRefused, DeployRequest, NativeSetup
 
 NATIVE_STRATEGIES = frozenset({"BLUE_GREEN", "CANARY", "LINEAR"})
+_CONTROLLERS = {
+    "CODE_DEPLOY": "deploys through CodeDeploy (CreateDeployment), not through the deployer",
+    "EXTERNAL": "the deployer does not drive: a release there is a new task set per task definition "
+                "(CreateTaskSet, UpdateServicePrimaryTaskSet, DeleteTaskSet), not two services' desired counts",
+}
+"""Why a service under another deployment controller is refused (one line each)."""
 _UNWEIGHTABLE = ("redirect", "fixed-response", "authenticate-oidc", "authenticate-cognito")
 
 
@@ -40,7 +46,8 @@ def discover(aws: Aws, request: DeployRequest) -> AlbSetup | NativeSetup:
     if controller == "ECS" and strategy in NATIVE_STRATEGIES:
         return _native(aws, service, request)
     if controller != "ECS":
-        raise DeployRefused(f"service {request.service} uses the {controller} deployment controller",
+        raise DeployRefused(f"service {request.service} uses the {controller} deployment controller, "
+                            f"which {_CONTROLLERS.get(controller, 'the deployer does not drive')}",
                             "the deployer moves ALB weights between two ECS-controlled services, or drives "
                             "ECS native blue/green")
     return _alb(aws, request, service)

@@ -115,6 +115,7 @@ def _from_journal(deploy_id: str, aws: Aws, history: JournalStore, seams: Seams,
     journal = Journal(history, deploy_id, seams.clock.now)
     gates = _gates(aws, request, seams)
     run = _alb_run(aws, setup, journal, seams, gates, request)
+    run.scaling_held = last(entries, "scaling") is not None
     registered = last(entries, "registered")
 
     def opening() -> None:

@@ -23,9 +23,11 @@ METRIC_ALARM = TypeSpec(
         "id": "the alarm name",
         "arn": "derived from the name",
     },
+    aws_owned=lambda r: made_by_target_tracking(r.attributes),
     notes="Everything compared comes from one paginated DescribeAlarms (AlarmTypes=MetricAlarm); the tags of "
           "alarms a state holds from one paginated tag:GetResources (cloudwatch:alarm) per region, or "
-          "ListTagsForResource per held alarm where that is denied. Unmanaged alarms carry none.",
+          "ListTagsForResource per held alarm where that is denied. Unmanaged alarms carry none. The alarms "
+          "Application Auto Scaling creates for a target-tracking policy are AWS-owned, never unmanaged.",
     listing=Listing("DescribeAlarms", "MetricAlarms", "AlarmName", params={"AlarmTypes": ["MetricAlarm"]},
                     convert=lambda alarm, details, _: with_tags(alarm_attributes(alarm), details),
                     details=(Detail("ListTagsForResource", lambda alarm: {"ResourceARN": alarm["AlarmArn"]},
@@ -149,6 +151,13 @@ def _metric_query(query: Mapping[str, Any]) -> dict[str, Any]:
         "return_data": bool(query.get("ReturnData", False)),
         "metric": metric,
     }
+
+
+def made_by_target_tracking(attributes: Mapping[str, Any]) -> bool:
+    """An alarm Application Auto Scaling creates for a target-tracking policy (never unmanaged): its name
+    starts `TargetTracking-` and its action is the policy's (`...:scalingPolicy:...`)."""
+    return str(attributes.get("alarm_name", "")).startswith("TargetTracking-") and any(
+        ":scalingPolicy:" in str(action) for action in attributes.get("alarm_actions") or [])
 
 
 def alarm_attributes(alarm: Mapping[str, Any]) -> dict[str, Any]:

@@ -135,3 +135,33 @@ resource "aws_ecs_service" "web_app_green" {
 
   depends_on = [aws_lb_listener.https]
 }
+
+# Autoscaling of the serving colour (blue at rest): 2 to 6 tasks tracking 60% average CPU. While
+# `audit deploy` moves traffic it suspends dynamic scaling on every colour that has a scalable
+# target, and at the end leaves it resumed on the colour serving and suspended on the idle one, so
+# scaling never fights the deployer (see auditor/deploy/scaling.py and the README).
+resource "aws_appautoscaling_target" "web_app" {
+  service_namespace  = "ecs"
+  resource_id        = "service/${aws_ecs_cluster.main.name}/${aws_ecs_service.web_app.name}"
+  scalable_dimension = "ecs:service:DesiredCount"
+  min_capacity       = 2
+  max_capacity       = 6
+}
+
+resource "aws_appautoscaling_policy" "web_app_cpu" {
+  name               = "digitallync-core-cpu"
+  policy_type        = "TargetTrackingScaling"
+  service_namespace  = aws_appautoscaling_target.web_app.service_namespace
+  resource_id        = aws_appautoscaling_target.web_app.resource_id
+  scalable_dimension = aws_appautoscaling_target.web_app.scalable_dimension
+
+  target_tracking_scaling_policy_configuration {
+    target_value       = 60
+    scale_in_cooldown  = 300
+    scale_out_cooldown = 60
+
+    predefined_metric_specification {
+      predefined_metric_type = "ECSServiceAverageCPUUtilization"
+    }
+  }
+}

@@ -41,7 +41,7 @@ UNREACHABLE_PROXY = "http://127.0.0.1:9"  # whatever Terraform still tries to fe
 # (the provider names the ALB API both `elb` and `elbv2`; both are set).
 PROVIDER_SERVICES = ("acm", "appautoscaling", "cloudwatch", "dynamodb", "ec2", "ecr", "ecs", "elb", "elbv2", "events",
                      "iam", "kms", "logs", "route53", "s3", "secretsmanager", "servicediscovery", "sns", "sqs", "ssm",
-                     "sts")
+                     "sts", "wafv2")
 BACKEND_SERVICES = ("s3", "dynamodb", "sts", "iam")
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 OVERRIDE_FILE = "zz_conformance_override.tf"  # Terraform merges *_override.tf over the configuration
@@ -326,6 +326,10 @@ MOTO_PATCHES = (
     ("CreatePullThroughCacheRule / DescribePullThroughCacheRules are not implemented",
      "auditor.demo.motoserver adds them in-process, so aws_ecr_pull_through_cache_rule.docker_hub is applied "
      "and audited like everything else (nothing is excluded from the stack)."),
+    ("Application Auto Scaling's ListTagsForResource / TagResource / UntagResource are not implemented, and "
+     "RegisterScalableTarget drops its Tags",
+     "auditor.demo.motoserver adds them in-process (tags kept per scalable target), so the provider can read "
+     "back aws_appautoscaling_target.web_app after creating it; the auditor does not compare these tags."),
     ("AWS managed IAM policies are not loaded by default",
      "MOTO_IAM_LOAD_MANAGED_POLICIES=true is set before the server starts (auditor.demo.motoserver), so "
      "aws_iam_role_policy_attachment.ecs_execution can attach AmazonECSTaskExecutionRolePolicy."),

@@ -119,7 +119,7 @@ def test_sigterm_mid_shift_rolls_back(aws: Aws, stack: Stack, history: History, 
     assert entries[-1]["event"] == "outcome" and entries[-1]["rollback_reason"] == "interrupted by SIGTERM"
 
 
-def _crash_after_half(aws: Aws, stack: Stack, history: History, data: Path) -> str:
+def crash_after_half(aws: Aws, stack: Stack, history: History, data: Path) -> str:
     process = _start(stack, data, "50,100")
     _wait_for(aws, stack, 50, process)
     process.kill()
@@ -132,7 +132,7 @@ def _crash_after_half(aws: Aws, stack: Stack, history: History, data: Path) -> s
 def test_crash_after_the_50_step_then_resume(aws: Aws, stack: Stack, history: History,
                                              tmp_path: Path) -> None:
     push_image(aws, "v2")
-    deploy_id = _crash_after_half(aws, stack, history, tmp_path / "data")
+    deploy_id = crash_after_half(aws, stack, history, tmp_path / "data")
     assert weights(aws, stack) == {"blue": 50, "green": 50}
     # a new deploy is refused: traffic is split (and the dead process still holds the lease)
     code, err = _run_cli(_base(stack, "--yes"))
@@ -148,7 +148,7 @@ def test_crash_after_the_50_step_then_resume(aws: Aws, stack: Stack, history: Hi
 def test_crash_after_the_50_step_then_rollback(aws: Aws, stack: Stack, history: History,
                                                tmp_path: Path) -> None:
     push_image(aws, "v2")
-    deploy_id = _crash_after_half(aws, stack, history, tmp_path / "data")
+    deploy_id = crash_after_half(aws, stack, history, tmp_path / "data")
     result = CliRunner().invoke(cli, ["deploy", "--rollback", deploy_id, "--format", "json"])
     assert result.exit_code == 1, result.output  # a rollback is not a deploy
     outcome = json.loads(result.stdout)

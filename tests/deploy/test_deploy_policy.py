@@ -48,5 +48,5 @@ def test_readonly_policy_grants_no_deploy_write() -> None:
     writes = {a for a in _granted("audit-deploy.json")
               if a.split(":", 1)[1].startswith(("Register", "Update", "Modify", "Stop", "Put", "Delete", "Pass",
                                                 "Tag"))}
-    assert len(writes) == 9
+    assert len(writes) == 10
     assert writes & _granted("audit-readonly.json") == set()

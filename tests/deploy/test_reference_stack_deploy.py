@@ -3,7 +3,8 @@
 The stack has both colours: blue (`digitallync-core`, serving) and green (`digitallync-core-green`,
 desired 0) behind the HTTPS listener's weighted default action. Discovery finds that action among the
 HTTP redirect listener, a release goes through with the stack's green alarms as gates, and a second
-deploy of the state's own task definition puts the stack back exactly as its state describes it.
+deploy of the state's own task definition puts the stack back exactly as its state describes it
+(including blue's autoscaling, suspended while blue is idle).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from auditor.aws import Aws, AwsSettings
 from auditor.cli import cli
 from auditor.demo.run import REGION, SeededStack, seed_reference_stack
 from auditor.demo.seed_edge import NAME
+from auditor.deploy.scaling import FLAGS
 
 CLUSTER = "digitallync"
 GREEN = f"{NAME}-green"
@@ -61,6 +63,13 @@ def _services(aws: Aws) -> dict[str, tuple[int, str]]:
     return {s["serviceName"]: (s["desiredCount"], s["taskDefinition"]) for s in found}
 
 
+def _scaling_suspended(aws: Aws) -> dict[str, bool]:
+    """Per service with a scalable target: whether all its scaling is suspended."""
+    targets = aws.client("application-autoscaling").describe_scalable_targets(ServiceNamespace="ecs")
+    return {t["ResourceId"].rsplit("/", 1)[1]: all((t.get("SuspendedState") or {}).get(f) for f in FLAGS)
+            for t in targets["ScalableTargets"]}
+
+
 def test_a_release_and_its_return_on_the_reference_stack(reference: tuple[Aws, SeededStack]) -> None:
     aws, seeded = reference
     blue_tg = seeded.stack.ref("aws_lb_target_group.blue")["arn"]
@@ -76,6 +85,7 @@ def test_a_release_and_its_return_on_the_reference_stack(reference: tuple[Aws, S
     assert outcome["services"]["blue"]["desired"] == 0
     release = outcome["task_definition"]
     assert release != in_state and _services(aws) == {NAME: (0, in_state), GREEN: (2, release)}
+    assert _scaling_suspended(aws) == {NAME: True}  # idle now: its autoscaling must not bring it back to 2
 
     # The roles have swapped: the state's own revision goes back to digitallync-core, which then serves.
     back = _deploy(GREEN, "--task-definition", in_state)
@@ -85,6 +95,7 @@ def test_a_release_and_its_return_on_the_reference_stack(reference: tuple[Aws, S
     assert outcome["weights"] == {blue_tg: 100, green_tg: 0}
     assert outcome["services"]["green"] == {"service": NAME, "target_group": blue_tg, "desired": 2}
     assert _services(aws) == {NAME: (2, in_state), GREEN: (0, release)}
+    assert _scaling_suspended(aws) == {NAME: False}  # serving again, autoscaled: as the state describes it
 
 
 def test_the_redirect_listener_is_refused_and_nothing_changes(reference: tuple[Aws, SeededStack]) -> None:

@@ -108,3 +108,19 @@ def test_resume_refuses_while_the_deploy_s_process_lives(aws: Aws, stack: Stack,
             lease.acquire(now, 60, take_over="web-blue-1")
             assert lease.holder() is not None and lease.holder().owner == "me@elsewhere pid 1"  # type: ignore[union-attr]
             assert lease.release() is None and lease.holder() is None
+
+
+@pytest.mark.parametrize(("controller", "why"), [
+    ("CODE_DEPLOY", "which deploys through CodeDeploy (CreateDeployment), not through the deployer"),
+    ("EXTERNAL", "which the deployer does not drive: a release there is a new task set per task definition"),
+])
+def test_services_under_another_deployment_controller_are_refused(aws: Aws, stack: Stack, history: History,
+                                                                  controller: str, why: str) -> None:
+    name = f"web-{controller.lower()}"
+    aws.client("ecs").create_service(cluster=CLUSTER, serviceName=name, taskDefinition=stack.task_definition,
+                                     desiredCount=0, deploymentController={"type": controller})
+    try:
+        message = _refused(aws, stack, history, service=name)
+    finally:
+        aws.client("ecs").delete_service(cluster=CLUSTER, service=name, force=True)
+    assert message.startswith(f"service {name} uses the {controller} deployment controller, {why}")
