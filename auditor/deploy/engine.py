@@ -16,7 +16,7 @@ from auditor.deploy.journal import Journal, JournalStore, last
 from auditor.deploy.lease import Lease, default_owner
 from auditor.deploy.model import AlbSetup, Colour, DeployError, DeployOutcome, DeployRefused, DeployRequest, NativeSetup
 from auditor.deploy.seams import Clock, CloudWatchMetrics, ElbHealth, HealthSource, MetricsSource, SystemClock
-from auditor.deploy.signals import catch_signals
+from auditor.deploy.signals import catch_signals, failure_reason
 from auditor.deploy.taskdef import Release, plan_release, register
 
 _LEASE_MARGIN = 900.0
@@ -162,9 +162,7 @@ def _guarded(run: AlbRun, journal: Journal, seams: Seams, lease: Lease, opening:
             except _RolledBack as done:
                 result, reason = "rolled_back", str(done)
             except (Exception, KeyboardInterrupt) as failure:
-                reason = failure.message if isinstance(failure, DeployError) else f"{type(failure).__name__}: {failure}"
-                if isinstance(failure, KeyboardInterrupt):
-                    reason = "interrupted (SIGINT)"
+                reason = failure_reason(failure)
                 stopping.set()  # a second signal no longer interrupts: the rollback must finish
                 try:
                     run.rollback(reason)

@@ -17,7 +17,7 @@ from auditor.deploy.gates import Gates, GateSettings, Reading
 from auditor.deploy.journal import Journal, JournalStore
 from auditor.deploy.lease import Lease, default_owner
 from auditor.deploy.model import AWS_ERRORS, DeployError, DeployOutcome, DeployRefused, DeployRequest, NativeSetup
-from auditor.deploy.signals import catch_signals
+from auditor.deploy.signals import catch_signals, failure_reason
 from auditor.deploy.taskdef import plan_release, register
 
 if TYPE_CHECKING:
@@ -163,8 +163,7 @@ def deploy_native(request: DeployRequest, setup: NativeSetup, aws: Aws, history:
                            "failed": "ECS stopped the deployment"}[result]
             except (Exception, KeyboardInterrupt) as failure:
                 stopping.set()
-                reason = failure.message if isinstance(failure, DeployError) else "interrupted (SIGINT)" if isinstance(
-                    failure, KeyboardInterrupt) else f"{type(failure).__name__}: {failure}"
+                reason = failure_reason(failure)
                 try:
                     result, message = run.rollback(reason)
                 except DeployError as second:

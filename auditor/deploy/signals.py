@@ -11,8 +11,27 @@ from types import FrameType
 from auditor.deploy.model import DeployError
 
 
-class Interrupted(DeployError):
-    """SIGINT or SIGTERM arrived while the deploy was changing traffic."""
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM arrived while the deploy was changing traffic.
+
+    A BaseException, like KeyboardInterrupt: raised by the signal handler wherever the main thread is,
+    it must not be taken for a failed request. botocore wraps any Exception raised while it sends one
+    into HTTPClientError, which is retried, so an Exception subclass landing there was swallowed and the
+    deploy went on baking with later signals ignored.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def failure_reason(failure: BaseException) -> str:
+    """Why a deploy rolls back, in one line."""
+    if isinstance(failure, (DeployError, Interrupted)):
+        return failure.message
+    if isinstance(failure, KeyboardInterrupt):
+        return "interrupted (SIGINT)"
+    return f"{type(failure).__name__}: {failure}"
 
 
 @contextmanager
