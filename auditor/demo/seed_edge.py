@@ -20,6 +20,7 @@ from typing import Any
 from auditor.demo.seed_platform import BucketPlan, ExpiryRule, deny_insecure_transport, seed_bucket
 from auditor.demo.seedkit import SeedContext
 from auditor.inventory.acm import go_time_string
+from auditor.inventory.sns import SUBSCRIPTION_TEXT
 
 NAME = "digitallync-core"
 DOMAIN = "app.digitallync.example"
@@ -59,14 +60,20 @@ def _flag(value: Any) -> str:
 
 def seed_edge(ctx: SeedContext) -> None:
     """Create and record the certificate and its validation, the ALB's log bucket, the ALB, target groups,
-    listeners, cluster, task definition and the two colours' services (green idle at desired count 0)."""
+    listeners and the /internal/* rule, the image repository's policy, the log group's error filter, the
+    alarm topic's archive queue and subscription, cluster, task definition and the two colours' services
+    (green idle at desired count 0)."""
     certificate = _certificate(ctx)
     validation = _certificate_validation(ctx, certificate)
     logs = _alb_log_bucket(ctx)
     lb = _load_balancer(ctx, logs)
     blue, green = _target_group(ctx, "blue"), _target_group(ctx, "green")
-    _https_listener(ctx, lb, validation, blue, green)
+    https = _https_listener(ctx, lb, validation, blue, green)
     _redirect_listener(ctx, lb)
+    _block_internal_rule(ctx, https)
+    _repository_policy(ctx)
+    _app_errors_filter(ctx)
+    _alarm_archive(ctx)
     cluster = _cluster(ctx)
     task = _task_definition(ctx)
     _service(ctx, cluster, task, blue, "blue")
@@ -316,6 +323,92 @@ def _redirect_listener(ctx: SeedContext, lb: dict[str, Any]) -> dict[str, Any]:
         "Protocol": redirect["protocol"], "Query": redirect["query"], "StatusCode": redirect["status_code"]}}]
     return _listener(ctx, "http_redirect", lb, 80, "HTTP", actions,
                      _state_action("redirect", redirect=[redirect]), ())
+
+
+def _block_internal_rule(ctx: SeedContext, listener: dict[str, Any]) -> dict[str, Any]:
+    """/internal/* answered 404 at the load balancer (a fixed response: no forward a deployer owns)."""
+    body = {"content_type": "text/plain", "message_body": "Not found", "status_code": "404"}
+    paths = ["/internal/*"]
+    rule = ctx.client("elbv2").create_rule(
+        ListenerArn=listener["arn"], Priority=10,
+        Actions=[{"Type": "fixed-response", "FixedResponseConfig": {
+            "ContentType": body["content_type"], "MessageBody": body["message_body"],
+            "StatusCode": body["status_code"]}}],
+        Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": paths}}])["Rules"][0]
+    arn = rule["RuleArn"]
+    return ctx.add("aws_lb_listener_rule", "block_internal", _tagged({
+        "arn": arn, "id": arn, "listener_arn": listener["arn"], "priority": 10,
+        "action": [_state_action("fixed-response", fixed_response=[body])],
+        "condition": [{"host_header": [], "http_header": [], "http_request_method": [],
+                       "path_pattern": [{"values": paths}], "query_string": [], "source_ip": []}],
+    }, {}), dependencies=("aws_lb_listener.https",))
+
+
+def _repository_policy(ctx: SeedContext) -> dict[str, Any]:
+    """Only the account's ECS execution role pulls the service image."""
+    repository = ctx.ref("aws_ecr_repository.app")
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Sid": "EcsExecutionPull", "Effect": "Allow",
+        "Principal": {"AWS": ctx.ref("aws_iam_role.ecs_execution_role")["arn"]},
+        "Action": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+        "Condition": {"StringEquals": {"aws:PrincipalAccount": ctx.account_id}}}]})
+    answer = ctx.client("ecr").set_repository_policy(repositoryName=repository["name"], policyText=policy)
+    return ctx.add("aws_ecr_repository_policy", "app", {
+        "id": repository["name"], "repository": repository["name"], "registry_id": answer["registryId"],
+        "policy": policy,
+    }, dependencies=("aws_ecr_repository.app", "aws_iam_role.ecs_execution_role"))
+
+
+def _app_errors_filter(ctx: SeedContext) -> dict[str, Any]:
+    """The application's error lines in its log group, as the AppErrors metric."""
+    group = ctx.ref("aws_cloudwatch_log_group.app")["name"]
+    name, pattern = f"{NAME}-app-errors", '{ $.level = "error" }'
+    transformation = {"name": "AppErrors", "namespace": "DigitalLync/Core", "value": "1", "default_value": "0"}
+    ctx.client("logs").put_metric_filter(
+        logGroupName=group, filterName=name, filterPattern=pattern, metricTransformations=[{
+            "metricName": transformation["name"], "metricNamespace": transformation["namespace"],
+            "metricValue": transformation["value"], "defaultValue": float(transformation["default_value"])}])
+    return ctx.add("aws_cloudwatch_log_metric_filter", "app_errors", {
+        "id": name, "name": name, "log_group_name": group, "pattern": pattern,
+        "metric_transformation": [{**transformation, "unit": "", "dimensions": {}}],
+    }, dependencies=("aws_cloudwatch_log_group.app",))
+
+
+ARCHIVE_RETENTION_SECONDS = 14 * 24 * 3600
+
+
+def _alarm_archive(ctx: SeedContext) -> None:
+    """A queue keeping every alarm notification 14 days (SSE-SQS), writable by the alarm topic only (an inline
+    policy: a separate aws_sqs_queue_policy makes Terraform's refresh report the queue's policy), subscribed."""
+    name, topic = f"{NAME}-alarm-archive", ctx.ref("aws_sns_topic.alarms")["arn"]
+    arn = f"arn:aws:sqs:{ctx.region}:{ctx.account_id}:{name}"
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Sid": "AlarmTopicDelivers", "Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"},
+        "Action": "sqs:SendMessage", "Resource": arn, "Condition": {"ArnEquals": {"aws:SourceArn": topic}}}]})
+    # what the provider sends on create: every argument, its defaults included
+    url = ctx.client("sqs").create_queue(QueueName=name, Attributes={
+        "VisibilityTimeout": "30", "SqsManagedSseEnabled": "true", "MaximumMessageSize": "262144",
+        "KmsDataKeyReusePeriodSeconds": "300", "MessageRetentionPeriod": str(ARCHIVE_RETENTION_SECONDS),
+        "DelaySeconds": "0", "ReceiveMessageWaitTimeSeconds": "0", "Policy": policy})["QueueUrl"]
+    ctx.add("aws_sqs_queue", "alarm_archive", {
+        "id": url, "url": url, "name": name, "name_prefix": "", "arn": arn, "content_based_deduplication": False,
+        "deduplication_scope": "", "delay_seconds": 0, "fifo_queue": False, "fifo_throughput_limit": "",
+        "kms_data_key_reuse_period_seconds": 300, "kms_master_key_id": "", "max_message_size": 262144,
+        "message_retention_seconds": ARCHIVE_RETENTION_SECONDS, "policy": policy, "receive_wait_time_seconds": 0,
+        "redrive_allow_policy": "", "redrive_policy": "", "sqs_managed_sse_enabled": True,
+        "visibility_timeout_seconds": 30, "tags": {}, "tags_all": {}, "timeouts": None,
+    }, dependencies=("aws_sns_topic.alarms",))
+    sns = ctx.client("sns")
+    subscription = sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, ReturnSubscriptionArn=True,
+                                 Attributes={"RawMessageDelivery": "true"})["SubscriptionArn"]
+    answer = sns.get_subscription_attributes(SubscriptionArn=subscription)["Attributes"]
+    ctx.add("aws_sns_topic_subscription", "alarm_archive", {
+        "id": subscription, "arn": subscription, "topic_arn": topic, "protocol": "sqs", "endpoint": arn,
+        "raw_message_delivery": True, "owner_id": answer.get("Owner", ctx.account_id),
+        **{attr: answer.get(key, "") for attr, key in SUBSCRIPTION_TEXT.items()},
+        "confirmation_timeout_in_minutes": 1, "endpoint_auto_confirms": False, "pending_confirmation": False,
+        "confirmation_was_authenticated": str(answer.get("ConfirmationWasAuthenticated", "")).lower() == "true",
+    }, dependencies=("aws_sns_topic.alarms", "aws_sqs_queue.alarm_archive"))
 
 
 # --- ECS ------------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ COLLECTOR_MODULES = (
     "auditor.inventory.vpc_traffic",
     "auditor.inventory.servicediscovery",
     "auditor.inventory.route53",
+    "auditor.inventory.wafv2",
 )
 
 _loaded = False

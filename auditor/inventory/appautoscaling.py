@@ -2,7 +2,7 @@
 
 Both are listed per service namespace (AWS has no call across namespaces): `ecs` always, and every
 other namespace a state's target or policy names. Calls per region: DescribeScalableTargets and
-DescribeScalingPolicies (paginated) once per namespace.
+DescribeScalingPolicies (paginated) once per namespace; ListTagsForResource for each target a state holds.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from auditor.catalog import TypeSpec
-from auditor.inventory.base import CollectContext, collector, paginate
+from auditor.inventory.base import CollectContext, collector, paginate, with_tags
 from auditor.models import Resource
 
 SERVICE = "application-autoscaling"
@@ -46,17 +46,19 @@ TARGET = TypeSpec(
     service=SERVICE,
     compared=("service_namespace", "resource_id", "scalable_dimension", "min_capacity", "max_capacity",
               "role_arn", "suspended_state"),
-    optional_live=("role_arn",),
+    optional_live=("role_arn", "tags"),
+    tags=True,
+    partially_read=True,
     state_id=target_import_id,
-    calls=("DescribeScalableTargets",),
+    calls=("DescribeScalableTargets", "ListTagsForResource"),
     ignored={
         "id": "the resource id; matched on <namespace>/<resource id>/<dimension>",
         "arn": "computed",
-        "tags": "needs ListTagsForResource per target (moto lacks it); not compared",
-        "tags_all": "needs ListTagsForResource per target (moto lacks it); not compared",
     },
-    notes="DescribeScalableTargets per namespace (ecs, and those a state names). suspended_state is the "
-          "provider's block of three flags (false when AWS reports none).",
+    notes="DescribeScalableTargets per namespace (ecs, and those a state names); ListTagsForResource (no bulk "
+          "form: the Tagging API does not serve scalable targets) for each target a state holds, by the "
+          "ScalableTargetARN AWS answers with (an answer without one, as moto's, leaves tags uncompared). "
+          "suspended_state is the provider's block of three flags (false when AWS reports none).",
 )
 
 
@@ -85,10 +87,15 @@ def target_attributes(target: Mapping[str, Any]) -> dict[str, Any]:
 @collector(TARGET)
 def collect_targets(ctx: CollectContext) -> Iterator[Resource]:
     client = ctx.client(SERVICE)
-    for namespace in _namespaces(ctx, TARGET.type):
-        for target in paginate(client, "describe_scalable_targets", "ScalableTargets", ServiceNamespace=namespace):
-            attrs = target_attributes(target)
-            yield ctx.resource(TARGET, target_import_id(attrs) or "", attrs)
+    wanted = ctx.wanted.get(TARGET.type, frozenset())
+    found = [target_attributes(target) for namespace in _namespaces(ctx, TARGET.type)
+             for target in paginate(client, "describe_scalable_targets", "ScalableTargets", ServiceNamespace=namespace)]
+    tagged = [attrs for attrs in found if attrs["arn"] and target_import_id(attrs) in wanted]
+    answers = ctx.each(lambda attrs: client.list_tags_for_resource(ResourceARN=attrs["arn"]), tagged)
+    for attrs, answer in zip(tagged, answers, strict=True):
+        with_tags(attrs, {"Tags": answer.get("Tags") or {}}, "Tags")
+    for attrs in found:
+        yield ctx.resource(TARGET, target_import_id(attrs) or "", attrs)
 
 
 # --- aws_appautoscaling_policy ------------------------------------------------------------------

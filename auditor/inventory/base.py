@@ -236,6 +236,14 @@ def tags_dict(tags: Iterable[Mapping[str, Any]] | None, key: str = "Key", value:
     return {str(t[key]): str(t.get(value, "")) for t in tags or []}
 
 
+def one_block(value: Mapping[str, Any] | None, fields: Mapping[str, str], default: Any = "") -> list[dict[str, Any]]:
+    """An optional AWS structure as the provider's one-element block: AWS key -> attribute for each of
+    `fields` (`default` for a key AWS leaves out), [] when AWS has no such structure."""
+    if not value:
+        return []
+    return [{tf: value.get(key, default) for key, tf in fields.items()}]
+
+
 def chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
     """Split `items` into lists of at most `size` (for batch describe calls)."""
     for start in range(0, len(items), size):

@@ -682,3 +682,64 @@ def collect_target_groups(ctx: CollectContext) -> Iterator[Resource]:
     for tg, answer in zip(groups, answers, strict=True):
         arn = tg["TargetGroupArn"]
         yield ctx.resource(TARGET_GROUP, arn, target_group_attributes(tg, answer, tags.get(arn, {})))
+
+
+# --- aws_lb_target_group_attachment ---------------------------------------------------------------
+
+_GONE_REASONS = frozenset({"Target.DeregistrationInProgress", "Target.NotRegistered"})
+"""Target health reasons of a target that is no longer registered (the provider's read drops them too)."""
+
+
+def attachment_import_id(attributes: Mapping[str, Any]) -> str | None:
+    """`<target group ARN>,<target id>[,<port>]`: the key an attachment is matched on (the provider's id,
+    `<target group ARN>-<timestamp>`, is random and the type has no import)."""
+    group, target, port = attributes.get("target_group_arn"), attributes.get("target_id"), attributes.get("port")
+    if not group or not target:
+        return None
+    return f"{group},{target}" + (f",{int(port)}" if port not in (None, "", 0) else "")
+
+
+TARGET_GROUP_ATTACHMENT = TypeSpec(
+    type="aws_lb_target_group_attachment", partially_read=True,
+    service="elbv2",
+    compared=("target_group_arn", "target_id", "port"),
+    optional_live=("port",),
+    state_id=attachment_import_id,
+    report_unmanaged=False,
+    calls=("DescribeTargetHealth",),
+    ignored={
+        "id": "random (`<target group ARN>-<timestamp>`); matched on `<target group ARN>,<target id>[,<port>]`",
+        "availability_zone": "create-time option the provider never reads back",
+    },
+    notes="DescribeTargetHealth once per target group a state's attachment names (no account-wide listing "
+          "exists); a target deregistering or not registered is gone, as in the provider's read. Targets "
+          "ECS registers for its services are not Terraform's, so no target is ever reported unmanaged.",
+)
+
+
+@collector(TARGET_GROUP_ATTACHMENT)
+def collect_target_group_attachments(ctx: CollectContext) -> Iterator[Resource]:
+    held: dict[str, list[tuple[str, str, int | None]]] = {}
+    for import_id in sorted(ctx.wanted.get(TARGET_GROUP_ATTACHMENT.type, frozenset())):
+        group, target, *ports = import_id.split(",")
+        held.setdefault(group, []).append((import_id, target, int(ports[0]) if ports else None))
+    elbv2 = ctx.client("elbv2")
+
+    def registered(group: str) -> list[dict[str, Any]]:
+        try:
+            answer = elbv2.describe_target_health(TargetGroupArn=group)
+        except botocore.exceptions.ClientError as exc:
+            if error_code(exc) == "TargetGroupNotFound":
+                return []  # the group is gone, and its attachments with it: missing
+            raise
+        return [d["Target"] for d in answer.get("TargetHealthDescriptions") or []
+                if (d.get("TargetHealth") or {}).get("Reason") not in _GONE_REASONS]
+
+    groups = sorted(held)
+    for group, targets in zip(groups, ctx.each(registered, groups), strict=True):
+        for import_id, target, port in held[group]:
+            if any(t["Id"] == target and (port is None or t.get("Port") == port) for t in targets):
+                attrs: dict[str, Any] = {"target_group_arn": group, "target_id": target}
+                if port is not None:
+                    attrs["port"] = port
+                yield ctx.resource(TARGET_GROUP_ATTACHMENT, import_id, attrs)

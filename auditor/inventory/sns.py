@@ -9,7 +9,7 @@ from auditor.catalog import Detail, Listing, TypeSpec
 from auditor.inventory.base import register
 
 # Terraform attribute -> GetSubscriptionAttributes key (strings; absent keys are "")
-_SUBSCRIPTION_TEXT = {
+SUBSCRIPTION_TEXT = {  # attribute -> GetSubscriptionAttributes key, for the provider's text attributes
     "delivery_policy": "DeliveryPolicy", "filter_policy": "FilterPolicy", "filter_policy_scope": "FilterPolicyScope",
     "redrive_policy": "RedrivePolicy", "replay_policy": "ReplayPolicy", "subscription_role_arn": "SubscriptionRoleArn",
 }
@@ -28,7 +28,7 @@ def subscription_attributes(subscription: Mapping[str, Any], details: Mapping[st
     }
     answer = details.get("GetSubscriptionAttributes")
     if answer is not None:
-        for name, key in _SUBSCRIPTION_TEXT.items():
+        for name, key in SUBSCRIPTION_TEXT.items():
             attrs[name] = answer.get(key, "")
         attrs["raw_message_delivery"] = str(answer.get("RawMessageDelivery", "false")).lower() == "true"
         attrs["pending_confirmation"] = str(answer.get("PendingConfirmation", "false")).lower() == "true"

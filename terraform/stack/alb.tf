@@ -114,3 +114,26 @@ resource "aws_lb_listener" "http_redirect" {
     }
   }
 }
+
+# Internal endpoints (/internal/*: metrics, admin) are never served through the public load balancer:
+# answered 404 here, before the deployer-owned forward of the default action.
+resource "aws_lb_listener_rule" "block_internal" {
+  listener_arn = aws_lb_listener.https.arn
+  priority     = 10
+
+  action {
+    type = "fixed-response"
+
+    fixed_response {
+      content_type = "text/plain"
+      message_body = "Not found"
+      status_code  = "404"
+    }
+  }
+
+  condition {
+    path_pattern {
+      values = ["/internal/*"]
+    }
+  }
+}

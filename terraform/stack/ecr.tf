@@ -45,3 +45,18 @@ resource "aws_ecr_pull_through_cache_rule" "docker_hub" {
   upstream_registry_url = "registry-1.docker.io"
   credential_arn        = var.docker_hub_credential_arn
 }
+
+# Only this account's ECS execution role pulls the service image; nothing here grants another account.
+resource "aws_ecr_repository_policy" "app" {
+  repository = aws_ecr_repository.app.name
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "EcsExecutionPull"
+      Effect    = "Allow"
+      Principal = { AWS = aws_iam_role.ecs_execution_role.arn }
+      Action    = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+      Condition = { StringEquals = { "aws:PrincipalAccount" = data.aws_caller_identity.current.account_id } }
+    }]
+  })
+}

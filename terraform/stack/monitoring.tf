@@ -113,3 +113,46 @@ resource "aws_cloudwatch_metric_alarm" "unhealthy_hosts_green" {
     TargetGroup  = aws_lb_target_group.green.arn_suffix
   }
 }
+
+# Application errors as a metric (the app logs "level":"error" lines to the service's log group).
+resource "aws_cloudwatch_log_metric_filter" "app_errors" {
+  name           = "digitallync-core-app-errors"
+  log_group_name = aws_cloudwatch_log_group.app.name
+  pattern        = "{ $.level = \"error\" }"
+
+  metric_transformation {
+    name          = "AppErrors"
+    namespace     = "DigitalLync/Core"
+    value         = "1"
+    default_value = "0"
+  }
+}
+
+# Every alarm notification is also kept for 14 days in a queue: the on-call tooling reads it as the
+# record of what fired (the topic's other subscribers live outside this stack).
+resource "aws_sqs_queue" "alarm_archive" {
+  name                      = "digitallync-core-alarm-archive"
+  message_retention_seconds = 1209600
+  sqs_managed_sse_enabled   = true
+
+  # Inline (not aws_sqs_queue_policy): a separate policy resource makes every refresh report the
+  # queue's own `policy` attribute as changed.
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "AlarmTopicDelivers"
+      Effect    = "Allow"
+      Principal = { Service = "sns.amazonaws.com" }
+      Action    = "sqs:SendMessage"
+      Resource  = "arn:aws:sqs:${var.region}:${data.aws_caller_identity.current.account_id}:digitallync-core-alarm-archive"
+      Condition = { ArnEquals = { "aws:SourceArn" = aws_sns_topic.alarms.arn } }
+    }]
+  })
+}
+
+resource "aws_sns_topic_subscription" "alarm_archive" {
+  topic_arn            = aws_sns_topic.alarms.arn
+  protocol             = "sqs"
+  endpoint             = aws_sqs_queue.alarm_archive.arn
+  raw_message_delivery = true
+}

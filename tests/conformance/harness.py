@@ -41,7 +41,7 @@ UNREACHABLE_PROXY = "http://127.0.0.1:9"  # whatever Terraform still tries to fe
 # (the provider names the ALB API both `elb` and `elbv2`; both are set).
 PROVIDER_SERVICES = ("acm", "appautoscaling", "cloudwatch", "dynamodb", "ec2", "ecr", "ecs", "elb", "elbv2", "events",
                      "iam", "kms", "logs", "route53", "s3", "secretsmanager", "servicediscovery", "sns", "sqs", "ssm",
-                     "sts")
+                     "sts", "wafv2")
 BACKEND_SERVICES = ("s3", "dynamodb", "sts", "iam")
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 OVERRIDE_FILE = "zz_conformance_override.tf"  # Terraform merges *_override.tf over the configuration

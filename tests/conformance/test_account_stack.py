@@ -137,6 +137,18 @@ def _changes() -> tuple[Change, ...]:
         c("aws_lb_listener_certificate", "legacy", "", lambda aws, s: aws("elbv2").remove_listener_certificates(
             ListenerArn=s["aws_lb_listener.https"]["arn"],
             Certificates=[{"CertificateArn": s["aws_acm_certificate.legacy"]["arn"]}]), MISSING),
+        c("aws_lb_target_group_attachment", "blue", "", lambda aws, s: aws("elbv2").deregister_targets(
+            TargetGroupArn=s["aws_lb_target_group.blue"]["arn"], Targets=[{"Id": "10.60.1.10", "Port": 8080}]),
+          MISSING),
+        c("aws_route53_record", "www", "records", lambda aws, s: aws("route53").change_resource_record_sets(
+            HostedZoneId=s["aws_route53_zone.public"]["zone_id"], ChangeBatch={"Changes": [{
+                "Action": "UPSERT", "ResourceRecordSet": {"Name": "www.acct.example.com", "Type": "A", "TTL": 300,
+                                                          "ResourceRecords": [{"Value": "10.60.1.99"}]}}]})),
+        c("aws_wafv2_web_acl_association", "internal", "", lambda aws, s: aws("wafv2").disassociate_web_acl(
+            ResourceArn=s["aws_lb.internal"]["arn"]), MISSING),
+        c("aws_cloudwatch_event_target", "task_stopped", "input", lambda aws, s: aws("events").put_targets(
+            Rule="acct-task-stopped", Targets=[{"Id": "to-queue", "Arn": s["aws_sqs_queue.alarms"]["arn"],
+                                               "Input": _json({"edited": True})}])),
     )
 
 
@@ -198,8 +210,9 @@ def account_run(toolchain: Toolchain, tmp_path_factory: pytest.TempPathFactory) 
             drift_exit=drift_exit, types=tuple(sorted({c.type for c in changes})))
 
 
-NOT_READ = ("aws_s3_bucket_acl",)
-"""Types the stack needs that the auditor does not read (the log bucket's ACL for S3 access logging)."""
+NOT_READ = ("aws_s3_bucket_acl", "aws_wafv2_web_acl")
+"""Types the stack needs that the auditor does not read (the log bucket's ACL for S3 access logging, the
+web ACL an association names)."""
 
 
 def test_the_account_stack_audits_clean(account_run: AccountRun) -> None:

@@ -92,6 +92,13 @@ def test_cluster_configuration_block() -> None:
 
 
 def test_service_in_provider_shape(aws: Aws) -> None:
+    """On the embedded AWS, which answers DescribeServices with every setting CreateService was given (stock
+    moto drops deploymentConfiguration and the grace period); the extension is undone on exit."""
+    from moto.ecs.responses import EC2ContainerServiceResponse
+
+    from auditor.demo.motoserver import reference_stack_moto
+
+    before = EC2ContainerServiceResponse.create_service
     ecs, ec2 = aws.client("ecs", REGION), aws.client("ec2", REGION)
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24")["Subnet"]["SubnetId"] for i in (1, 2)]
@@ -99,14 +106,17 @@ def test_service_in_provider_shape(aws: Aws) -> None:
     cluster = ecs.create_cluster(clusterName="main")["cluster"]["clusterArn"]
     task = _register(aws, "web")
     tg = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/blue/0123456789abcdef"
-    arn = ecs.create_service(
-        cluster=cluster, serviceName="web", taskDefinition=task["taskDefinitionArn"], desiredCount=2,
-        launchType="FARGATE", networkConfiguration={"awsvpcConfiguration": {
-            "subnets": subnets[::-1], "securityGroups": [group], "assignPublicIp": "DISABLED"}},
-        loadBalancers=[{"targetGroupArn": tg, "containerName": "web", "containerPort": 3000}],
-        deploymentConfiguration={"deploymentCircuitBreaker": {"enable": True, "rollback": True},
-                                 "maximumPercent": 200, "minimumHealthyPercent": 100},
-        healthCheckGracePeriodSeconds=60, tags=[{"key": "Env", "value": "prod"}])["service"]["serviceArn"]
+    with reference_stack_moto():
+        arn = ecs.create_service(
+            cluster=cluster, serviceName="web", taskDefinition=task["taskDefinitionArn"], desiredCount=2,
+            launchType="FARGATE", networkConfiguration={"awsvpcConfiguration": {
+                "subnets": subnets[::-1], "securityGroups": [group], "assignPublicIp": "DISABLED"}},
+            loadBalancers=[{"targetGroupArn": tg, "containerName": "web", "containerPort": 3000}],
+            deploymentConfiguration={"deploymentCircuitBreaker": {"enable": True, "rollback": True},
+                                     "maximumPercent": 200, "minimumHealthyPercent": 100},
+            healthCheckGracePeriodSeconds=60, enableECSManagedTags=True, availabilityZoneRebalancing="ENABLED",
+            tags=[{"key": "Env", "value": "prod"}])["service"]["serviceArn"]
+    assert EC2ContainerServiceResponse.create_service is before
 
     live = collect(aws, ecsmod.collect_services)[arn].attributes
     assert compared(ecsmod.SERVICE, live) == {
@@ -118,46 +128,13 @@ def test_service_in_provider_shape(aws: Aws) -> None:
         "load_balancer": [{"target_group_arn": tg, "elb_name": "", "container_name": "web",
                            "container_port": 3000}],
         "capacity_provider_strategy": [], "ordered_placement_strategy": [], "placement_constraints": [],
-        "service_registries": [],
+        "service_registries": [], "alarms": [], "deployment_circuit_breaker": [{"enable": True, "rollback": True}],
+        "deployment_maximum_percent": 200, "deployment_minimum_healthy_percent": 100,
+        "health_check_grace_period_seconds": 60, "enable_ecs_managed_tags": True,
+        "availability_zone_rebalancing": "ENABLED",
     }
-    # moto leaves deploymentConfiguration, the grace period and execute-command out of its answer:
-    for name in ("deployment_circuit_breaker", "deployment_maximum_percent",
-                 "health_check_grace_period_seconds", "enable_execute_command"):
-        assert name not in live
-    state = {**live, "deployment_circuit_breaker": [{"enable": True, "rollback": True}],
-             "deployment_maximum_percent": 200, "health_check_grace_period_seconds": 60,
-             "enable_execute_command": False}
-    assert changes(ecsmod.SERVICE, state, live) == []
+    assert changes(ecsmod.SERVICE, {**live, "enable_execute_command": False}, live) == []
     assert live["tags"] == {"Env": "prod"}
-
-
-def test_the_embedded_aws_keeps_the_service_settings_moto_drops(aws: Aws) -> None:
-    """The demo's and the conformance suite's moto answers DescribeServices with what CreateService was
-    given, as AWS does; plain moto again once the extension is undone."""
-    from auditor.demo.motoserver import reference_stack_moto
-
-    ecs = aws.client("ecs", REGION)
-    cluster = ecs.create_cluster(clusterName="main")["cluster"]["clusterArn"]
-    task = _register(aws, "web")["taskDefinitionArn"]
-    settings: dict[str, Any] = {
-        "deploymentConfiguration": {"deploymentCircuitBreaker": {"enable": True, "rollback": True},
-                                    "maximumPercent": 200, "minimumHealthyPercent": 100},
-        "healthCheckGracePeriodSeconds": 60, "enableECSManagedTags": True, "enableExecuteCommand": False,
-        "availabilityZoneRebalancing": "ENABLED"}
-    with reference_stack_moto():
-        kept = ecs.create_service(cluster=cluster, serviceName="kept", taskDefinition=task, desiredCount=1,
-                                  **settings)["service"]["serviceArn"]
-        live = collect(aws, ecsmod.collect_services)[kept].attributes
-    assert {k: live[k] for k in ("deployment_circuit_breaker", "deployment_maximum_percent",
-                                 "deployment_minimum_healthy_percent", "health_check_grace_period_seconds",
-                                 "enable_ecs_managed_tags", "enable_execute_command",
-                                 "availability_zone_rebalancing")} == {
-        "deployment_circuit_breaker": [{"enable": True, "rollback": True}], "deployment_maximum_percent": 200,
-        "deployment_minimum_healthy_percent": 100, "health_check_grace_period_seconds": 60,
-        "enable_ecs_managed_tags": True, "enable_execute_command": False, "availability_zone_rebalancing": "ENABLED"}
-    plain = ecs.create_service(cluster=cluster, serviceName="plain", taskDefinition=task, desiredCount=1,
-                               **settings)["service"]
-    assert "deploymentConfiguration" not in plain and "healthCheckGracePeriodSeconds" not in plain
 
 
 def test_service_fields_real_aws_returns() -> None:

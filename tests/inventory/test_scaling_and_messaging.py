@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from botocore.stub import Stubber
 from moto import mock_aws
 
 from auditor.aws import Aws
@@ -114,6 +115,30 @@ def test_scalable_targets_and_policies_follow_every_page() -> None:
                   [[{**policy, "PolicyName": f"p{n}"}] for n in (1, 2)], aas.collect_policies, token="NextToken",
                   params={"ServiceNamespace": "ecs"})
     assert [r.id.rsplit("/", 1)[-1] for r in found] == ["p1", "p2"]
+
+
+def test_scalable_target_tags_of_held_targets_by_their_arn() -> None:
+    aws = new_aws()
+    arn = f"arn:aws:application-autoscaling:{REGION}:{ACCOUNT}:scalable-target/0ec9a8b5c2a84d1e9f0b"
+    target = {"ServiceNamespace": "ecs", "ScalableDimension": "ecs:service:DesiredCount", "MinCapacity": 2,
+              "MaxCapacity": 10, "RoleARN": "arn:aws:iam::1:role/r", "CreationTime": "2026-01-01T00:00:00Z"}
+    listed = [{**target, "ResourceId": SERVICE_ID, "ScalableTargetARN": arn},
+              {**target, "ResourceId": "service/prod/other", "ScalableTargetARN": f"{arn}x"}]
+    held = f"ecs/{SERVICE_ID}/ecs:service:DesiredCount"
+    with Stubber(aws.client("application-autoscaling", REGION)) as stub:
+        stub.add_response("describe_scalable_targets", {"ScalableTargets": listed}, {"ServiceNamespace": "ecs"})
+        stub.add_response("list_tags_for_resource", {"Tags": {"Team": "someone-else"}}, {"ResourceARN": arn})
+        found = {r.id: r for r in aas.collect_targets(context(aws, {aas.TARGET.type: [held]}))}
+        stub.assert_no_pending_responses()  # one tag call: the held target's, none for the other
+    live = found[held].attributes
+    state = {"id": SERVICE_ID, "service_namespace": "ecs", "resource_id": SERVICE_ID, "arn": arn, "role_arn": "",
+             "scalable_dimension": "ecs:service:DesiredCount", "min_capacity": 2, "max_capacity": 10,
+             "suspended_state": [{"dynamic_scaling_in_suspended": False, "dynamic_scaling_out_suspended": False,
+                                  "scheduled_scaling_suspended": False}],
+             "tags": {"Team": "platform"}, "tags_all": {"Team": "platform"}}
+    assert [c.path for c in attribute_changes(aas.TARGET, {**state, "role_arn": "arn:aws:iam::1:role/r"}, live)] == [
+        "tags.Team"]
+    assert "tags" not in found["ecs/service/prod/other/ecs:service:DesiredCount"].attributes
 
 
 # --- aws_ecr_repository_policy, aws_ecr_registry_scanning_configuration ------------------------

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.awsrequest import AWSResponse
 from moto import mock_aws
 
 from auditor.aws import Aws, AwsSettings
@@ -106,7 +107,19 @@ def _seed_tasks(aws: Aws) -> None:
             {"name": "web", "image": image, "memory": 512, "essential": True}])
 
 
+def _deny_pull_through_cache_rules(aws: Aws) -> None:
+    """DescribePullThroughCacheRules answers AccessDenied, whatever this process's moto implements (a session
+    moto server's extension implements it, stock moto answers 500): the listing fails, deterministically."""
+    def denied(**_: object) -> tuple[AWSResponse, dict[str, object]]:
+        return AWSResponse("", 403, {}, None), {
+            "Error": {"Code": "AccessDeniedException", "Message": "not allowed"},
+            "ResponseMetadata": {"HTTPStatusCode": 403}}
+
+    aws.client("ecr", REGION).meta.events.register("before-call.ecr.DescribePullThroughCacheRules", denied)
+
+
 def _live(aws: Aws, wanted: Mapping[str, frozenset[str]]) -> tuple[Inventory, dict[str, frozenset[str]]]:
+    _deny_pull_through_cache_rules(aws)
     inventory = collect_inventory(aws, [REGION], TYPES, ACCOUNT, {REGION: wanted}, workers=1)
     return inventory, live_read_from(inventory, {REGION: wanted}, LISTED)
 
@@ -172,7 +185,7 @@ def test_live_repositories(live: tuple[list[Finding], dict[str, frozenset[str]]]
                                            "scanned-by-registry": Status.UNKNOWN}
     assert _status(findings, "ECR-04") == {"app-good": Status.PASS, "app-bad": Status.FAIL,
                                            "scanned-by-registry": Status.FAIL}
-    # moto does not implement pull-through cache rules: the type is unobserved, so ECR-05 is unknown
+    # the pull-through cache rules could not be listed: the type is unobserved, so ECR-05 is unknown
     assert "aws_ecr_pull_through_cache_rule" not in live_read
     assert set(_status(findings, "ECR-05").values()) == {Status.UNKNOWN}
     # no collector reads repository policies: unknown, never "no policy"

@@ -142,6 +142,12 @@ resource "aws_cloudwatch_event_rule" "task_stopped" {
   tags = local.tags
 }
 
+resource "aws_cloudwatch_event_target" "task_stopped" {
+  rule      = aws_cloudwatch_event_rule.task_stopped.name
+  target_id = "to-queue"
+  arn       = aws_sqs_queue.alarms.arn
+}
+
 # --- ECR ----------------------------------------------------------------------------------------
 
 resource "aws_ecr_repository" "app" {
@@ -336,6 +342,22 @@ resource "aws_route53_zone" "public" {
   tags    = local.tags
 }
 
+resource "aws_route53_record" "www" {
+  zone_id = aws_route53_zone.public.zone_id
+  name    = "www"
+  type    = "A"
+  ttl     = 300
+  records = ["10.60.1.10", "10.60.1.11"]
+}
+
+resource "aws_route53_record" "verify" {
+  zone_id = aws_route53_zone.public.zone_id
+  name    = "acct.example.com"
+  type    = "TXT"
+  ttl     = 60
+  records = ["v=spf1 -all"]
+}
+
 # --- load balancing: listener rules and an extra listener certificate ---------------------------
 
 resource "aws_subnet" "a" {
@@ -436,4 +458,29 @@ resource "aws_lb_listener_rule" "api" {
     }
   }
   tags = local.tags
+}
+
+resource "aws_lb_target_group_attachment" "blue" {
+  target_group_arn = aws_lb_target_group.blue.arn
+  target_id        = "10.60.1.10"
+  port             = 8080
+}
+
+resource "aws_wafv2_web_acl" "edge" {
+  name  = "acct-edge"
+  scope = "REGIONAL"
+  default_action {
+    allow {}
+  }
+  visibility_config {
+    cloudwatch_metrics_enabled = false
+    metric_name                = "acct-edge"
+    sampled_requests_enabled   = false
+  }
+  tags = local.tags
+}
+
+resource "aws_wafv2_web_acl_association" "internal" {
+  resource_arn = aws_lb.internal.arn
+  web_acl_arn  = aws_wafv2_web_acl.edge.arn
 }
