@@ -405,6 +405,11 @@ class Aws:
                 self._clients[key] = client
             return client
 
+    def fork(self) -> Aws:
+        """The same credentials, settings and retry budget, with a call counter (and clients) of its own:
+        one account's share of a run that audits several at once."""
+        return Aws(self.settings, session=self._session, retry=self.retry)
+
     def assume(self, role_arn: str, session_name: str = "auditor", external_id: str | None = None) -> Aws:
         """A new Aws whose credentials come from sts:AssumeRole; shares the call counter."""
         kwargs: dict[str, Any] = {"RoleArn": role_arn, "RoleSessionName": session_name}

@@ -112,15 +112,23 @@ def load_config(path: Path) -> AuditConfig:
 def read_toml(path: Path) -> dict[str, Any]:
     """The TOML document at `path`; a missing, unreadable or invalid file is a one-line ConfigError."""
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from None
+    return parse_toml(text, str(path))
+
+
+def parse_toml(text: str, where: str) -> dict[str, Any]:
+    """The TOML document `text` read from `where`; invalid TOML is a one-line ConfigError quoting
+    only the position (tomllib's messages never repeat the document's content)."""
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+        raise ConfigError(f"{where}: invalid TOML: {exc}") from None
     except RecursionError:
-        raise ConfigError(f"{path}: invalid TOML: nested too deeply") from None
+        raise ConfigError(f"{where}: invalid TOML: nested too deeply") from None
 
 
 def config_from_mapping(data: Mapping[str, Any], where: str, base_dir: Path | None = None) -> AuditConfig:

@@ -227,16 +227,31 @@ def diff(state: StateResources, inventory: Inventory, ignore: IgnoreRules | None
     `unmanaged_doubt`: why unmanaged cannot be claimed (a state could not be read, so a live
     resource may belong to it); such resources are then `unknown` with that reason.
     """
+    return diff_managed(state, inventory, ignore) + unmanaged(state, inventory, ignore, unmanaged_doubt)
+
+
+def _view(state: StateResources) -> dict[str, list[Resource]]:
+    view: dict[str, list[Resource]] = {}
+    for res in (*state.resources, *state.unsupported):  # types the auditor does not read may still say who
+        view.setdefault(res.type, []).append(res)       # owns an attribute (a CodeDeploy deployment group)
+    return view
+
+
+def diff_managed(state: StateResources, inventory: Inventory, ignore: IgnoreRules | None = None,
+                 select: Callable[[Resource], bool] | None = None) -> list[Drift]:
+    """Every state resource (those `select` accepts) against its live twin: in_sync, changed, missing,
+    unknown, not_covered. The rest of `state` is context (who owns an attribute, which states hold it)."""
     ignore = ignore or IgnoreRules()
     specs = catalog.specs()
     observed = {(o.region, o.type): o for o in inventory.observations}
     live_by_key = {r.key: r for r in inventory.resources}
-    view: dict[str, list[Resource]] = {}
-    for res in (*state.resources, *state.unsupported):  # types the auditor does not read may still say who
-        view.setdefault(res.type, []).append(res)       # owns an attribute (a CodeDeploy deployment group)
+    view = _view(state)
     drifts: list[Drift] = []
 
-    for res in state.resources:
+    def chosen(resources: Iterable[Resource]) -> list[Resource]:
+        return [r for r in resources if select is None or select(r)]
+
+    for res in chosen(state.resources):
         names = _names(res)
         if ignore.ignores_resource(names):
             continue
@@ -268,16 +283,26 @@ def diff(state: StateResources, inventory: Inventory, ignore: IgnoreRules | None
         else:
             drifts.append(Drift(res.type, res.id, DriftKind.IN_SYNC, res.address, res.region, (), holders))
 
-    for res in state.unsupported:
+    for res in chosen(state.unsupported):
         if not ignore.ignores_resource(_names(res)):
             drifts.append(Drift(res.type, res.id, DriftKind.NOT_COVERED, res.address, res.region, (),
                                 state.holders.get(res.key, (res.source or "",)),
                                 f"the auditor does not read {res.type} (see `audit resources`)"))
-    for res in state.unmatched:
+    for res in chosen(state.unmatched):
         if not ignore.ignores_resource(_names(res)):
             drifts.append(Drift(res.type, res.id, DriftKind.UNKNOWN, res.address, res.region, (),
                                 (res.source or "",), "the state object has no id to match it with a live resource"))
+    return drifts
 
+
+def unmanaged(state: StateResources, inventory: Inventory, ignore: IgnoreRules | None = None,
+              unmanaged_doubt: str | None = None) -> list[Drift]:
+    """Live resources no resource of `state` manages (nor a deposed object of it): unmanaged, or unknown
+    with `unmanaged_doubt` when a state could not be read and may hold them."""
+    ignore = ignore or IgnoreRules()
+    specs = catalog.specs()
+    view = _view(state)
+    drifts: list[Drift] = []
     managed = {r.key for r in state.resources} | set(state.deposed_ids) | {r.key for r in state.unsupported}
     for live in inventory.resources:
         live_spec = specs.get(live.type)

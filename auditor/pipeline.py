@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -22,12 +22,12 @@ from auditor.catalog import TYPE_ALIASES, canonical_type, specs
 from auditor.config import AuditConfig
 from auditor.diff import diff
 from auditor.errors import AuditError, ConfigError
-from auditor.ignore import load_ignore
+from auditor.ignore import IgnoreRules, load_ignore
 from auditor.inventory.runner import collect_inventory
-from auditor.models import AuditRun, Drift, DriftKind, Resource
+from auditor.models import AuditRun, Drift, DriftKind, Inventory, Resource
 from auditor.score import score
 from auditor.state.backend import load_states
-from auditor.state.model import LoadedState
+from auditor.state.model import LoadedState, StateFailure
 from auditor.state.resources import StateResources, to_resources
 
 if TYPE_CHECKING:
@@ -49,8 +49,57 @@ def regions_for(config: AuditConfig, state: StateResources, aws: Aws) -> tuple[s
     raise ConfigError("no AWS region to audit", "pass --region, set AWS_REGION, or configure a profile region")
 
 
+@dataclass(frozen=True, slots=True)
+class StatesRead:
+    """One audit's states, read once, and what follows from them: the caller, the regions, the scope."""
+
+    started_at: datetime
+    loaded: tuple[LoadedState, ...]
+    failures: tuple[StateFailure, ...]
+    state: StateResources             # the resources in scope (an audited region or global, a selected type)
+    out_of_scope: tuple[Resource, ...]
+    regions: tuple[str, ...]
+    home: str                         # the region global types (IAM) are collected in
+    types: tuple[str, ...]
+    live_aws: Aws | None              # the session that observes (None once the reading is over)
+    account_id: str
+    caller: str | None                # the ARN the audit runs as
+    ignore: IgnoreRules
+
+    @property
+    def wanted(self) -> dict[str, dict[str, set[str]]]:
+        """region -> type -> the import ids the states hold there (global types under `home`)."""
+        wanted: dict[str, dict[str, set[str]]] = {}
+        for res in self.state.resources:
+            wanted.setdefault(res.region or self.home, {}).setdefault(res.type, set()).add(res.id)
+        return wanted
+
+    @property
+    def unmanaged_doubt(self) -> str | None:
+        """Why a live resource in no state read cannot be called unmanaged (None: it can)."""
+        unreadable = sum(len(s.document.unreadable) for s in self.loaded)
+        return (f"not in any state read, but {len(self.failures)} state(s) could not be read and may hold it"
+                if self.failures else
+                f"not in any resource read, but {unreadable} state resource(s) could not be read"
+                if unreadable else None)
+
+    def unreadable(self, uri: str | None = None) -> list[Drift]:
+        """`unknown` for the state resources that could not be read (of state `uri`, or of every state)."""
+        return [Drift(_type_of(address), "", DriftKind.UNKNOWN, address, None, (), (s.uri,),
+                      f"unreadable in the state: {why}")
+                for s in self.loaded if uri is None or s.uri == uri for address, why in s.document.unreadable]
+
+
 def run_audit(config: AuditConfig, aws: Aws, progress: Progress | None = None) -> AuditRun:
     """Run one read-only audit. Expected failures raise AuditError subclasses."""
+    read = read_states(config, aws)
+    inventory = observe(config, read, read.regions, progress)
+    drifts = diff(read.state, inventory, read.ignore, read.unmanaged_doubt) + read.unreadable()
+    return judge(config, read, inventory, drifts)
+
+
+def read_states(config: AuditConfig, aws: Aws) -> StatesRead:
+    """The states of `config`, read once, with the caller asked meanwhile (role assumed, account id)."""
     started = datetime.now(UTC)
     for region in config.regions:
         validate_region(region)
@@ -80,51 +129,60 @@ def run_audit(config: AuditConfig, aws: Aws, progress: Progress | None = None) -
         side.shutdown(wait=False)  # such an error is reported without waiting for the caller's answer
     types = config.types or tuple(specs())
     state, out_of_scope = in_scope(state, regions, types)
-    wanted: dict[str, dict[str, set[str]]] = {}
     home = default_region if default_region in regions else sorted(regions)[0]
-    for res in state.resources:  # global types (IAM) carry no region: collected in the home region
-        wanted.setdefault(res.region or home, {}).setdefault(res.type, set()).add(res.id)
-    inventory = collect_inventory(
-        live_aws, regions, types, account_id,
-        {r: {t: frozenset(ids) for t, ids in by_type.items()} for r, by_type in wanted.items()},
-        {res.key: res.attributes for res in state.resources},
-        global_region=home, workers=config.max_workers,
+    return StatesRead(started, tuple(loaded), tuple(failures), state, out_of_scope, regions, home, tuple(types),
+                      live_aws, account_id, getattr(live_aws, "caller_arn", None), ignore)
+
+
+def observe(config: AuditConfig, read: StatesRead, regions: Iterable[str],
+            progress: Progress | None = None) -> Inventory:
+    """The live inventory of `regions` (one listing per type and region); global types only when the
+    home region is among them."""
+    regions = tuple(regions)
+    if read.live_aws is None:
+        raise ValueError("these states were read elsewhere: no session to observe with")
+    catalog = specs()
+    types = read.types if read.home in regions else tuple(
+        t for t in read.types if not getattr(catalog.get(canonical_type(t)), "global_service", False))
+    wanted = read.wanted
+    return collect_inventory(
+        read.live_aws, regions, types, read.account_id,
+        {r: {t: frozenset(ids) for t, ids in by_type.items()} for r, by_type in wanted.items() if r in regions},
+        {res.key: res.attributes for res in read.state.resources},
+        global_region=read.home, workers=config.max_workers,
         progress=(lambda done, total: progress("inventory", done, total)) if progress else None,
     )
-    unreadable = [(s.uri, address, why) for s in loaded for address, why in s.document.unreadable]
-    doubt = (f"not in any state read, but {len(failures)} state(s) could not be read and may hold it" if failures
-             else f"not in any resource read, but {len(unreadable)} state resource(s) could not be read"
-             if unreadable else None)
-    drifts = diff(state, inventory, ignore, doubt) + [
-        Drift(_type_of(address), "", DriftKind.UNKNOWN, address, None, (), (uri,), f"unreadable in the state: {why}")
-        for uri, address, why in unreadable]
+
+
+def judge(config: AuditConfig, read: StatesRead, inventory: Inventory, drifts: list[Drift]) -> AuditRun:
+    """The run: `drifts`, the rule pack's verdicts (unless the config says not to), code drift, the score."""
     compliance = None
     if config.check_rules:  # the rule engine is imported only for an audit that checks the rules
         from auditor.rules.audit import judge_audit, live_backends
         from auditor.rules.engine import Suppressions, rule_pack
 
         compliance = judge_audit(
-            rule_pack(config.rules_dirs), live=[*inventory.resources, *live_backends(loaded)],
-            state=[*state.resources, *state.unsupported], inventory=inventory, wanted=wanted,
-            settings=config.rule_settings, suppressions=Suppressions(config.suppressions), regions=regions)
+            rule_pack(config.rules_dirs), live=[*inventory.resources, *live_backends(list(read.loaded))],
+            state=[*read.state.resources, *read.state.unsupported], inventory=inventory, wanted=read.wanted,
+            settings=config.rule_settings, suppressions=Suppressions(config.suppressions), regions=read.regions)
     return AuditRun(
-        started_at=started,
+        started_at=read.started_at,
         finished_at=datetime.now(UTC),
         tool_version=__version__,
-        account_id=account_id,
-        caller=getattr(live_aws, "caller_arn", None),
-        regions=regions,
-        states=tuple(loaded),
-        failures=tuple(failures),
+        account_id=read.account_id,
+        caller=read.caller,
+        regions=read.regions,
+        states=read.loaded,
+        failures=read.failures,
         inventory=inventory,
         drifts=tuple(sorted(drifts, key=lambda d: (d.kind.value, d.type, d.address or "", d.id))),
         score=score(drifts, config.weights),
-        ignore_file=ignore.source,
+        ignore_file=read.ignore.source,
         compliance=compliance,
-        code=_compare_code(config, loaded),
+        code=_compare_code(config, list(read.loaded)),
         strict=config.strict,
         min_coverage=config.min_coverage,
-        out_of_scope=out_of_scope,
+        out_of_scope=read.out_of_scope,
     )
 
 

@@ -1,9 +1,11 @@
 """One machine's ceiling for scheduled fleet audits: N accounts × the reference stack (53 resources each),
 every AWS request delayed by a latency-injecting proxy in front of a moto server, the job's units run
-by the LocalExecutor with 1, 2, 4 ... accounts at once. Prints wall time, CPU time and the implied
-accounts and resources per hour.
+by the thread executor (LocalExecutor) or the process executor (ProcessExecutor) with 1, 2, 4 ...
+at once. Prints wall time, CPU time (this process and its worker processes) and the implied accounts
+and resources per hour.
 
-    python bench/bench_schedule_accounts.py --accounts 8 --latency-ms 60 --parallel 1 2 4 8
+    python bench/bench_schedule_accounts.py --accounts 8 --latency-ms 60 --parallel 1 2 4 8 \
+        --executor threads processes
 """
 
 from __future__ import annotations
@@ -24,15 +26,8 @@ os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "tes
                    "AWS_EC2_METADATA_DISABLED": "true"})
 
 from auditor.aws import Aws, AwsSettings
-from auditor.demo.motoserver import MotoServer
-from auditor.demo.run import REGION, STACK_KEY, seed_reference_stack
-from auditor.demo.seed_edge import seed_edge
-from auditor.demo.seed_network import seed_network
-from auditor.demo.seed_platform import seed_alarms, seed_platform
-from auditor.demo.seedkit import SeedContext
-from auditor.demo.statefile import build_state, publish_state
 from auditor.schedule.config import load_schedule_config
-from auditor.schedule.units import LocalExecutor, audit_unit, plan_units, run_units
+from auditor.schedule.units import LocalExecutor, ProcessExecutor, UnitExecutor, audit_unit, plan_units, run_units
 
 
 def latency_proxy(target: str, latency: float) -> tuple[ThreadingHTTPServer, str]:
@@ -76,8 +71,19 @@ def latency_proxy(target: str, latency: float) -> tuple[ThreadingHTTPServer, str
     return server, f"http://127.0.0.1:{server.server_port}"
 
 
+REGION = "ap-south-1"  # auditor.demo.run's; the demo (and moto) are imported only by the main process:
+# the process executor's spawned workers import this module again, and need neither
+
+
 def seed_fleet(aws: Aws, accounts: int) -> list[tuple[str, str | None, str]]:
     """(account id, role, state uri) per account, each holding the reference stack."""
+    from auditor.demo.run import STACK_KEY, seed_reference_stack
+    from auditor.demo.seed_edge import seed_edge
+    from auditor.demo.seed_network import seed_network
+    from auditor.demo.seed_platform import seed_alarms, seed_platform
+    from auditor.demo.seedkit import SeedContext
+    from auditor.demo.statefile import build_state, publish_state
+
     first = seed_reference_stack(aws)
     fleet: list[tuple[str, str | None, str]] = [(aws.account_id(), None, f"s3://{first.bucket}/{STACK_KEY}")]
     for n in range(1, accounts):
@@ -110,7 +116,12 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=60.0)
     parser.add_argument("--parallel", type=int, nargs="+", default=[1, 2, 4, 8])
     parser.add_argument("--workers", type=int, default=8, help="API workers per account")
+    parser.add_argument("--executor", nargs="+", default=["threads"], choices=["threads", "processes"])
     args = parser.parse_args()
+    from auditor.demo.motoserver import MotoServer
+    from auditor.demo.run import REGION as DEMO_REGION
+
+    assert DEMO_REGION == REGION
     with MotoServer() as moto:
         os.environ["AWS_ENDPOINT_URL"] = moto.endpoint
         aws = Aws(AwsSettings(region=REGION))
@@ -120,26 +131,31 @@ def main() -> None:
         proxy, endpoint = latency_proxy(moto.endpoint, args.latency_ms / 1000)
         os.environ["AWS_ENDPOINT_URL"] = endpoint
         folder = Path(tempfile.mkdtemp())
-        print(f"{'parallel':>8} {'wall s':>7} {'cpu s':>6} {'requests':>8} {'resources':>9} "
+        print(f"{'executor':>9} {'parallel':>8} {'wall s':>7} {'cpu s':>6} {'requests':>8} {'resources':>9} "
               f"{'accounts/h':>10} {'resources/h':>11}")
-        for parallel in args.parallel:
-            path = folder / "audit.toml"
-            path.write_text(config_text(fleet, parallel, args.workers))
-            config = load_schedule_config(path)
-            units = plan_units(config.job("fleet"), config.audit, config.account_concurrency)
-            audit_aws = Aws(AwsSettings(region=REGION))
-            cpu0, wall0 = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
-            run = run_units(units, LocalExecutor(parallel), audit_unit(audit_aws))
-            wall = time.monotonic() - wall0
-            cpu1 = resource.getrusage(resource.RUSAGE_SELF)
-            cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
-            audited = run.score.overall.audited
-            assert not run.failures, run.failures
-            print(f"{parallel:>8} {wall:>7.2f} {cpu:>6.2f} {audit_aws.counter.total:>8} {audited:>9} "
-                  f"{len(units) * 3600 / wall:>10.0f} {audited * 3600 / wall:>11.0f}")
+        for kind in args.executor:
+            for parallel in args.parallel:
+                path = folder / "audit.toml"
+                path.write_text(config_text(fleet, parallel, args.workers))
+                config = load_schedule_config(path)
+                units = plan_units(config.job("fleet"), config.audit, config.account_concurrency)
+                executor: UnitExecutor = (ProcessExecutor if kind == "processes" else LocalExecutor)(parallel)
+                cpu0, wall0 = _cpu(), time.monotonic()
+                run = run_units(units, executor, audit_unit(Aws(AwsSettings(region=REGION))))
+                wall, cpu = time.monotonic() - wall0, _cpu() - cpu0
+                audited = run.score.overall.audited
+                assert not run.failures, run.failures
+                print(f"{kind:>9} {parallel:>8} {wall:>7.2f} {cpu:>6.2f} {run.inventory.api_calls:>8} {audited:>9} "
+                      f"{len(fleet) * 3600 / wall:>10.0f} {audited * 3600 / wall:>11.0f}")
         proxy.shutdown()
-        print("cpu s: this process (the audits and the moto server, which runs in it); "
+        print("cpu s: this process (the moto server and the proxy run in it) and its finished worker processes; "
               f"latency {args.latency_ms:.0f} ms per request")
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and of its children that have ended (the process pool's workers)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shlex
 import shutil
 import subprocess
@@ -9,6 +10,7 @@ import sys
 from pathlib import Path
 
 import click
+import hcl2
 import pytest
 import yaml
 
@@ -88,3 +90,52 @@ def test_readme_names_every_file() -> None:
         if path.is_file() and path.name != "README.md":
             assert path.name in readme or str(path.relative_to(CRON)) in readme, path
     assert "terraform/auditor/schedule.tf" in readme
+
+
+def _unquoted(value: object) -> object:
+    """A python-hcl2 literal without the quotes 5.x+ keeps (4.x has none)."""
+    return value[1:-1] if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == '"' else value
+
+
+def _blocks(path: Path, kind: str) -> dict[str, dict[str, object]]:
+    """`resource` (TYPE.NAME) or `variable` (NAME) blocks of one .tf file, their attributes unquoted."""
+    with path.open(encoding="utf-8") as handle:
+        document = hcl2.load(handle)
+    found: dict[str, dict[str, object]] = {}
+    for block in document.get(kind, []):
+        for label, body in block.items():
+            if kind == "variable":
+                found[str(_unquoted(label))] = {k: _unquoted(v) for k, v in body.items()}
+                continue
+            for name, attributes in body.items():
+                found[f"{_unquoted(label)}.{_unquoted(name)}"] = {k: _unquoted(v) for k, v in attributes.items()}
+    return found
+
+
+def test_the_eventbridge_task_runs_schedule_once_with_the_config_parameter() -> None:
+    auditor = REPO / "terraform" / "auditor"
+    variables = _blocks(auditor / "variables.tf", "variable")
+    with (auditor / "ecs.tf").open(encoding="utf-8") as handle:
+        arguments = [str(_unquoted(a)) for a in hcl2.load(handle)["locals"][0]["audit_arguments"]]
+    task = _blocks(auditor / "ecs.tf", "resource")["aws_ecs_task_definition.auditor"]
+    assert 'entryPoint = ["audit"]' in str(task["container_definitions"])
+    assert "command = local.audit_arguments" in str(task["container_definitions"])
+    schedule = _blocks(auditor / "schedule.tf", "resource")
+    parameter = schedule["aws_ssm_parameter.audit_config"]
+    assert (parameter["name"], parameter["type"], parameter["value"]) == (
+        "${var.config_parameter_name}", "SecureString", "${var.audit_config}")
+    assert variables["audit_config"]["sensitive"] is True and "default" not in variables["audit_config"]
+    job, name = (str(variables[v]["default"]) for v in ("audit_job_name", "config_parameter_name"))
+    argv = ["audit"] + [a.replace("${var.audit_job_name}", job).replace("${aws_ssm_parameter.audit_config.name}", name)
+                        for a in arguments]
+    assert argv == ["audit", "schedule", "once", "nightly", "--config", "ssm:/auditor/config"]
+    assert_audit_command(argv)
+    # the task role (and only it) may read the parameter, through policies/audit-config.json
+    attachment = schedule["aws_iam_role_policy_attachment.auditor_task_config"]
+    assert (attachment["role"], attachment["policy_arn"]) == ("${aws_iam_role.auditor_task.name}",
+                                                              "${aws_iam_policy.audit_config.arn}")
+    assert 'file("${path.module}/policies/audit-config.json")' in (auditor / "schedule.tf").read_text()
+    readonly = json.loads((auditor / "policies" / "audit-readonly.json").read_text())
+    actions = [a for s in readonly["Statement"]
+               for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])]
+    assert not any(action.startswith("ssm:GetParameter") for action in actions)

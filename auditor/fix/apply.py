@@ -25,8 +25,13 @@ from auditor.models import Drift, DriftKind
 
 _AWS_ERRORS = (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError)
 
-Deployer = Callable[[Action], str | None]
-"""Redeploys a service as the action says; returns why it did not succeed, or None."""
+Deployer = Callable[[int, Action, Journal], str | None]
+"""Redeploys a service as action N says, journalling each deploy; returns why it did not succeed, or None
+(auditor.fix.redeploy.redeployer)."""
+
+Observer = Callable[[Action], str | None]
+"""Re-observes what a redeploy leaves (who serves, revisions, desired counts); what is wrong, or None
+(auditor.fix.redeploy.route_check)."""
 
 
 class FixStopped(AuditError):
@@ -97,8 +102,7 @@ def execute(plan: Plan, aws: Aws, journal: Journal, deployer: Deployer,
 
 def _run(index: int, action: Action, aws: Aws, journal: Journal, deployer: Deployer) -> ActionResult:
     if action.kind is ActionKind.REDEPLOY:
-        journal.write("call", action=index, call=0, operation="auditor.deploy.deploy", params=action.deploy)
-        failure = deployer(action)
+        failure = deployer(index, action, journal)
         if failure:
             return ActionResult(index, Verdict.FAILED, failure)
         return ActionResult(index, Verdict.NOT_RUN, "redeployed; not yet verified")
@@ -131,8 +135,9 @@ def verify_config(config: AuditConfig, plan: Plan, indexes: Iterable[int]) -> Au
     return replace(config, types=tuple(types), check_rules=False, wait_for_lock=0.0, code_dirs=())
 
 
-def verify(plan: Plan, results: Sequence[ActionResult], drifts: Iterable[Drift]) -> list[ActionResult]:
-    """Each applied action's verdict from the fresh audit's findings."""
+def verify(plan: Plan, results: Sequence[ActionResult], drifts: Iterable[Drift],
+           observe: Observer) -> list[ActionResult]:
+    """Each applied action's verdict from the fresh audit's findings (and, for a redeploy, `observe`)."""
     by_key = {d.key: d for d in drifts}
     verdicts = []
     for result in results:
@@ -140,7 +145,12 @@ def verify(plan: Plan, results: Sequence[ActionResult], drifts: Iterable[Drift])
             verdicts.append(result)
             continue
         action = plan.actions[result.index]
-        verdicts.append(_verdict(result.index, action, by_key.get(action.key)))
+        verdict = _verdict(result.index, action, by_key.get(action.key))
+        if action.kind is ActionKind.REDEPLOY and verdict.verdict is Verdict.VERIFIED:
+            wrong = observe(action)
+            if wrong:
+                verdict = ActionResult(result.index, Verdict.FAILED, f"redeployed, but {wrong}")
+        verdicts.append(verdict)
     return verdicts
 
 
@@ -156,8 +166,8 @@ def _verdict(index: int, action: Action, found: Drift | None) -> ActionResult:
     if found.kind is not DriftKind.IN_SYNC and found.kind is not DriftKind.CHANGED:
         return ActionResult(index, Verdict.FAILED, f"still {found.kind.value}")
     wanted = {head(c.path) for c in action.changes}
-    if action.kind is ActionKind.REDEPLOY:
-        wanted = {"task_definition"}
+    if action.kind is ActionKind.REDEPLOY:  # the revision is back, and the count is the state's (the deploys keep
+        wanted |= {"task_definition", "desired_count"}  # the live one: a count drifted before still drifts)
     left = tuple(c.path for c in found.changes if head(c.path) in wanted)
     if left:
         return ActionResult(index, Verdict.FAILED, "drift remains: " + ", ".join(left), left)
@@ -174,25 +184,3 @@ def journal_done(entries: Sequence[Mapping[str, Any]]) -> dict[int, ActionResult
         elif event == "failed" and "call" not in entry:
             done[int(entry["action"])] = ActionResult(int(entry["action"]), Verdict.FAILED, str(entry.get("detail")))
     return done
-
-
-def deploy_with(aws: Aws, journal_store: Any, bake_seconds: float, timeout_seconds: float) -> Deployer:
-    """The bundled blue/green deployer (auditor.deploy), putting the service back on the state's revision."""
-
-    def redeploy(action: Action) -> str | None:
-        from auditor.deploy import DeployRequest, deploy
-
-        spec = dict(action.deploy or {})
-        request = DeployRequest(cluster=str(spec["cluster"]), service=str(spec["service"]),
-                                task_definition=str(spec["task_definition"]), strategy="canary",
-                                bake_seconds=bake_seconds, timeout_seconds=timeout_seconds)
-        try:
-            outcome = deploy(request, aws=aws, history=journal_store, signals=False)
-        except AuditError as exc:
-            return f"deployer refused: {exc}"
-        if outcome.result != "succeeded":
-            return f"deployer: {outcome.result}" + (f" ({outcome.rollback_reason or outcome.message})"
-                                                    if outcome.rollback_reason or outcome.message else "")
-        return None
-
-    return redeploy

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from auditor.fix.apply import FixOutcome
     from auditor.fix.journal import Journal
     from auditor.fix.model import Plan
+    from auditor.fix.redeploy import DeploySettings
     from auditor.models import AuditRun
 
 _META = "auditor.fix"
@@ -41,12 +42,20 @@ class FixOptions:
     bake_seconds: float = 60.0
     deploy_timeout_seconds: float = 1200.0
     interactive: bool = False
+    deploy_seams: Mapping[str, Any] | None = None  # the deployer's clock/health/metrics (tests); None: the real ones
+
+    def deploy_settings(self) -> DeploySettings:
+        from auditor.fix.redeploy import DeploySettings
+
+        return DeploySettings(self.bake_seconds, self.deploy_timeout_seconds, self.deploy_seams)
 
 
 def _store(name: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
-    def callback(ctx: click.Context, _param: click.Parameter, value: Any) -> Any:
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
         stored = ctx.meta.setdefault(_META, {})  # shared by `audit` and its command: a default never undoes
-        if value or name not in stored:  # what the other level was given
+        given = param.name is not None and ctx.get_parameter_source(param.name) not in (  # what the other level
+            None, click.core.ParameterSource.DEFAULT)                                    # was given (`0` too)
+        if given or name not in stored:
             stored[name] = value
         return value
 
@@ -194,15 +203,19 @@ def _live(aws: Aws, config: AuditConfig) -> Aws:
 
 def _plan(config: AuditConfig, aws: Aws, run: AuditRun, options: FixOptions) -> Plan:
     from auditor.fix.planner import autoscaling_check, build_plan
+    from auditor.fix.redeploy import redeploy_check
 
-    return build_plan(run, config.states, autoscaling_check(_live(aws, config)), only=options.only)
+    live = _live(aws, config)
+    return build_plan(run, config.states, autoscaling_check(live), redeploy_check(live, options.deploy_settings()),
+                      only=options.only)
 
 
 def _apply(config: AuditConfig, aws: Aws, plan: Plan, journal: Journal, options: FixOptions,
            done: dict[int, Any] | None, run_id: str | None = None) -> FixOutcome:
     """Lock, re-read (re-plan if a serial moved), journal, execute, verify, release."""
-    from auditor.fix.apply import FixOutcome, FixStopped, deploy_with, execute
+    from auditor.fix.apply import FixOutcome, FixStopped, execute
     from auditor.fix.lock import holding
+    from auditor.fix.redeploy import redeployer
 
     command = "audit fix --resume" if done is not None else "audit --fix"
     live = _live(aws, config)
@@ -214,9 +227,9 @@ def _apply(config: AuditConfig, aws: Aws, plan: Plan, journal: Journal, options:
             plan = _replan_if_moved(config, aws, plan, options, resuming=done is not None)
             if done is None:
                 journal.write("plan", plan=plan.as_json(), config=config_json(config), run_id=run_id)
-            deployer = deploy_with(live, journal.store, options.bake_seconds, options.deploy_timeout_seconds)
+            deployer = redeployer(live, journal.store, options.deploy_settings())
             results = execute(plan, live, journal, deployer, done=done)
-            outcome = FixOutcome(journal.id, plan, tuple(_verified(config, aws, plan, results, journal)))
+            outcome = FixOutcome(journal.id, plan, tuple(_verified(config, aws, live, plan, results, journal)))
             journal.write("end", status="completed", exit_code=int(outcome.exit_code),
                           results=[dataclasses.asdict(r) for r in outcome.results])
     except FixStopped as exc:
@@ -252,14 +265,16 @@ def _replan_if_moved(config: AuditConfig, aws: Aws, plan: Plan, options: FixOpti
     return fresh
 
 
-def _verified(config: AuditConfig, aws: Aws, plan: Plan, results: Sequence[Any], journal: Journal) -> list[Any]:
+def _verified(config: AuditConfig, aws: Aws, live: Aws, plan: Plan, results: Sequence[Any],
+              journal: Journal) -> list[Any]:
     from auditor.fix.apply import verify, verify_config
+    from auditor.fix.redeploy import route_check
     from auditor.pipeline import run_audit
 
     if not results:
         return []
     check = run_audit(verify_config(config, plan, [r.index for r in results]), aws)
-    verdicts = verify(plan, results, check.drifts)
+    verdicts = verify(plan, results, check.drifts, route_check(live))
     for verdict in verdicts:
         journal.write("verified", action=verdict.index, verdict=verdict.verdict.value, detail=verdict.detail,
                       after=list(verdict.remaining))

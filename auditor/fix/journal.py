@@ -63,10 +63,16 @@ def first_entry(entries: list[dict[str, Any]], event: str) -> Mapping[str, Any]:
 
 def remediation(entries: list[dict[str, Any]]) -> dict[str, Any]:
     """A fix journal as the report's "Remediation" section reads it: the audit run it fixed, the plan,
-    each acting action's outcome (verified / failed / not run) and how the fix ended."""
+    each acting action's outcome (verified / failed / not run; a redeploy's deploys with their journal ids)
+    and how the fix ended."""
     plan = first_entry(entries, "plan")
     verdicts: dict[int, dict[str, Any]] = {}
+    deploys: dict[int, dict[int, dict[str, Any]]] = {}
     for entry in entries:
+        if entry.get("event") in ("deploy", "deployed"):
+            step = deploys.setdefault(int(entry["action"]), {}).setdefault(int(entry["step"]), {"result": "not_run"})
+            step.update({k: entry[k] for k in ("step", "of", "onto", "deploy_id", "result", "reason", "detail")
+                         if entry.get(k) is not None})
         if entry.get("event") in ("applied", "failed"):  # a failed call that stopped the fix included
             verdicts[int(entry["action"])] = {"verdict": "failed" if entry["event"] == "failed" else "not_run",
                                               "detail": entry.get("detail")}
@@ -81,7 +87,20 @@ def remediation(entries: list[dict[str, Any]]) -> dict[str, Any]:
         "exit_code": ends[-1].get("exit_code") if ends else None,
         "actions": [{**{k: a[k] for k in ("kind", "drift", "type", "id", "address", "summary", "risk", "command")},
                      **({"outcome": verdicts.get(i, {"verdict": "not_run", "detail": None})} if a["kind"] in
-                        ("revert", "redeploy") else {})}
+                        ("revert", "redeploy") else {}),
+                     **({"deploys": [deploys.get(i, {})[n] for n in sorted(deploys.get(i, {}))]}
+                        if a["kind"] == "redeploy" else {})}
                     for i, a in enumerate(actions)],
         "rules": plan["plan"]["rules"],
     }
+
+
+def fixes_of_run(store: JournalStore, run_id: str) -> tuple[dict[str, Any], ...]:
+    """The fixes planned from audit run `run_id`, oldest first, each as `remediation` reads it plus its journal id."""
+    found = []
+    for journal_id in store.list_journals(KIND):
+        entries = store.read_journal(journal_id)
+        plan = next((e for e in entries if e.get("event") == "plan"), None)
+        if plan is not None and plan.get("run_id") == run_id:
+            found.append({"journal_id": journal_id, **remediation(entries)})
+    return tuple(found)

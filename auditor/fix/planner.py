@@ -16,14 +16,15 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from auditor import __version__
 from auditor.aws import describe_error
 from auditor.fix.model import Action, ActionKind, Change, Plan, PlannedState, Risk, RuleItem
-from auditor.fix.reverts import Revert, head, live_attrs, reverts_for, state_attrs
+from auditor.fix.redeploy import RedeployCheck, Route, spec_of
+from auditor.fix.reverts import Revert, head, live_attrs, reverts_for
 from auditor.fix.reverts.ecs import cluster_and_name
 from auditor.models import DRIFTED_KINDS, Drift, DriftKind
 from auditor.state.model import LoadedState, LockMechanism, StateRequest
@@ -36,24 +37,30 @@ AutoscalingCheck = Callable[[Drift], str | None]
 """finding -> why its desired count is not ours to revert (an autoscaling target, or why that is not known), or None."""
 
 REDEPLOY_PERMISSIONS = ("ecs:DescribeServices", "ecs:DescribeTaskDefinition", "ecs:ListServices",
-                        "ecs:RegisterTaskDefinition", "ecs:UpdateService", "ecr:DescribeImages", "iam:PassRole",
+                        "ecs:UpdateService", "ecr:DescribeImages",
                         "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeRules",
                         "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth",
                         "elasticloadbalancing:ModifyListener", "elasticloadbalancing:ModifyRule",
-                        "cloudwatch:DescribeAlarms", "cloudwatch:GetMetricData", "dynamodb:DeleteItem",
+                        "cloudwatch:DescribeAlarms", "cloudwatch:GetMetricData",
+                        "application-autoscaling:DescribeScalableTargets",
+                        "application-autoscaling:RegisterScalableTarget", "dynamodb:DeleteItem",
                         "dynamodb:GetItem", "dynamodb:PutItem")
-"""What the blue/green deployer calls to put a service back on a revision (auditor.deploy: discovery, the
-release's task definition, the weights, the gates, its DynamoDB lease)."""
+"""What the blue/green deployer calls to put a service back on the state's revision (auditor.deploy: discovery,
+the revision's images, the weights, the gates, the colours' scaling suspended while traffic moves, its
+DynamoDB lease). Never RegisterTaskDefinition: a fix runs
+the state's revision as is (see auditor.fix.redeploy)."""
 
 IMPORT_COMMAND = "terraform plan -generate-config-out=generated.tf"
 
 
 def build_plan(run: AuditRun, requests: Sequence[StateRequest], autoscaling: AutoscalingCheck,
-               only: Sequence[str] = (), now: datetime | None = None) -> Plan:
-    """One action per drift finding of `run` (then narrowed by `only`), the failing rules, the states to lock."""
+               redeploy: RedeployCheck, only: Sequence[str] = (), now: datetime | None = None) -> Plan:
+    """One action per drift finding of `run` (then narrowed by `only`), the failing rules, the states to lock.
+    `autoscaling` and `redeploy` are asked only about the ECS services whose desired count / task definition drifted."""
     managed = _managed_by_id(run.drifts)
     names: set[str] = set()
-    actions = [_action(d, managed, autoscaling, names) for d in run.drifts if d.kind in DRIFTED_KINDS]
+    checks = _Checks(autoscaling, redeploy)
+    actions = [_action(d, managed, checks, names) for d in run.drifts if d.kind in DRIFTED_KINDS]
     rules = _rule_items(run)
     if only:
         actions = [a for a in actions if _selected(a, only)]
@@ -74,7 +81,15 @@ def _managed_by_id(drifts: Iterable[Drift]) -> dict[str, str]:
     return {d.id: d.states[0] for d in drifts if d.states}
 
 
-def _action(drift: Drift, managed: Mapping[str, str], autoscaling: AutoscalingCheck, names: set[str]) -> Action:
+@dataclass(frozen=True, slots=True)
+class _Checks:
+    """The live lookups the planner makes for ECS services."""
+
+    autoscaling: AutoscalingCheck
+    redeploy: RedeployCheck
+
+
+def _action(drift: Drift, managed: Mapping[str, str], checks: _Checks, names: set[str]) -> Action:
     base = Action(kind=ActionKind.SKIP, drift=drift.kind.value, type=drift.type, id=drift.id,
                   address=drift.address, region=drift.region, state=drift.states[0] if drift.states else None,
                   summary="", changes=tuple(Change(c.path, c.state, c.live) for c in drift.changes))
@@ -88,9 +103,9 @@ def _action(drift: Drift, managed: Mapping[str, str], autoscaling: AutoscalingCh
                        "state does not know; let Terraform create it", command=_target(drift, "apply"))
     heads = {head(c.path) for c in drift.changes}
     if drift.type == "aws_ecs_service" and "task_definition" in heads:
-        return _redeploy(drift, heads, base)
+        return _redeploy(drift, heads, base, checks.redeploy(drift))
     if drift.type == "aws_ecs_service" and "desired_count" in heads:
-        owner = autoscaling(drift)
+        owner = checks.autoscaling(drift)
         if owner:
             return replace(base, kind=ActionKind.SKIP, summary=f"desired_count is not reverted: {owner}",
                            command=_target(drift, "apply -refresh-only"))
@@ -127,14 +142,18 @@ def _revert(drift: Drift, reverts: Sequence[Revert], base: Action, state: str | 
                    probe=probe)
 
 
-def _redeploy(drift: Drift, heads: set[str], base: Action) -> Action:
-    cluster, name = cluster_and_name(drift)
-    revision = str(state_attrs(drift).get("task_definition", ""))
+def _redeploy(drift: Drift, heads: set[str], base: Action, route: Route | str) -> Action:
+    spec = spec_of(drift)
+    if isinstance(route, str):
+        return replace(base, kind=ActionKind.SKIP, summary=f"task_definition is not redeployed: {route}",
+                       command=_target(drift, "apply"))
     others = sorted(heads - {"task_definition"})
-    also = f" ({', '.join(others)} also drifted: they follow the deploy or a later fix)" if others else ""
-    return replace(base, kind=ActionKind.REDEPLOY, summary=f"redeploy {name} on {revision} through the blue/green "
-                   f"deployer{also}", permissions=REDEPLOY_PERMISSIONS, risk=Risk.HIGH,
-                   deploy={"cluster": cluster, "service": name, "task_definition": revision})
+    also = (f" ({', '.join(others)} also drifted: the deploys keep the live value, so the action is not verified; "
+            "a second `audit --fix` plans it)" if others else "")
+    return replace(base, kind=ActionKind.REDEPLOY,
+                   summary=f"redeploy {spec['service']} on {spec['task_definition']} through the blue/green deployer: "
+                   f"{route.describe(spec['service'])}{also}", permissions=REDEPLOY_PERMISSIONS, risk=Risk.HIGH,
+                   deploy={**spec, "way": route.way, "onto": list(route.onto), "other": route.other})
 
 
 def _unmanaged(drift: Drift, managed: Mapping[str, str], base: Action, names: set[str]) -> Action:

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = ["History", "HistoryError", "RunInfo", "RunRecord", "default_url", "open_history"]
 
-JOURNAL_KINDS = ("deploy", "fix")
+JOURNAL_KINDS = ("deploy", "fix", "publish")  # publish: a scheduled run whose report could not be published
 
 
 class HistoryError(AuditError):

@@ -29,7 +29,7 @@ from sqlalchemy import (
     text,
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 metadata = MetaData()
 
@@ -122,6 +122,15 @@ journal = Table(
 )
 
 
+schedule_state = Table(
+    "auditor_schedule_state", metadata,
+    Column("job", String(64), primary_key=True),
+    Column("last_slot", Float, nullable=True),        # epoch seconds of the last nominal fire time handled
+    Column("summary", Text, nullable=True),           # JSON of the last run's RunSummary (auditor.schedule)
+    Column("digest_day", String(10), nullable=True),  # the last day a digest was sent (YYYY-MM-DD)
+)
+
+
 def _v1(conn: Connection) -> None:
     """The first layout: runs, their scores, states and findings' statuses; findings; journals."""
     metadata.create_all(conn, tables=[runs, run_scores, run_states, findings, run_findings, journal])
@@ -132,7 +141,13 @@ def _v2(conn: Connection) -> None:
     conn.execute(text("CREATE INDEX ix_findings_status ON findings (status)"))
 
 
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1, 2: _v2}
+def _v3(conn: Connection) -> None:
+    """The scheduler's per-job state (auditor.schedule.store). Daemons before v3 created the same table
+    outside the versioning: it is kept, rows and all."""
+    schedule_state.create(conn, checkfirst=True)
+
+
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1, 2: _v2, 3: _v3}
 
 
 def current_version(conn: Connection) -> int:

@@ -57,7 +57,7 @@ TARGET = TypeSpec(
     },
     notes="DescribeScalableTargets per namespace (ecs, and those a state names); ListTagsForResource (no bulk "
           "form: the Tagging API does not serve scalable targets) for each target a state holds, by the "
-          "ScalableTargetARN AWS answers with (an answer without one, as moto's, leaves tags uncompared). "
+          "ScalableTargetARN AWS answers with (an answer without one leaves tags uncompared). "
           "suspended_state is the provider's block of three flags (false when AWS reports none).",
 )
 

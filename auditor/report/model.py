@@ -44,6 +44,7 @@ class HistoryContext:
     lifecycle: Mapping[str, FindingState]
     previous: RunInfo | None = None
     stats: HistoryStats | None = None  # the analysis over the last STATS_RUNS runs, up to this one
+    remediations: tuple[Mapping[str, Any], ...] = ()  # the fixes planned from this run (auditor.fix.journal)
 
 
 def history_context(history: History, run_id: str, last: int = 90) -> HistoryContext | None:
@@ -59,8 +60,10 @@ def history_context(history: History, run_id: str, last: int = 90) -> HistoryCon
     trend = tuple(TrendPoint(r.id, r.started_at, r.drift_index, r.coverage, r.failing_rules) for r in upto[-last:])
     window = trend[-STATS_RUNS:]
     figures = stats(history, since=window[0].at, until=window[-1].at, top=5) if len(window) >= 2 else None
+    from auditor.fix.journal import fixes_of_run
+
     return HistoryContext(history.url, upto[-1], trend, history.run_statuses(run_id), history.findings(run_id),
-                          upto[-2] if len(upto) >= 2 else None, figures)
+                          upto[-2] if len(upto) >= 2 else None, figures, fixes_of_run(history, run_id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +213,7 @@ class Report:
     scan_incomplete: tuple[Mapping[str, Any], ...] = ()  # listings that failed where no state holds the type
     errors: tuple[str, ...] = ()  # why the run exits 1
     stats: HistoryStats | None = None
+    remediations: tuple[Mapping[str, Any], ...] = ()  # the fixes planned from this run, with their outcomes
 
     @property
     def duration_seconds(self) -> float:
@@ -377,5 +381,5 @@ def build(doc: Mapping[str, Any], ctx: HistoryContext | None = None, *, now: dat
         settings=compliance.get("settings") if compliance else None,
         code=tuple(doc.get("code", ())), notes=tuple(compliance.get("notes", ())) if compliance else (),
         config_hash=ctx.info.config_hash if ctx and ctx.info else None, caller=run.get("caller"),
-        stats=ctx.stats if ctx else None,
+        stats=ctx.stats if ctx else None, remediations=ctx.remediations if ctx else (),
     )

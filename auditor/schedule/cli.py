@@ -16,8 +16,9 @@ from auditor.errors import AuditError, ConfigError, ExitCode
 DEFAULT_CONFIG = Path("audit.toml")
 STANDBY_POLL_SECONDS = 1.0
 
-_config_option = click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
-                              help="audit.toml with [[schedules]] (default: ./audit.toml).")
+_config_option = click.option("--config", "config_path", default=None, metavar="FILE|ssm:/NAME|s3://BUCKET/KEY",
+                              help="audit.toml with [[schedules]]: a file (default ./audit.toml), an SSM "
+                                   "parameter (SecureString decrypted) or an S3 object.")
 
 
 @click.group("schedule")
@@ -25,7 +26,7 @@ def schedule_group() -> None:
     """Scheduled audits: the jobs in audit.toml's [[schedules]], recorded in the history database."""
 
 
-def _config(config_path: Path | None) -> Any:
+def _config(config_path: str | None) -> Any:
     from auditor.schedule.config import load_schedule_config
 
     config = load_schedule_config(config_path or DEFAULT_CONFIG)
@@ -87,7 +88,7 @@ def _context(config: Any, history: Any, store_url: str) -> Any:
 @click.option("--metrics-host", default="0.0.0.0", show_default=True, help="Address the metrics are served on.")
 @click.option("--standby", is_flag=True,
               help="If another scheduler leads on this job store, wait and take over when it dies.")
-def run_cmd(config_path: Path | None, metrics_port: int | None, metrics_host: str, standby: bool) -> None:
+def run_cmd(config_path: str | None, metrics_port: int | None, metrics_host: str, standby: bool) -> None:
     """Run the scheduler in the foreground until SIGTERM/SIGINT (then the running audit finishes, exit 0)."""
     from auditor.schedule import jsonlog
     from auditor.schedule.daemon import serve, stop_on_signals
@@ -123,7 +124,7 @@ def run_cmd(config_path: Path | None, metrics_port: int | None, metrics_host: st
 @schedule_group.command("once")
 @click.argument("name")
 @_config_option
-def once_cmd(name: str, config_path: Path | None) -> None:
+def once_cmd(name: str, config_path: str | None) -> None:
     """Run job NAME now, exactly as the daemon would (for cron, systemd timers, CronJobs, EventBridge).
 
     Exits like `audit run`: 0 clean, 1 failed or incomplete, 2 drift or failing rules."""
@@ -146,14 +147,14 @@ def once_cmd(name: str, config_path: Path | None) -> None:
 @schedule_group.command("list")
 @_config_option
 @click.option("--count", default=3, show_default=True, type=click.IntRange(1, 100), help="Fire times per job.")
-def list_cmd(config_path: Path | None, count: int) -> None:
+def list_cmd(config_path: str | None, count: int) -> None:
     """Each job, its schedule and its next fire times."""
     _print_jobs(_config(config_path), count)
 
 
 @schedule_group.command("check")
 @_config_option
-def check_cmd(config_path: Path | None) -> None:
+def check_cmd(config_path: str | None) -> None:
     """Validate the config (and that the history database answers); print the next 5 fire times per job."""
     config = _config(config_path)
     with _history(config.history):

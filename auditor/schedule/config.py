@@ -9,7 +9,8 @@
     cloudwatch_namespace = "DriftAudit"   # "" turns PutMetricData off
     digest_hour = 9                   # daily digest (UTC hour) to the targets with digest = true
     account_concurrency = 8           # API workers per account
-    parallel_units = 4                # accounts audited at once
+    parallel_units = 4                # units (threads) or accounts (processes) at once
+    executor = "threads"              # or "processes": one account per process, for many accounts
 
     [[schedules]]
     name = "nightly"
@@ -38,7 +39,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -47,8 +48,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
 
-from auditor.config import AuditConfig, config_from_mapping, parse_duration, read_toml
+from auditor.aws import Aws
+from auditor.config import AuditConfig, config_from_mapping, parse_duration
 from auditor.errors import ConfigError
+from auditor.schedule.source import read_config
 from auditor.state.model import StateRequest
 
 SCHEDULE_KEYS = frozenset({"scheduler", "schedules", "notifications"})
@@ -57,7 +60,7 @@ SCHEDULE_KEYS = frozenset({"scheduler", "schedules", "notifications"})
 _JOB_KEYS = {"name", "cron", "timezone", "jitter", "states", "regions", "accounts", "rules", "report_dir",
              "publish", "report_url", "notify", "thresholds"}
 _SCHEDULER_KEYS = {"misfire_grace_time", "shutdown_timeout", "heartbeat_file", "cloudwatch_namespace",
-                   "digest_hour", "account_concurrency", "parallel_units"}
+                   "digest_hour", "account_concurrency", "parallel_units", "executor"}
 _TARGET_KEYS = {"name", "sns_topic_arn", "webhook_url_env", "digest"}
 _THRESHOLD_KEYS = {"drift_index", "failing_rules", "coverage"}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -158,7 +161,8 @@ class ScheduleConfig:
     cloudwatch_namespace: str = "DriftAudit"
     digest_hour: int | None = None
     account_concurrency: int = 8   # API workers per account (AWS rate limits are per account)
-    parallel_units: int = 4        # accounts audited at once
+    parallel_units: int = 4        # units (threads) or accounts (processes) at once
+    executor: str = "threads"      # "threads" | "processes"
 
     @property
     def history(self) -> str | None:
@@ -205,10 +209,11 @@ def _crontab_weekdays(text: str) -> str:
     return ",".join(_CRON_DAYS[d] for d in sorted(days))
 
 
-def load_schedule_config(path: Path) -> ScheduleConfig:
-    """Read audit.toml; any problem is one ConfigError line naming the file and the entry."""
-    data = read_toml(path)
-    return schedule_config_from_mapping(data, str(path), base_dir=path.parent)
+def load_schedule_config(spec: str | Path, aws: Callable[[], Aws] | None = None) -> ScheduleConfig:
+    """Read audit.toml from a file, `ssm:/NAME` or `s3://BUCKET/KEY` (auditor.schedule.source); any
+    problem is one ConfigError line naming the source and the entry."""
+    data, where, base_dir = read_config(str(spec), aws) if aws else read_config(str(spec))
+    return schedule_config_from_mapping(data, where, base_dir=base_dir)
 
 
 def schedule_config_from_mapping(data: Mapping[str, Any], where: str, base_dir: Path) -> ScheduleConfig:
@@ -238,13 +243,16 @@ def schedule_config_from_mapping(data: Mapping[str, Any], where: str, base_dir: 
     for key, value in (("account_concurrency", concurrency), ("parallel_units", parallel)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"{where}: [scheduler] {key} must be a positive integer, got {value!r}")
+    executor = raw_scheduler.get("executor", "threads")
+    if executor not in ("threads", "processes"):
+        raise ConfigError(f"{where}: [scheduler] executor must be \"threads\" or \"processes\", got {executor!r}")
     return ScheduleConfig(
         source=where, audit=audit, jobs=tuple(jobs), targets=targets,
         misfire_grace_time=parse_duration(raw_scheduler.get("misfire_grace_time", "6h"), "misfire_grace_time"),
         shutdown_timeout=parse_duration(raw_scheduler.get("shutdown_timeout", "15m"), "shutdown_timeout"),
         heartbeat_file=(base_dir / str(heartbeat)) if heartbeat else None,
         cloudwatch_namespace=namespace, digest_hour=digest_hour, account_concurrency=concurrency,
-        parallel_units=parallel,
+        parallel_units=parallel, executor=executor,
     )
 
 

@@ -35,6 +35,7 @@ _LISTED = 20  # names listed per event in a message; the rest are counted
 @dataclass(frozen=True, slots=True)
 class Event:
     kind: str          # new_drift | resolved_drift | failing_rules | fixed_rules | run_failed | run_recovered |
+                       # report_not_published |
                        # threshold_crossed | threshold_cleared
     text: str
     items: tuple[str, ...] = ()
@@ -51,6 +52,8 @@ def changes(previous: RunSummary | None, last_ok: RunSummary | None, current: Ru
         return events
     if previous is not None and previous.status == "failed":
         events.append(Event("run_recovered", "run succeeded again after a failure"))
+    if current.publish_error:
+        events.append(Event("report_not_published", f"report not published: {current.publish_error}"))
     before_drift = set(last_ok.drifted) if last_ok else set()
     before_rules = set(last_ok.failing_rules) if last_ok else set()
     for kind, items, text in (

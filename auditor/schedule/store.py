@@ -1,5 +1,5 @@
-"""The scheduler's own small table beside its job store: per job, the last nominal slot accounted for
-and the last run's summary (what notifications compare the next run with).
+"""The scheduler's own small table beside its job store (in the history's schema): per job, the last
+nominal slot accounted for and the last run's summary (what notifications compare the next run with).
 
 APScheduler's job store keeps only the next run time and the pickled job: it cannot say which
 nights were missed (apscheduler #319) nor what the previous run found, so this table does.
@@ -14,17 +14,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Column, Float, MetaData, String, Table, Text, create_engine, select
+from sqlalchemy import create_engine, select
 from sqlalchemy.engine import Engine
 
-_METADATA = MetaData()
-_TABLE = Table(
-    "auditor_schedule_state", _METADATA,
-    Column("job", String(64), primary_key=True),
-    Column("last_slot", Float, nullable=True),        # epoch seconds of the last nominal fire time handled
-    Column("summary", Text, nullable=True),           # JSON of the last run's RunSummary
-    Column("digest_day", String(10), nullable=True),  # the last day a digest was sent (YYYY-MM-DD)
-)
+from auditor.history.schema import schedule_state as _TABLE
 
 
 def default_store_url() -> str:
@@ -42,11 +35,15 @@ class JobState:
 
 
 class ScheduleStore:
-    """Reads and writes the per-job rows; every write is one transaction."""
+    """Reads and writes the per-job rows; every write is one transaction. The table belongs to the
+    history's versioned schema (auditor.history.schema, v3): opening the store migrates its database
+    as opening the history does (under the history's write lock; a newer schema is refused)."""
 
     def __init__(self, url: str, engine: Engine | None = None) -> None:
+        from auditor.history import open_history
+
+        open_history(url).close()
         self.engine = engine or create_engine(url, pool_pre_ping=True)
-        _METADATA.create_all(self.engine, checkfirst=True)
 
     def get(self, job: str) -> JobState:
         with self.engine.begin() as conn:

@@ -32,6 +32,7 @@ class RunSummary:
     by_state: dict[str, dict[str, Any]] = field(default_factory=dict)
     error: str | None = None
     report_url: str | None = None
+    publish_error: str | None = None      # the run is recorded, its report could not be published
 
     @property
     def duration(self) -> float:

@@ -1,14 +1,9 @@
 locals {
-  # `audit run` over every state in the bucket; exit code 2 means drift or failing rules.
+  # The job audit_job_name of the config parameter, through the daemon's own code path: history row,
+  # report, CloudWatch metrics, notifications. Exit code 2 means drift or failing rules.
   audit_arguments = [
-    "--log-json",
-    "run",
-    "--state", "s3://${var.state_bucket_name}/${var.state_key_pattern}",
-    "--lock-table", var.lock_table_name,
-    "--state-region", var.region,
-    "--region", var.region,
-    "--format", "json",
-    "--no-progress",
+    "schedule", "once", var.audit_job_name,
+    "--config", "ssm:${aws_ssm_parameter.audit_config.name}",
   ]
 }
 

@@ -1,3 +1,37 @@
+# The task's audit.toml: a stateless scheduled container has no config file of its own, so the
+# config is a SecureString parameter the task reads (`--config ssm:<name>`, auditor/schedule/source.py).
+# policies/audit-config.json grants the task role exactly ssm:GetParameter on it; the AWS managed key
+# aws/ssm decrypts for any principal of the account allowed the GetParameter.
+locals {
+  config_policy = file("${path.module}/policies/audit-config.json")
+}
+
+resource "aws_ssm_parameter" "audit_config" {
+  name        = var.config_parameter_name
+  description = "audit.toml of the scheduled auditor task"
+  type        = "SecureString"
+  tier        = length(var.audit_config) > 4096 ? "Advanced" : "Standard"
+  value       = var.audit_config
+}
+
+resource "aws_iam_policy" "audit_config" {
+  name        = "digitallync-audit-config"
+  description = "Read the scheduled audit's config parameter"
+  policy      = local.config_policy
+
+  lifecycle {
+    precondition {
+      condition     = strcontains(local.config_policy, "\"arn:aws:ssm:*:*:parameter${var.config_parameter_name}\"")
+      error_message = "policies/audit-config.json does not name the parameter config_parameter_name."
+    }
+  }
+}
+
+resource "aws_iam_role_policy_attachment" "auditor_task_config" {
+  role       = aws_iam_role.auditor_task.name
+  policy_arn = aws_iam_policy.audit_config.arn
+}
+
 data "aws_iam_policy_document" "scheduler_assume" {
   statement {
     actions = ["sts:AssumeRole"]

@@ -53,12 +53,6 @@ variable "lock_table_name" {
   default     = "digitallync-tf-locks"
 }
 
-variable "state_key_pattern" {
-  type        = string
-  description = "Keys of the states to audit inside the bucket; `*` and `**` match many."
-  default     = "**/terraform.tfstate"
-}
-
 variable "report_bucket_name" {
   type        = string
   description = "Bucket the scheduled runs publish their reports to (`publish` in audit.toml's [[schedules]], SSE-S3). policies/audit-publish.json names it literally: keep them in step."
@@ -84,7 +78,7 @@ variable "schedule_expression" {
 
 variable "audit_job_name" {
   type        = string
-  description = "The [[schedules]] job whose CloudWatch metrics the alarms watch."
+  description = "The [[schedules]] job the scheduled task runs (`audit schedule once <name>`) and whose CloudWatch metrics the alarms watch."
   default     = "nightly"
 }
 
@@ -98,4 +92,26 @@ variable "deploy_lease_table_name" {
   type        = string
   description = "DynamoDB table of the blue/green deployer's leases (`audit deploy --lease-table`). policies/audit-deploy.json names it literally: keep them in step."
   default     = "auditor-deploy-leases"
+}
+
+variable "audit_config" {
+  type        = string
+  sensitive   = true
+  description = "audit.toml of the scheduled task, with the [[schedules]] job audit_job_name and a durable `history` (s3:// or postgresql://): stored as the SecureString parameter config_parameter_name, read by the task with `--config ssm:<name>`. E.g. TF_VAR_audit_config=\"$(cat audit.toml)\"."
+
+  validation {
+    condition     = length(trimspace(var.audit_config)) > 0 && length(var.audit_config) <= 8192
+    error_message = "The audit_config must be a non-empty audit.toml of at most 8 KiB (the SSM advanced tier's limit)."
+  }
+}
+
+variable "config_parameter_name" {
+  type        = string
+  description = "SSM parameter holding audit_config. policies/audit-config.json names it literally: keep them in step."
+  default     = "/auditor/config"
+
+  validation {
+    condition     = can(regex("^(/[A-Za-z0-9_.-]+)+$", var.config_parameter_name))
+    error_message = "The config_parameter_name must be an SSM parameter path such as /auditor/config."
+  }
 }

@@ -329,7 +329,7 @@ MOTO_PATCHES = (
     ("Application Auto Scaling's ListTagsForResource / TagResource / UntagResource are not implemented, and "
      "RegisterScalableTarget drops its Tags",
      "auditor.demo.motoserver adds them in-process (tags kept per scalable target), so the provider can read "
-     "back aws_appautoscaling_target.web_app after creating it; the auditor does not compare these tags."),
+     "back aws_appautoscaling_target.web_app after creating it (and the auditor compares them)."),
     ("AWS managed IAM policies are not loaded by default",
      "MOTO_IAM_LOAD_MANAGED_POLICIES=true is set before the server starts (auditor.demo.motoserver), so "
      "aws_iam_role_policy_attachment.ecs_execution can attach AmazonECSTaskExecutionRolePolicy."),

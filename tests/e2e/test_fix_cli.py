@@ -20,14 +20,18 @@ from auditor.aws import Aws, AwsSettings
 from auditor.cli import cli
 from auditor.demo.drift import SCENARIOS, scenario
 from auditor.demo.run import REGION, STACK_KEY, SeededStack
+from auditor.deploy.model import DEFAULT_LEASE_TABLE as LEASES
 from auditor.fix import apply as fix_apply
 from auditor.fix.journal import remediation
 from auditor.history import open_history
+from tests.deploy import test_reference_stack_deploy as reference_stack
+from tests.deploy.test_reference_stack_deploy import GREEN, NAME
 from tests.e2e.test_audit_cli import AUDIT, audit, audit_json, findings
+
+reference = reference_stack.reference  # the reference stack with its targets registered and the lease table
 
 pytestmark = pytest.mark.e2e
 
-# service-scaled: digitallync-core's desired count belongs to its Application Auto Scaling target (skipped).
 KIND = {"ssh-opened": "revert", "service-scaled": "skip", "alarm-deleted": "revert", "debug-sg": "import",
         "log-retention": "revert", "ecr-mutable": "revert", "tls-policy": "revert", "listener-action": "skip",
         "lb-tag": "revert", "lb-attribute": "revert", "health-check": "revert", "task-revision": "redeploy",
@@ -82,11 +86,13 @@ def test_every_scenario_gets_its_action_and_yes_puts_the_reverts_back(moto_serve
     reverts = [a for a in plan["actions"] if a["kind"] == "revert"]
     assert all(a["calls"] and a["permissions"] and a["risk"] and a["precondition"] for a in reverts)
     assert 'import {\n  to = aws_security_group.debug_temp\n' in imports.read_text()
+    assert "desired_count is not reverted: Application Auto Scaling governs it" in result.stdout
     assert result.returncode == 2, result.stdout[-3000:]  # the unmanaged group is left for an import
     assert len(verified(result.stdout)) == len(reverts), result.stdout[-3000:]
     _, after = audit_json(moto_server, stack)
     left = findings(after)
-    assert sorted((r["kind"], r["type"]) for r in left) == [("changed", "aws_ecs_service"),  # autoscaled: skipped
+    # the scaled service is left to Application Auto Scaling (the stack's target on its count); the group to import
+    assert sorted((r["kind"], r["type"]) for r in left) == [("changed", "aws_ecs_service"),
                                                             ("unmanaged", "aws_security_group")]
     assert {(r["type"], r["id"]) for r in left if r["kind"] == "unmanaged"} < unmanaged_before  # untouched, same id
     no_locks_left(stack)
@@ -102,17 +108,62 @@ def test_listener_weights_are_skipped_and_left_to_the_deployer(moto_server: str,
     assert [r["address"] for r in findings(after)] == ["aws_lb_listener.https"]
 
 
-def test_a_drifted_task_definition_goes_to_the_deployer_never_to_a_bare_update(moto_server: str,
-                                                                              stack: SeededStack) -> None:
+def test_a_drifted_task_definition_the_deployer_refuses_is_skipped_with_its_reason(moto_server: str,
+                                                                                  stack: SeededStack) -> None:
     apply(stack, "task-revision")
     result = audit(moto_server, *fix_args(stack, "--yes"))
-    assert "REDEPLOY aws_ecs_service.web_app" in result.stdout
-    # the reference stack has no green service: the deployer refuses, names why, and nothing changes
-    assert result.returncode == 2
-    assert "failed    aws_ecs_service.web_app: deployer refused: " in result.stdout
+    # moto starts no tasks, so no target is registered: the deployer's dry run refuses, and nothing changes
+    assert "SKIP aws_ecs_service.web_app" in result.stdout, result.stdout[-3000:]
+    assert ("task_definition is not redeployed: the blue/green deployer refuses it: blue is not sound before the "
+            "deploy: gate health: 0 healthy of 0 registered, 2 desired") in result.stdout
+    assert result.returncode == 2 and "Nothing to apply." in result.stdout
     _, after = audit_json(moto_server, stack)
     assert [c["path"] for r in findings(after) for c in r["changes"]] == ["task_definition"]
     no_locks_left(stack)
+
+
+def test_a_drifted_task_definition_is_redeployed_by_two_deploys_and_verified(
+        moto_server: str, reference: tuple[Aws, SeededStack], tmp_path: Path) -> None:
+    aws, seeded = reference
+    apply(seeded, "task-revision")
+    in_state = seeded.stack.ref("aws_ecs_task_definition.web_app")["arn"]
+    plan_file = tmp_path / "plan.json"
+    result = audit(moto_server, *fix_args(seeded, "--yes", "--plan-out", str(plan_file)), timeout=300)
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    actions = json.loads(plan_file.read_text())["actions"]
+    assert [(a["kind"], a["address"] or a["id"]) for a in actions] == [
+        ("redeploy", "aws_ecs_service.web_app"), ("import", LEASES)]  # the deployer's lease table: not the stack's
+    action = actions[0]
+    assert action["deploy"] == {"cluster": seeded.stack.ref("aws_ecs_cluster.main")["arn"], "service": NAME,
+                                "task_definition": in_state, "way": "alb-weights", "onto": [GREEN, NAME],
+                                "other": GREEN}
+    assert result.returncode == 2, result.stdout[-3000:]  # 2: the lease table is left to import
+    assert "verified  aws_ecs_service.web_app: re-observed: matches the state" in result.stdout
+    _, after = audit_json(moto_server, seeded)
+    assert [r["id"] for r in findings(after)] == [LEASES]  # both services, the listener's weights: as in the state
+    found = aws.client("ecs").describe_services(cluster="digitallync", services=[NAME, GREEN])["services"]
+    assert {s["serviceName"]: (s["desiredCount"], s["taskDefinition"]) for s in found} == {
+        NAME: (2, in_state), GREEN: (0, in_state)}
+    no_locks_left(seeded)
+    with open_history(None) as history:
+        [journal_id] = history.list_journals("fix")
+        redeploy, _ = remediation(history.read_journal(journal_id))["actions"]
+        assert redeploy["outcome"]["verdict"] == "verified"
+        assert [(d["onto"], d["result"]) for d in redeploy["deploys"]] == [(GREEN, "succeeded"), (NAME, "succeeded")]
+        for deploy in redeploy["deploys"]:  # each deploy's own journal, linked by its id; --bake-seconds 0 honoured
+            own = history.read_journal(deploy["deploy_id"])
+            assert (own[0]["request"]["bake_seconds"], own[-1]["result"]) == (0.0, "succeeded")
+        run_id = remediation(history.read_journal(journal_id))["run_id"]
+    page = tmp_path / "report.html"  # the audited run's report: its Remediation section shows both deploys
+    rendered = _run(seeded, "report", run_id, "--html", str(page))
+    assert rendered.exit_code == 0, rendered.output
+    section = page.read_text().split('<section id="remediation"', 1)[1].split("</section>", 1)[0]
+    assert f"Fix <code>{journal_id}</code>: completed (exit 2)" in section
+    assert "<td>redeploy<br>" in section and "<code>aws_ecs_service.web_app</code>" in section
+    assert ">verified</td><td>re-observed: matches the state" in section
+    for deploy, onto in zip(redeploy["deploys"], (GREEN, NAME), strict=True):
+        assert (f"deploy {deploy['step']} of 2 onto <code>{onto}</code>: <span class=\"\">succeeded</span> "
+                f"(journal <code>{deploy['deploy_id']}</code>)") in section
 
 
 def test_a_lock_held_by_terraform_is_refused_and_nothing_changes(moto_server: str, stack: SeededStack) -> None:

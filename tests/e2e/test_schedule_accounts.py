@@ -1,6 +1,6 @@
-"""A job over several accounts on a moto server: one unit per account (its role assumed, its own
-states), run in parallel and merged into one recorded run; an account whose unit fails makes the run
-incomplete, naming the account, without hiding the others' results."""
+"""A job over several accounts on a moto server: units per state × account (its role assumed, its
+own states), run in parallel on threads or processes and merged into one recorded run; an account
+whose units fail makes the run incomplete, naming the account, without hiding the others' results."""
 
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ SECOND = "111111111111"
 ROLE = f"arn:aws:iam::{SECOND}:role/auditor-readonly"
 
 
-def test_units_per_account_are_merged_into_one_run(stack: SeededStack, tmp_path: Path) -> None:
+@pytest.mark.parametrize("executor", ["threads", "processes"])
+def test_units_per_account_are_merged_into_one_run(stack: SeededStack, tmp_path: Path, executor: str) -> None:
     aws = Aws(AwsSettings(region=REGION))
     other = aws.assume(ROLE)
     ctx = SeedContext(other, REGION, SECOND)
@@ -51,6 +52,7 @@ region = "{REGION}"
 [scheduler]
 cloudwatch_namespace = ""
 account_concurrency = 4
+executor = "{executor}"
 [[schedules]]
 name = "fleet"
 cron = "0 2 * * *"
@@ -64,6 +66,7 @@ accounts = [
     schedule = load_schedule_config(config)
     history = open_history(history_url)
     run_ctx = RunContext.local(schedule, history, ScheduleStore(history_url), aws)
+    assert type(run_ctx.executor).__name__ == {"threads": "LocalExecutor", "processes": "ProcessExecutor"}[executor]
     summary = run_job(run_ctx, "fleet")
     assert run_ctx.notifier.close(timeout=10)
 

@@ -224,11 +224,17 @@ cron = "30 2 * * 1-5"
 timezone = "Europe/Berlin"
 publish = "s3://audit-reports/audits"
 """)
-    env = {**os.environ, "AWS_ENDPOINT_URL": moto_server, "AWS_REGION": REGION}
+    # as terraform/auditor's task runs it: the config is a SecureString parameter, read through boto3 in the
+    # task's region (deployed, terraform/auditor's state holds the parameter; here it sits outside the audit)
+    aws.client("ssm", "us-east-1").put_parameter(Name="/auditor/config", Type="SecureString",
+                                                 Value=config.read_text())
+    env = {**os.environ, "AWS_ENDPOINT_URL": moto_server, "AWS_REGION": "us-east-1"}
 
     def audit(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(AUDIT), "schedule", *args, "--config", str(config)], cwd=tmp_path, env=env,
-                              capture_output=True, text=True, timeout=120)
+        done = subprocess.run([str(AUDIT), "schedule", *args, "--config", "ssm:/auditor/config"], cwd=tmp_path,
+                              env=env, capture_output=True, text=True, timeout=120)
+        assert "history_keep_days" not in done.stdout + done.stderr  # the config's content is never logged
+        return done
 
     listed = audit("list")
     assert listed.returncode == 0 and listed.stdout.startswith('nightly  cron "30 2 * * 1-5" Europe/Berlin')

@@ -39,8 +39,8 @@ def test_every_earlier_version_upgrades_to_the_current_one(sql_url: str, start: 
     engine = create_engine(_sql_url(sql_url))
     with engine.connect() as conn:
         assert current_version(conn) == SCHEMA_VERSION
-        assert {"runs", "findings", "run_findings", "run_scores", "run_states", "journal"} <= set(
-            inspect(conn).get_table_names())
+        assert {"runs", "findings", "run_findings", "run_scores", "run_states", "journal",
+                "auditor_schedule_state"} <= set(inspect(conn).get_table_names())
         assert "ix_findings_status" in {i["name"] for i in inspect(conn).get_indexes("findings")}
     engine.dispose()
 
@@ -61,3 +61,44 @@ def test_a_newer_schema_is_refused(sql_url: str) -> None:
     engine.dispose()
     with pytest.raises(HistoryError, match=f"schema v{SCHEMA_VERSION + 1} is newer"):
         open_history(sql_url)
+
+
+def test_the_schedulers_table_made_before_versioning_is_adopted_with_its_rows(sql_url: str) -> None:
+    """Daemons before schema v3 created auditor_schedule_state themselves: v3 keeps it, and the scheduler's
+    store, opened on a v2 database, migrates it like the history does."""
+    from sqlalchemy import Column, Float, MetaData, String, Table, Text
+
+    from auditor.schedule.store import ScheduleStore
+
+    engine = create_engine(_sql_url(sql_url))
+    with engine.begin() as conn:
+        migrate(conn, target=2)
+        legacy = Table("auditor_schedule_state", MetaData(), Column("job", String(64), primary_key=True),
+                       Column("last_slot", Float), Column("summary", Text), Column("digest_day", String(10)))
+        legacy.create(conn)
+        conn.execute(insert(legacy).values(job="nightly", last_slot=1.7e9, summary='{"last": null}',
+                                           digest_day="2026-12-06"))
+    engine.dispose()
+    store = ScheduleStore(_sql_url(sql_url))
+    try:
+        state = store.get("nightly")
+        assert (state.last_slot, state.summary, state.digest_day) == (
+            datetime.fromtimestamp(1.7e9, UTC), {"last": None}, "2026-12-06")
+        store.update("weekly", digest_day="2026-12-07")
+        assert store.get("weekly").digest_day == "2026-12-07"
+        with store.engine.connect() as conn:
+            assert current_version(conn) == SCHEMA_VERSION == 3
+    finally:
+        store.close()
+
+
+def test_the_schedulers_store_refuses_a_newer_schema(sql_url: str) -> None:
+    from auditor.schedule.store import ScheduleStore
+
+    engine = create_engine(_sql_url(sql_url))
+    with engine.begin() as conn:
+        schema_version.create(conn)
+        conn.execute(insert(schema_version).values(version=SCHEMA_VERSION + 1))
+    engine.dispose()
+    with pytest.raises(HistoryError, match=f"schema v{SCHEMA_VERSION + 1} is newer"):
+        ScheduleStore(_sql_url(sql_url))

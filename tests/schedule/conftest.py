@@ -28,6 +28,7 @@ class RecordingHistory:
 
     def __init__(self) -> None:
         self.rows: list[Row] = []
+        self.journal: list[tuple[str, str, dict[str, object]]] = []
         self._lock = threading.Lock()
 
     def record_run(self, run: AuditRun, job: str | None = None, trigger: str = "manual",
@@ -48,6 +49,10 @@ class RecordingHistory:
             status = "missed" if trigger == "missed" else "failed"
             self.rows.append(Row(job, trigger, status, started_at, finished_at, error))
             return str(len(self.rows))
+
+    def append_journal(self, journal_id: str, kind: str, entry: dict[str, object]) -> None:
+        with self._lock:
+            self.journal.append((journal_id, kind, entry))
 
     def close(self) -> None:
         pass

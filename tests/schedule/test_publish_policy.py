@@ -55,7 +55,7 @@ def test_publish_policy_covers_the_calls_after_a_run(monkeypatch: pytest.MonkeyP
         job = Job("nightly", "0 2 * * *", "UTC", publish=f"s3://{bucket}/{prefix}")
         ctx = cast(RunContext, SimpleNamespace(aws=aws))
         for run_id in ("r1", "r2"):  # the first publish finds no index.json, the second reads it
-            assert publish_report(ctx, job, replace(audit_run(("svc",)), id=run_id)) is not None
+            assert publish_report(ctx, job, replace(audit_run(("svc",)), id=run_id)).link is not None
         after = aws.counter.snapshot()
         sent = aws.client("cloudwatch").list_metrics(Namespace="DriftAudit")["Metrics"]
         keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]]
