@@ -6,9 +6,9 @@ out-of-band change per type, all at once, each on its own resource, and one audi
 `terraform plan -refresh-only`: every change is found at its exact path, and the two tools' findings
 are compared (docs/terraform-parity-account.md is rewritten from what was measured).
 
-Types moto cannot serve through the provider (aws_appautoscaling_*: the provider reads their tags
-with ListTagsForResource, which moto lacks) are covered by recorded botocore responses instead
-(tests/inventory/test_scaling_and_messaging.py).
+aws_appautoscaling_* are not in this stack: the reference stack (terraform/stack) applies them, on the
+embedded AWS that adds the tagging calls moto lacks (docs/terraform-parity.md); their collectors are also
+tested with recorded botocore responses (tests/inventory/test_scaling_and_messaging.py).
 """
 
 from __future__ import annotations
@@ -285,7 +285,8 @@ def _render(run: AccountRun, differences: list[Any]) -> str:
     lines += ["", "What the clean `terraform plan -refresh-only` reported right after apply (the auditor: nothing):",
               ""]
     lines += [f"- {f}" for f in sorted(run.clean_terraform)] or ["- nothing"]
-    lines += ["", "Not applied here: `aws_appautoscaling_target` and `aws_appautoscaling_policy` (the provider reads "
-              "their tags with ListTagsForResource, which moto does not implement); their collectors are tested "
-              "with recorded botocore responses and moto's Describe calls.", ""]
+    lines += ["", "Not applied here: `aws_appautoscaling_target` and `aws_appautoscaling_policy`. The reference "
+              "stack applies them (docs/terraform-parity.md), on the embedded AWS that adds the Application Auto "
+              "Scaling tagging calls moto lacks; their collectors are also tested with recorded botocore responses.",
+              ""]
     return "\n".join(lines)

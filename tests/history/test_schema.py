@@ -53,14 +53,17 @@ def test_opening_twice_migrates_once(sql_url: str) -> None:
     engine.dispose()
 
 
-def test_a_newer_schema_is_refused(sql_url: str) -> None:
+@pytest.mark.parametrize("opener", ["history", "scheduler's store"])
+def test_a_newer_schema_is_refused(sql_url: str, opener: str) -> None:
+    from auditor.schedule.store import ScheduleStore
+
     engine = create_engine(_sql_url(sql_url))
     with engine.begin() as conn:
         schema_version.create(conn)
         conn.execute(insert(schema_version).values(version=SCHEMA_VERSION + 1))
     engine.dispose()
     with pytest.raises(HistoryError, match=f"schema v{SCHEMA_VERSION + 1} is newer"):
-        open_history(sql_url)
+        open_history(sql_url) if opener == "history" else ScheduleStore(_sql_url(sql_url))
 
 
 def test_the_schedulers_table_made_before_versioning_is_adopted_with_its_rows(sql_url: str) -> None:
@@ -90,15 +93,3 @@ def test_the_schedulers_table_made_before_versioning_is_adopted_with_its_rows(sq
             assert current_version(conn) == SCHEMA_VERSION == 3
     finally:
         store.close()
-
-
-def test_the_schedulers_store_refuses_a_newer_schema(sql_url: str) -> None:
-    from auditor.schedule.store import ScheduleStore
-
-    engine = create_engine(_sql_url(sql_url))
-    with engine.begin() as conn:
-        schema_version.create(conn)
-        conn.execute(insert(schema_version).values(version=SCHEMA_VERSION + 1))
-    engine.dispose()
-    with pytest.raises(HistoryError, match=f"schema v{SCHEMA_VERSION + 1} is newer"):
-        ScheduleStore(_sql_url(sql_url))

@@ -9,6 +9,7 @@ from botocore.stub import Stubber
 
 from auditor.aws import Aws, AwsSettings
 from auditor.catalog import TypeSpec
+from auditor.diff import attribute_changes
 from auditor.inventory.base import CollectContext
 from auditor.models import Origin, Resource
 
@@ -72,3 +73,8 @@ def paged(aws: Aws, service: str, operation: str, key: str, pages: Sequence[list
 
 def new_aws() -> Aws:
     return Aws(AwsSettings(region=REGION))
+
+
+def change_paths(spec: TypeSpec, state: Mapping[str, Any], live: Mapping[str, Any]) -> list[str]:
+    """The attribute paths the diff finds changed between a state's and a live resource."""
+    return [c.path for c in attribute_changes(spec, state, live)]

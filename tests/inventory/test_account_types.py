@@ -19,17 +19,13 @@ from moto import mock_aws
 from auditor.aws import Aws
 from auditor.diff import attribute_changes
 from auditor.inventory import ecr, events, iam, kms, route53, secrets, servicediscovery, storage, vpc_traffic
-from tests.inventory._platform import ACCOUNT, REGION, collect, context, new_aws, paged, spent_since
+from tests.inventory._platform import ACCOUNT, REGION, change_paths, collect, context, new_aws, paged, spent_since
 
 
 @pytest.fixture
 def aws() -> Iterator[Aws]:
     with mock_aws():
         yield new_aws()
-
-
-def _paths(spec: Any, state: dict[str, Any], live: dict[str, Any]) -> list[str]:
-    return [c.path for c in attribute_changes(spec, state, live)]
 
 
 # --- S3 ownership controls and logging ----------------------------------------------------------
@@ -54,12 +50,12 @@ def test_bucket_ownership_controls_and_logging(aws: Aws) -> None:
     assert list(owned) == ["app-assets"] and list(logged) == ["app-assets"]  # plain has neither: missing
     ownership = {"id": "app-assets", "bucket": "app-assets", "rule": [{"object_ownership": "BucketOwnerEnforced"}]}
     assert attribute_changes(storage.OWNERSHIP_CONTROLS, ownership, owned["app-assets"].attributes) == []
-    assert _paths(storage.OWNERSHIP_CONTROLS, {**ownership, "rule": [{"object_ownership": "ObjectWriter"}]},
+    assert change_paths(storage.OWNERSHIP_CONTROLS, {**ownership, "rule": [{"object_ownership": "ObjectWriter"}]},
                   owned["app-assets"].attributes) == ["rule[0].object_ownership"]
     logging = {"id": "app-assets", "bucket": "app-assets", "expected_bucket_owner": "", "target_bucket": "app-logs",
                "target_prefix": "assets/", "target_grant": [], "target_object_key_format": []}
     assert attribute_changes(storage.LOGGING, logging, logged["app-assets"].attributes) == []
-    assert _paths(storage.LOGGING, {**logging, "target_prefix": "old/"}, logged["app-assets"].attributes) == [
+    assert change_paths(storage.LOGGING, {**logging, "target_prefix": "old/"}, logged["app-assets"].attributes) == [
         "target_prefix"]
 
 
@@ -78,7 +74,7 @@ def test_kms_aliases(aws: Aws) -> None:
     state = {"id": "alias/app", "name": "alias/app", "name_prefix": "", "arn": live["arn"],
              "target_key_id": key["KeyId"], "target_key_arn": key["Arn"]}
     assert attribute_changes(kms.ALIAS, state, live) == []
-    assert _paths(kms.ALIAS, {**state, "target_key_arn": other["Arn"]}, live) == ["target_key_arn"]
+    assert change_paths(kms.ALIAS, {**state, "target_key_arn": other["Arn"]}, live) == ["target_key_arn"]
     assert all(kms.ALIAS.aws_owned and kms.ALIAS.aws_owned(r) for i, r in found.items() if i.startswith("alias/aws/"))
 
 
@@ -136,7 +132,7 @@ def test_secrets_manager_secrets(aws: Aws) -> None:
              "kms_key_id": "", "policy": "", "recovery_window_in_days": 30, "replica": [],
              "force_overwrite_replica_secret": False, "tags": {"Team": "web"}, "tags_all": {"Team": "web"}}
     assert attribute_changes(secrets.SECRET, state, live.attributes) == []
-    assert _paths(secrets.SECRET, {**state, "description": "old"}, live.attributes) == ["description"]
+    assert change_paths(secrets.SECRET, {**state, "description": "old"}, live.attributes) == ["description"]
 
 
 def test_list_secrets_follows_every_page() -> None:
@@ -168,11 +164,11 @@ def test_event_rules_and_dashboards(aws: Aws) -> None:
              "tags": {"Team": "ops"}, "tags_all": {"Team": "ops"}}
     assert events.EVENT_RULE.import_id(state) == "task-stopped"
     assert attribute_changes(events.EVENT_RULE, state, rule.attributes) == []
-    assert _paths(events.EVENT_RULE, {**state, "state": "DISABLED"}, rule.attributes) == ["state"]
+    assert change_paths(events.EVENT_RULE, {**state, "state": "DISABLED"}, rule.attributes) == ["state"]
     board = {"id": "service", "dashboard_name": "service", "dashboard_body": json.dumps(body)}
     assert attribute_changes(events.DASHBOARD, board, dashboard.attributes) == []
     edited = {**body, "widgets": [{**body["widgets"][0], "width": 12}]}
-    assert _paths(events.DASHBOARD, {**board, "dashboard_body": json.dumps(edited)}, dashboard.attributes) == [
+    assert change_paths(events.DASHBOARD, {**board, "dashboard_body": json.dumps(edited)}, dashboard.attributes) == [
         "dashboard_body.widgets[0].width"]
 
 
@@ -249,7 +245,7 @@ def test_vpc_endpoint_acl_flow_log_and_default_group(aws: Aws) -> None:
              "vpc_endpoint_type": "Gateway", "private_dns_enabled": True, "policy": live["policy"],
              "route_table_ids": [table], "subnet_ids": [], "security_group_ids": [], "tags": {}, "tags_all": {}}
     assert attribute_changes(vpc_traffic.VPC_ENDPOINT, state, live) == []
-    assert _paths(vpc_traffic.VPC_ENDPOINT, {**state, "route_table_ids": []}, live) == ["route_table_ids"]
+    assert change_paths(vpc_traffic.VPC_ENDPOINT, {**state, "route_table_ids": []}, live) == ["route_table_ids"]
 
     acl_state = {"id": acl, "vpc_id": vpc, "subnet_ids": [], "tags": {}, "tags_all": {}, "egress": [],
                  "ingress": [{"rule_no": 100, "action": "allow", "protocol": "6", "cidr_block": "0.0.0.0/0",
@@ -257,14 +253,14 @@ def test_vpc_endpoint_acl_flow_log_and_default_group(aws: Aws) -> None:
                               "icmp_code": None}]}
     assert attribute_changes(vpc_traffic.NETWORK_ACL, acl_state, acls[acl].attributes) == []
     assert any(vpc_traffic.NETWORK_ACL.aws_owned and vpc_traffic.NETWORK_ACL.aws_owned(r) for r in acls.values())
-    assert _paths(vpc_traffic.NETWORK_ACL, {**acl_state, "ingress": []}, acls[acl].attributes) == ["ingress"]
+    assert change_paths(vpc_traffic.NETWORK_ACL, {**acl_state, "ingress": []}, acls[acl].attributes) == ["ingress"]
 
     flow_state = {"id": flow, "vpc_id": vpc, "subnet_id": "", "eni_id": "", "transit_gateway_id": "",
                   "transit_gateway_attachment_id": "", "traffic_type": "REJECT", "log_destination_type": "s3",
                   "log_destination": "arn:aws:s3:::flow-logs", "iam_role_arn": "", "max_aggregation_interval": 600,
                   "destination_options": [], "tags": {}, "tags_all": {}}
     assert attribute_changes(vpc_traffic.FLOW_LOG, flow_state, flows[flow].attributes) == []
-    assert _paths(vpc_traffic.FLOW_LOG, {**flow_state, "traffic_type": "ALL"}, flows[flow].attributes) == [
+    assert change_paths(vpc_traffic.FLOW_LOG, {**flow_state, "traffic_type": "ALL"}, flows[flow].attributes) == [
         "traffic_type"]
 
     [default] = [r for r in defaults.values() if r.attributes["vpc_id"] == vpc]
@@ -274,7 +270,7 @@ def test_vpc_endpoint_acl_flow_log_and_default_group(aws: Aws) -> None:
     ec2.authorize_security_group_ingress(GroupId=default.id, IpPermissions=[
         {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
     opened = collect(vpc_traffic.collect_default_security_groups, context(aws), vpc_traffic.DEFAULT_SECURITY_GROUP)
-    assert _paths(vpc_traffic.DEFAULT_SECURITY_GROUP, group_state, opened[default.id].attributes) == ["ingress"]
+    assert change_paths(vpc_traffic.DEFAULT_SECURITY_GROUP, group_state, opened[default.id].attributes) == ["ingress"]
 
 
 @pytest.mark.parametrize(("operation", "key", "fn", "item"), [
@@ -305,7 +301,7 @@ def test_ecr_replication_configuration(aws: Aws) -> None:
     assert attribute_changes(ecr.REPLICATION, state, live.attributes) == []
     moved = json.loads(json.dumps(state))
     moved["replication_configuration"][0]["rule"][0]["destination"][0]["region"] = "us-east-1"
-    assert _paths(ecr.REPLICATION, moved, live.attributes) == [
+    assert change_paths(ecr.REPLICATION, moved, live.attributes) == [
         "replication_configuration[0].rule[0].destination[0].region"]
 
 
@@ -333,7 +329,7 @@ def test_service_discovery_namespace_and_service(aws: Aws) -> None:
     assert attribute_changes(servicediscovery.DISCOVERY_SERVICE, state, service.attributes) == []
     longer = json.loads(json.dumps(state))
     longer["dns_config"][0]["dns_records"][0]["ttl"] = 60
-    assert _paths(servicediscovery.DISCOVERY_SERVICE, longer, service.attributes) == [
+    assert change_paths(servicediscovery.DISCOVERY_SERVICE, longer, service.attributes) == [
         "dns_config[0].dns_records[0].ttl"]
 
 
@@ -349,7 +345,7 @@ def test_route53_zones(aws: Aws) -> None:
     state = {"id": zone, "zone_id": zone, "name": "example.com", "comment": "public", "vpc": [],
              "force_destroy": False, "tags": {"Team": "web"}, "tags_all": {"Team": "web"}}
     assert attribute_changes(route53.ZONE, state, live.attributes) == []
-    assert _paths(route53.ZONE, {**state, "comment": "Managed by Terraform"}, live.attributes) == ["comment"]
+    assert change_paths(route53.ZONE, {**state, "comment": "Managed by Terraform"}, live.attributes) == ["comment"]
 
 
 def test_list_hosted_zones_follows_every_page() -> None:

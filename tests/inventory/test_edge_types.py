@@ -18,17 +18,13 @@ from moto import mock_aws
 from auditor.aws import Aws
 from auditor.diff import attribute_changes
 from auditor.inventory import events, loadbalancing, route53, wafv2
-from tests.inventory._platform import ACCOUNT, REGION, collect, context, new_aws, spent_since
+from tests.inventory._platform import ACCOUNT, REGION, change_paths, collect, context, new_aws, spent_since
 
 
 @pytest.fixture
 def aws() -> Iterator[Aws]:
     with mock_aws():
         yield new_aws()
-
-
-def _paths(spec: Any, state: dict[str, Any], live: dict[str, Any]) -> list[str]:
-    return [c.path for c in attribute_changes(spec, state, live)]
 
 
 # --- aws_lb_target_group_attachment -------------------------------------------------------------
@@ -135,7 +131,7 @@ def test_route53_records_compare_clean_and_find_a_changed_value(aws: Aws) -> Non
     _upsert(aws, zone, {"Name": "www.example.com.", "Type": "A", "TTL": 300,
                         "ResourceRecords": [{"Value": "10.9.9.9"}]})
     changed = collect(route53.collect_records, context(aws, {route53.RECORD.type: held}), route53.RECORD)
-    assert _paths(route53.RECORD, www, changed[www["id"]].attributes) == ["records"]
+    assert change_paths(route53.RECORD, www, changed[www["id"]].attributes) == ["records"]
 
 
 def test_route53_records_of_held_zones_only_and_a_deleted_zone_is_missing(aws: Aws) -> None:
@@ -190,7 +186,7 @@ def test_web_acl_association_changed_and_missing(aws: Aws) -> None:
     waf.disassociate_web_acl(ResourceArn=lb)
     waf.associate_web_acl(WebACLArn=second, ResourceArn=lb)
     [moved] = collect(wafv2.collect_web_acl_associations, context(aws, held), spec).values()
-    assert _paths(spec, state, moved.attributes) == ["web_acl_arn"]
+    assert change_paths(spec, state, moved.attributes) == ["web_acl_arn"]
 
     waf.disassociate_web_acl(ResourceArn=lb)
     assert collect(wafv2.collect_web_acl_associations, context(aws, held), spec) == {}
@@ -257,7 +253,7 @@ def test_event_targets_compare_clean_and_find_a_changed_input(aws: Aws) -> None:
     client.put_targets(Rule="nightly", Targets=[{**run, "Input": json.dumps({"containerOverrides": [{"name": "x"}]}),
                                                  "EcsParameters": {**run["EcsParameters"], "TaskCount": 2}}])
     changed = collect(events.collect_event_targets, context(aws, {spec.type: ["nightly/run"]}), spec)
-    assert _paths(spec, state, changed["nightly/run"].attributes) == ["ecs_target[0].task_count",
+    assert change_paths(spec, state, changed["nightly/run"].attributes) == ["ecs_target[0].task_count",
                                                                       "input"]
 
 
