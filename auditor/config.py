@@ -87,6 +87,8 @@ class AuditConfig:
     history_keep_days: int | None = None  # retention: prune older runs after recording one
     strict: bool = False  # not_covered types and incomplete unmanaged scans exit 1
     min_coverage: float | None = None  # percent; lower coverage exits 1
+    # [deploy] as DeployRequest fields: how `audit deploy` and the deploys of `audit --fix` run
+    deploy: Mapping[str, Any] = field(default_factory=dict)
 
 
 def parse_duration(text: str | float | int, what: str = "duration") -> float:
@@ -168,7 +170,15 @@ def config_from_mapping(data: Mapping[str, Any], where: str, base_dir: Path | No
         strict=_bool(data.get("strict", False), f"{where}: strict"),
         min_coverage=None if data.get("min_coverage") is None else percent(data["min_coverage"],
                                                                            f"{where}: min_coverage"),
+        deploy=_deploy(data, where),
     )
+
+
+def _deploy(data: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """[deploy], validated where it is read (a bad table fails every command, not only `audit deploy`)."""
+    from auditor.deploy.cli import settings_from_toml
+
+    return settings_from_toml(Path(where), dict(data))
 
 
 def rule_settings(raw: Any, where: str, *, base: RuleSettings | None = None,

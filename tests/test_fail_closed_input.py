@@ -37,6 +37,23 @@ def test_durations_must_be_finite(duration: object) -> None:
         parse_duration(duration, "wait_for_lock")  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(("table", "message"), [
+    ({"bake": "soon"}, "invalid \\[deploy\\] bake 'soon'"),
+    ({"alarms": "web-5xx"}, "alarms must be a list of alarm names"),
+    ({"colour": "blue"}, "unknown setting\\(s\\) colour"),
+])
+def test_a_bad_deploy_table_fails_every_command_that_loads_the_config(table: dict[str, object], message: str) -> None:
+    """[deploy] also steers the deploys of `audit --fix`: it is checked wherever the config is read."""
+    with pytest.raises(ConfigError, match=message):
+        config_from_mapping({"deploy": table}, "audit.toml")
+
+
+def test_the_deploy_table_is_read_as_deploy_settings() -> None:
+    config = config_from_mapping({"deploy": {"alarms": ["web-5xx"], "bake": "90s", "lease_table": "leases"}},
+                                 "audit.toml")
+    assert config.deploy == {"alarms": ("web-5xx",), "bake_seconds": 90.0, "lease_table": "leases"}
+
+
 def test_a_deeply_nested_config_is_one_line(tmp_path: Path) -> None:
     path = tmp_path / "audit.toml"
     path.write_text("a = " + "[" * 5000 + "]" * 5000 + "\n")

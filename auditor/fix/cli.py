@@ -44,10 +44,10 @@ class FixOptions:
     interactive: bool = False
     deploy_seams: Mapping[str, Any] | None = None  # the deployer's clock/health/metrics (tests); None: the real ones
 
-    def deploy_settings(self) -> DeploySettings:
+    def deploy_settings(self, config: AuditConfig) -> DeploySettings:
         from auditor.fix.redeploy import DeploySettings
 
-        return DeploySettings(self.bake_seconds, self.deploy_timeout_seconds, self.deploy_seams)
+        return DeploySettings(self.bake_seconds, self.deploy_timeout_seconds, self.deploy_seams, config.deploy)
 
 
 def _store(name: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
@@ -206,8 +206,8 @@ def _plan(config: AuditConfig, aws: Aws, run: AuditRun, options: FixOptions) -> 
     from auditor.fix.redeploy import redeploy_check
 
     live = _live(aws, config)
-    return build_plan(run, config.states, autoscaling_check(live), redeploy_check(live, options.deploy_settings()),
-                      only=options.only)
+    return build_plan(run, config.states, autoscaling_check(live),
+                      redeploy_check(live, options.deploy_settings(config)), only=options.only)
 
 
 def _apply(config: AuditConfig, aws: Aws, plan: Plan, journal: Journal, options: FixOptions,
@@ -227,7 +227,7 @@ def _apply(config: AuditConfig, aws: Aws, plan: Plan, journal: Journal, options:
             plan = _replan_if_moved(config, aws, plan, options, resuming=done is not None)
             if done is None:
                 journal.write("plan", plan=plan.as_json(), config=config_json(config), run_id=run_id)
-            deployer = redeployer(live, journal.store, options.deploy_settings())
+            deployer = redeployer(live, journal.store, options.deploy_settings(config))
             results = execute(plan, live, journal, deployer, done=done)
             outcome = FixOutcome(journal.id, plan, tuple(_verified(config, aws, live, plan, results, journal)))
             journal.write("end", status="completed", exit_code=int(outcome.exit_code),
@@ -286,7 +286,7 @@ def config_json(config: AuditConfig) -> dict[str, Any]:
     return {"states": [dataclasses.asdict(s) for s in config.states], "regions": list(config.regions),
             "profile": config.profile, "role_arn": config.role_arn,
             "ignore_file": str(config.ignore_file) if config.ignore_file else None,
-            "max_workers": config.max_workers, "history": config.history}
+            "max_workers": config.max_workers, "history": config.history, "deploy": dict(config.deploy)}
 
 
 def config_from_json(data: dict[str, Any]) -> AuditConfig:
@@ -300,7 +300,8 @@ def config_from_json(data: dict[str, Any]) -> AuditConfig:
                        role_arn=data.get("role_arn"),
                        ignore_file=Path(data["ignore_file"]) if data.get("ignore_file") else None,
                        max_workers=int(data.get("max_workers") or 8), history=data.get("history"),
-                       check_rules=False)
+                       check_rules=False, deploy={k: tuple(v) if isinstance(v, list) else v
+                                                  for k, v in (data.get("deploy") or {}).items()})
 
 
 # --- output ---------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ to their digest) is skipped with that reason, since a fix never creates a revisi
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from auditor.aws import Aws
@@ -52,18 +52,25 @@ class Route:
                 f"{service} (traffic shifts back)")
 
 
+GATE_SETTINGS = ("strategy", "steps", "alarms", "max_5xx_rate", "lease_table", "poll_seconds")
+"""The [deploy] settings a fix's deploys follow too (the others name one service's setup or are the fix's own)."""
+
+
 @dataclass(frozen=True, slots=True)
 class DeploySettings:
-    """How each deploy runs: bake and timeout (seconds), and the deployer's test seams (clock, health, metrics)."""
+    """How each deploy runs: bake and timeout (seconds), the [deploy] settings of GATE_SETTINGS (the alarms
+    that gate it, its lease table...), and the deployer's test seams (clock, health, metrics)."""
 
     bake_seconds: float
     timeout_seconds: float
     seams: Mapping[str, Any] | None = None
+    configured: Mapping[str, Any] = field(default_factory=dict)
 
     def request(self, spec: Mapping[str, Any], *, dry_run: bool = False, blue: str | None = None,
                 green: str | None = None) -> DeployRequest:
-        return DeployRequest(cluster=str(spec["cluster"]), service=str(spec["service"]),
-                             task_definition=str(spec["task_definition"]), strategy="canary",
+        gates = {k: v for k, v in self.configured.items() if k in GATE_SETTINGS}
+        return DeployRequest(**{"strategy": "canary", **gates}, cluster=str(spec["cluster"]),
+                             service=str(spec["service"]), task_definition=str(spec["task_definition"]),
                              bake_seconds=self.bake_seconds, timeout_seconds=self.timeout_seconds,
                              dry_run=dry_run, blue_service=blue, green_service=green)
 

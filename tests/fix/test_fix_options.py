@@ -35,3 +35,16 @@ def test_options_given_at_either_level_are_kept(args: list[str], expected: str) 
     result = CliRunner().invoke(group, args)
     assert result.exit_code == 0, result.output
     assert result.output.strip() == expected
+
+
+def test_a_resumed_fix_deploys_with_the_deploy_settings_it_was_planned_with() -> None:
+    """`audit fix --resume` rebuilds the config from the journal: its [deploy] settings come back as given."""
+    import json
+
+    from auditor.config import config_from_mapping
+    from auditor.fix.cli import config_from_json, config_json
+
+    config = config_from_mapping({"deploy": {"alarms": ["web-5xx"], "steps": [50, 100], "lease_table": "leases"}},
+                                 "audit.toml")
+    restored = config_from_json(json.loads(json.dumps(config_json(config))))
+    assert restored.deploy == config.deploy == {"alarms": ("web-5xx",), "steps": (50, 100), "lease_table": "leases"}

@@ -21,7 +21,18 @@ from auditor.report.html import render_report
 from auditor.report.model import build
 from tests.deploy import conftest as deployer
 from tests.deploy import test_native as recorded
-from tests.deploy.bgstack import BLUE, CLUSTER, FAMILY, GREEN, FakeMetrics, Stack, desired, fake_seams, weights
+from tests.deploy.bgstack import (
+    ALARM_5XX,
+    BLUE,
+    CLUSTER,
+    FAMILY,
+    GREEN,
+    FakeMetrics,
+    Stack,
+    desired,
+    fake_seams,
+    weights,
+)
 from tests.fix.test_planner import Run
 from tests.report.sample import day_doc
 
@@ -188,6 +199,25 @@ def test_a_gate_failure_in_the_first_deploy_leaves_things_as_they_were(aws: Aws,
     assert [e["step"] for e in journal.entries() if e["event"] == "deploy"] == [1]  # the second never started
     [verdict] = verify(plan, [result], [drift], route_check(aws))
     assert verdict == result
+
+
+def test_the_deploy_settings_of_audit_toml_gate_a_fixs_deploys(aws: Aws, stack: Stack, history: History) -> None:
+    """[deploy] alarms (and lease table, steps...) apply to the deploys of a fix; its per-service settings
+    (cluster, service, overrides) do not. A named alarm in ALARM stops the first deploy before it starts."""
+    configured = {"alarms": (ALARM_5XX,), "steps": (50, 100), "cluster": "elsewhere", "service": "other"}
+    settings = replace(_settings(aws, stack), configured=configured)
+    request = settings.request({"cluster": CLUSTER, "service": BLUE, "task_definition": stack.task_definition})
+    assert (request.cluster, request.service, request.alarms, request.steps) == (CLUSTER, BLUE, (ALARM_5XX,), (50, 100))
+    drift = _drifted(aws, stack, BLUE)
+    drifted = _task_definition(aws, BLUE)
+    plan = _plan(aws, drift, settings)
+    aws.client("cloudwatch").set_alarm_state(AlarmName=ALARM_5XX, StateValue="ALARM", StateReason="5xx on green")
+    [result], _ = _apply(aws, history, plan, settings)
+    assert result.verdict is Verdict.FAILED
+    assert result.detail.startswith(f"deploy 1 of 2 (the state's revision onto {GREEN}) was refused: blue is not "
+                                    f"sound before the deploy: gate alarms: in ALARM: {ALARM_5XX}")
+    assert weights(aws, stack) == {"blue": 100, "green": 0}
+    assert _task_definition(aws, BLUE) == drifted
 
 
 def test_a_gate_failure_in_the_second_deploy_leaves_the_other_colour_serving_the_states_revision(
