@@ -155,6 +155,8 @@ class TypeSpec:
                 dropping the parts of its value a deployer rewrites on every deployment (a production
                 listener's forward target groups and weights under CodeDeploy): applied to both
                 sides, so the deployer's changes are never drift.
+    tags_per_resource: why the type's tags are read by a per-resource call rather than in bulk by the
+                Tagging API's GetResources (docs/tag-sources.md says it; required of every such type).
     """
 
     type: str
@@ -177,6 +179,7 @@ class TypeSpec:
     listing: Listing | None = None
     calls: tuple[str, ...] = ()
     deployer_owned: Callable[[Resource, StateView], Mapping[str, Callable[[Any], Any]]] | None = None
+    tags_per_resource: str = ""
 
     @property
     def operations(self) -> tuple[tuple[str, str], ...]:

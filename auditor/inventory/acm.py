@@ -1,7 +1,8 @@
 """ACM certificates and their validations (the HTTPS listeners' certificates).
 
-Calls per region: ListCertificates (paginated, every key type) once; DescribeCertificate and
-ListTagsForCertificate for certificates a state holds.
+Calls per region: ListCertificates (paginated, every key type) once; DescribeCertificate for
+certificates a state holds, their tags from one paginated Tagging API GetResources (acm:certificate), or
+ListTagsForCertificate per held certificate where that is denied.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from auditor.catalog import TypeSpec
-from auditor.inventory.base import CollectContext, collector, paginate, tags_dict
+from auditor.inventory.base import CollectContext, collector, held_tags, paginate, tags_dict
 from auditor.models import Resource
 
 
@@ -25,7 +26,8 @@ def _rfc3339(value: Any) -> str:
 
 CERTIFICATE = TypeSpec(
     type="aws_acm_certificate", partially_read=True,
-    calls=("ListCertificates", "DescribeCertificate", "ListTagsForCertificate"),
+    calls=("ListCertificates", "DescribeCertificate", "ListTagsForCertificate",
+           "resourcegroupstaggingapi:GetResources"),
     service="acm",
     compared=("domain_name", "subject_alternative_names", "key_algorithm", "certificate_authority_arn",
               "options"),
@@ -47,7 +49,7 @@ CERTIFICATE = TypeSpec(
         "validation_emails": "computed", "validation_method": "create-time; a change makes a new certificate",
         "validation_option": "create-time input",
     },
-    notes="DescribeCertificate and ListTagsForCertificate are called only for certificates a state holds; "
+    notes="DescribeCertificate is called, and tags read, only for certificates a state holds; "
           "the others keep their ListCertificates summary (`_summary_only`).",
 )
 
@@ -132,7 +134,8 @@ def collect_certificates(ctx: CollectContext) -> Iterator[Resource]:
     for summary in _certificate_summaries(ctx):
         arn = summary["CertificateArn"]
         if arn in wanted:
-            tags = tags_dict(acm.list_tags_for_certificate(CertificateArn=arn).get("Tags"))
+            tags = held_tags(ctx, "acm:certificate", arn, lambda held: tags_dict(
+                acm.list_tags_for_certificate(CertificateArn=held).get("Tags")))
             attrs = certificate_attributes(_certificate_detail(ctx, arn), tags)
         else:
             attrs = certificate_summary_attributes(summary)

@@ -190,6 +190,14 @@ def tags_by_arn(ctx: CollectContext, resource_type: str) -> Mapping[str, list[di
     return found
 
 
+def held_tags(ctx: CollectContext, resource_type: str, arn: str,
+              ask: Callable[[str], Mapping[str, str]]) -> dict[str, str]:
+    """Tags of one held resource, for a collector with its own loop: from the region's GetResources listing
+    of `resource_type` (absent from it: no tags), or by `ask(arn)` (its own tag call) where that is denied."""
+    tagged = tags_by_arn(ctx, resource_type)
+    return dict(ask(arn)) if tagged is None else tags_dict(tagged.get(arn))
+
+
 _ACCESS_DENIED = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})
 
 
@@ -242,6 +250,11 @@ def one_block(value: Mapping[str, Any] | None, fields: Mapping[str, str], defaul
     if not value:
         return []
     return [{tf: value.get(key, default) for key, tf in fields.items()}]
+
+
+def arn_partition(region: str) -> str:
+    """The ARN partition of a region (cn-north-1 -> aws-cn, us-gov-west-1 -> aws-us-gov, else aws)."""
+    return "aws-cn" if region.startswith("cn-") else "aws-us-gov" if region.startswith("us-gov-") else "aws"
 
 
 def chunks(items: list[Any], size: int) -> Iterator[list[Any]]:

@@ -9,13 +9,13 @@ import botocore.exceptions
 
 from auditor.aws import error_code
 from auditor.catalog import TypeSpec
-from auditor.inventory.base import CollectContext, collector, paginate, tags_dict
+from auditor.inventory.base import CollectContext, collector, held_tags, paginate, tags_dict
 from auditor.models import Resource
 
 TABLE = TypeSpec(
     type="aws_dynamodb_table", partially_read=True,
     calls=("ListTables", "DescribeTable", "DescribeContinuousBackups", "DescribeTimeToLive", "ListTagsOfResource",
-           "kms:DescribeKey"),
+           "kms:DescribeKey", "resourcegroupstaggingapi:GetResources"),
     service="dynamodb",
     compared=("name", "hash_key", "range_key", "attribute", "billing_mode", "read_capacity", "write_capacity",
               "global_secondary_index", "local_secondary_index", "stream_enabled", "stream_view_type",
@@ -36,8 +36,9 @@ TABLE = TypeSpec(
         "restore_to_latest_time": "create-time option",
         "timeouts": "provider-only",
     },
-    notes="ListTables + DescribeTable per table (AWS has no batch form). DescribeContinuousBackups, "
-          "DescribeTimeToLive and ListTagsOfResource only for tables a state holds; unmanaged tables "
+    notes="ListTables + DescribeTable per table (AWS has no batch form). DescribeContinuousBackups "
+          "and DescribeTimeToLive only for tables a state holds, their tags from one paginated Tagging API "
+          "GetResources (dynamodb:table), or ListTagsOfResource per held table where that is denied; unmanaged tables "
           "carry no point_in_time_recovery, ttl or tags. An SSE key equal to alias/aws/dynamodb reads "
           "as \"\" as the provider stores it (one DescribeKey per region, only when needed).",
 )
@@ -163,6 +164,6 @@ def collect_tables(ctx: CollectContext) -> Iterator[Resource]:
         attrs = table_attributes(table, _default_dynamodb_key(ctx) if key_arn else None)
         attrs["point_in_time_recovery"] = pitr_attribute(ddb.describe_continuous_backups(TableName=name))
         attrs["ttl"] = ttl_attribute(ddb.describe_time_to_live(TableName=name))
-        attrs["tags"] = table_tags(ddb, table["TableArn"])
+        attrs["tags"] = held_tags(ctx, "dynamodb:table", table["TableArn"], lambda arn: table_tags(ddb, arn))
         attrs["tags_all"] = dict(attrs["tags"])
         yield ctx.resource(TABLE, name, attrs)

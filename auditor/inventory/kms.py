@@ -2,8 +2,9 @@
 
 Calls per region: ListKeys (paginated) once; ListAliases (paginated) once when some key is not
 held by a state, to tell AWS-managed keys (`alias/aws/...`) apart; DescribeKey,
-GetKeyRotationStatus and ListResourceTags only for keys a state holds. Unmanaged keys therefore
-carry only their id and ARN.
+GetKeyRotationStatus only for keys a state holds; their tags from one paginated Tagging API GetResources
+(kms:key), or ListResourceTags per held key where that is denied. Unmanaged keys therefore carry only
+their id and ARN.
 """
 
 from __future__ import annotations
@@ -12,14 +13,15 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from auditor.catalog import Listing, TypeSpec
-from auditor.inventory.base import CollectContext, collector, listed, paginate, register, tags_dict
+from auditor.inventory.base import CollectContext, collector, held_tags, listed, paginate, register, tags_dict
 from auditor.models import Resource
 
 _AWS_ALIAS_PREFIX = "alias/aws/"
 
 KEY = TypeSpec(
     type="aws_kms_key", partially_read=True,
-    calls=("ListKeys", "ListAliases", "DescribeKey", "GetKeyRotationStatus", "ListResourceTags"),
+    calls=("ListKeys", "ListAliases", "DescribeKey", "GetKeyRotationStatus", "ListResourceTags",
+           "resourcegroupstaggingapi:GetResources"),
     service="kms",
     compared=("description", "key_usage", "customer_master_key_spec", "is_enabled", "enable_key_rotation",
               "rotation_period_in_days", "multi_region", "custom_key_store_id", "xks_key_id"),
@@ -93,7 +95,8 @@ def collect_keys(ctx: CollectContext) -> Iterator[Resource]:
         if meta.get("KeyState") == "PendingDeletion":
             continue
         rotation = kms.get_key_rotation_status(KeyId=key_id) if _rotates(meta) else None
-        tags = tags_dict(paginate(kms, "list_resource_tags", "Tags", KeyId=key_id), "TagKey", "TagValue")
+        tags = held_tags(ctx, "kms:key", meta.get("Arn") or key.get("KeyArn", ""), lambda arn: tags_dict(
+            paginate(kms, "list_resource_tags", "Tags", KeyId=arn), "TagKey", "TagValue"))
         yield ctx.resource(KEY, key_id, key_attributes(meta, rotation, tags))
 
 

@@ -85,14 +85,17 @@ TOPIC = TypeSpec(
         "beginning_archive_time": "computed by AWS",
         "name_prefix": "create-time option",
     },
-    notes="ListTopics gives ARNs only: GetTopicAttributes and ListTagsForResource are called for "
-          "topics a state holds; unmanaged topics carry only their ARN and name. Where a state holds an "
+    notes="ListTopics gives ARNs only: GetTopicAttributes is called for topics a state holds, their "
+          "tags read from one paginated Tagging API GetResources (`sns`: a topic ARN names no resource type), "
+          "or by ListTagsForResource per held topic where that is denied; unmanaged topics carry only their "
+          "ARN and name. Where a state holds an "
           "aws_sns_topic_policy for the topic, `policy` is that resource's (compared there, not here).",
     listing=Listing("ListTopics", "Topics", "TopicArn",
                     convert=lambda topic, details, _: with_tags(topic_attributes(
                         topic["TopicArn"], details.get("GetTopicAttributes")), details),
                     details=(Detail("GetTopicAttributes", lambda topic: {"TopicArn": topic["TopicArn"]}, "Attributes"),
-                             Detail("ListTagsForResource", lambda topic: {"ResourceArn": topic["TopicArn"]}, "Tags"))),
+                             Detail("ListTagsForResource", lambda topic: {"ResourceArn": topic["TopicArn"]}, "Tags",
+                                    bulk_tags=BulkTags("sns", lambda topic, _: topic["TopicArn"])))),
 )
 
 # Terraform attribute -> (GetTopicAttributes key, kind); absent keys take the provider's zero value.

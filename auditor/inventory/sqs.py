@@ -1,7 +1,8 @@
 """SQS queues and queue policies.
 
-Calls per region: ListQueues (paginated) once; GetQueueAttributes (All) and ListQueueTags for each
-queue a state holds (as a queue or as a queue's policy). Unmanaged queues carry their URL and name.
+Calls per region: ListQueues (paginated) once; GetQueueAttributes (All) for each queue a state holds
+(as a queue or as a queue's policy); one paginated Tagging API GetResources for the held queues' tags
+(ListQueueTags per held queue where that is denied). Unmanaged queues carry their URL and name.
 """
 
 from __future__ import annotations
@@ -9,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from auditor.catalog import Detail, Listing, TypeSpec
-from auditor.inventory.base import managed_by, register, with_tags
+from auditor.catalog import BulkTags, Detail, Listing, TypeSpec
+from auditor.inventory.base import CollectContext, arn_partition, managed_by, register, with_tags
 
 # Terraform attribute -> (GetQueueAttributes key, kind); absent keys take the provider's zero value, except
 # for "int?" kinds (left out, so not compared: the data-key period is reported only for SSE-KMS queues).
@@ -58,6 +59,12 @@ def queue_attributes(url: str, details: Mapping[str, Any]) -> dict[str, Any]:
     return with_tags(attrs, details, "ListQueueTags")
 
 
+def queue_arn(url: str, ctx: CollectContext) -> str:
+    """A queue's ARN from its URL (`https://sqs.<region>.amazonaws.com/<account>/<name>`)."""
+    account, name = url.rstrip("/").split("/")[-2:]
+    return f"arn:{arn_partition(ctx.region)}:sqs:{ctx.region}:{account}:{name}"
+
+
 _DETAILS = (Detail("GetQueueAttributes", lambda url: {"QueueUrl": url, "AttributeNames": ["All"]}, "Attributes"),)
 
 QUEUE = TypeSpec(
@@ -75,12 +82,15 @@ QUEUE = TypeSpec(
         "name_prefix": "create-time option",
         "timeouts": "provider-only",
     },
-    notes="ListQueues (paginated) gives URLs only: GetQueueAttributes (All) and ListQueueTags are called for "
-          "queues a state holds; unmanaged queues carry their URL and name. Where a state holds an "
+    notes="ListQueues (paginated) gives URLs only: GetQueueAttributes (All) is called for queues a state "
+          "holds, their tags read from one paginated Tagging API GetResources (`sqs`: a queue ARN names no "
+          "resource type), or by ListQueueTags per held queue where that is denied; unmanaged queues carry "
+          "their URL and name. Where a state holds an "
           "aws_sqs_queue_policy for the queue, `policy` is that resource's (compared there, not here).",
     listing=Listing("ListQueues", "QueueUrls", lambda url: str(url),
                     convert=lambda url, details, _: queue_attributes(url, details),
-                    details=(*_DETAILS, Detail("ListQueueTags", lambda url: {"QueueUrl": url}, "Tags"))),
+                    details=(*_DETAILS, Detail("ListQueueTags", lambda url: {"QueueUrl": url}, "Tags",
+                                                     bulk_tags=BulkTags("sqs", queue_arn)))),
 )
 collect_queues = register(QUEUE)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -9,7 +10,15 @@ import botocore.exceptions
 
 from auditor.aws import error_code
 from auditor.catalog import TypeSpec
-from auditor.inventory.base import CollectContext, CollectFn, collector, paginate, tags_dict
+from auditor.inventory.base import (
+    CollectContext,
+    CollectFn,
+    arn_partition,
+    collector,
+    held_tags,
+    paginate,
+    tags_dict,
+)
 from auditor.models import Resource
 
 # --- S3 -------------------------------------------------------------------------------------
@@ -25,7 +34,7 @@ def _bucket_id(attributes: Mapping[str, Any]) -> str | None:
 
 BUCKET = TypeSpec(
     type="aws_s3_bucket", partially_read=True,
-    calls=("ListBuckets", "GetBucketLocation", "GetBucketTagging"),
+    calls=("ListBuckets", "GetBucketLocation", "GetBucketTagging", "resourcegroupstaggingapi:GetResources"),
     service="s3",
     compared=("bucket",),
     tags=True,
@@ -46,7 +55,9 @@ BUCKET = TypeSpec(
         "object_lock_enabled": _PER_BUCKET,
     },
     notes="ListBuckets once (region from BucketRegion, GetBucketLocation only when it is missing); "
-          "GetBucketTagging only for buckets a state holds. Unmanaged buckets carry name and ARN.",
+          "tags only for buckets a state holds: from one paginated Tagging API GetResources per region (`s3`: "
+          "a bucket ARN names no resource type), or GetBucketTagging per held bucket where that is denied. "
+          "Unmanaged buckets carry name and ARN.",
 )
 
 
@@ -160,16 +171,22 @@ def bucket_config(ctx: CollectContext, operation: str, bucket: str, region: str)
     return answer
 
 
+def _bucket_tagging(ctx: CollectContext, region: str, arn: str) -> dict[str, str]:
+    """GetBucketTagging of the bucket with this ARN (no tag set: no tags)."""
+    tagging = bucket_config(ctx, "get_bucket_tagging", arn.rsplit(":", 1)[-1], region)
+    return tags_dict(tagging.get("TagSet") if tagging else None)
+
+
 @collector(BUCKET)
 def collect_buckets(ctx: CollectContext) -> Iterator[Resource]:
     wanted = ctx.wanted.get(BUCKET.type, frozenset())
     for name, region in sorted(bucket_regions(ctx).items()):
         if region != ctx.region:
             continue
-        attrs: dict[str, Any] = {"id": name, "bucket": name, "arn": f"arn:aws:s3:::{name}", "region": region}
+        arn = f"arn:{arn_partition(region)}:s3:::{name}"
+        attrs: dict[str, Any] = {"id": name, "bucket": name, "arn": arn, "region": region}
         if name in wanted:
-            tagging = bucket_config(ctx, "get_bucket_tagging", name, region)
-            attrs["tags"] = tags_dict(tagging.get("TagSet") if tagging else None)
+            attrs["tags"] = held_tags(ctx, "s3", arn, functools.partial(_bucket_tagging, ctx, region))
             attrs["tags_all"] = dict(attrs["tags"])
         yield ctx.resource(BUCKET, name, attrs)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from botocore.awsrequest import AWSResponse
 from botocore.stub import Stubber
 
 from auditor.aws import Aws, AwsSettings
@@ -69,6 +70,16 @@ def paged(aws: Aws, service: str, operation: str, key: str, pages: Sequence[list
         found = list(fn(context(aws)))
         stub.assert_no_pending_responses()
     return found
+
+
+def deny_tagging(aws: Aws) -> None:
+    """Make the Tagging API answer AccessDeniedException in REGION (collectors then ask each resource)."""
+    def refuse(**_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+        error = {"Code": "AccessDeniedException", "Message": "not allowed"}
+        return AWSResponse("https://tagging.invalid", 400, {}, None), {"Error": error,
+                                                                          "ResponseMetadata": {"HTTPStatusCode": 400}}
+
+    aws.client("resourcegroupstaggingapi", REGION).meta.events.register("before-call", refuse)
 
 
 def new_aws() -> Aws:

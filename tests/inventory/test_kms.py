@@ -12,7 +12,7 @@ from moto import mock_aws
 from auditor.aws import Aws
 from auditor.diff import attribute_changes
 from auditor.inventory import kms
-from tests.inventory._platform import ACCOUNT, REGION, collect, context, new_aws, spent_since
+from tests.inventory._platform import ACCOUNT, REGION, collect, context, deny_tagging, new_aws, spent_since
 
 KEY = kms.KEY
 KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/"
@@ -101,7 +101,8 @@ def test_unmanaged_keys_carry_only_ids_and_aws_managed_keys_are_aws_owned(aws: A
     assert KEY.aws_owned is not None
     assert {k: KEY.aws_owned(r) for k, r in found.items()} == {managed: False, stray: False, aws_key: True}
     assert spent_since(aws, before) == {"kms.ListKeys": 1, "kms.ListAliases": 1, "kms.DescribeKey": 1,
-                                        "kms.GetKeyRotationStatus": 1, "kms.ListResourceTags": 1}
+                                        "kms.GetKeyRotationStatus": 1,
+                                        "resource-groups-tagging-api.GetResources": 1}  # tags in bulk
 
 
 def test_no_alias_call_when_every_key_is_held(aws: Aws) -> None:
@@ -113,12 +114,13 @@ def test_no_alias_call_when_every_key_is_held(aws: Aws) -> None:
 
 def test_keys_without_rotation_status_are_not_asked_for_it() -> None:
     aws = new_aws()
+    deny_tagging(aws)
     meta = {"KeyId": "k1", "Arn": ARN_K1, "KeyUsage": "SIGN_VERIFY",
             "KeySpec": "RSA_2048", "Enabled": True, "Origin": "AWS_KMS", "KeyManager": "CUSTOMER"}
     with Stubber(aws.client("kms", REGION)) as stub:
         stub.add_response("list_keys", {"Keys": [{"KeyId": "k1", "KeyArn": meta["Arn"]}]}, {})
         stub.add_response("describe_key", {"KeyMetadata": meta}, {"KeyId": "k1"})
-        stub.add_response("list_resource_tags", {"Tags": []}, {"KeyId": "k1"})
+        stub.add_response("list_resource_tags", {"Tags": []}, {"KeyId": ARN_K1})
         [found] = list(kms.collect_keys(context(aws, {KEY.type: ["k1"]})))
         stub.assert_no_pending_responses()
     assert found.attributes["enable_key_rotation"] is False
@@ -149,13 +151,14 @@ def test_keys_and_aliases_follow_every_page() -> None:
 
 def test_resource_tags_follow_every_page() -> None:
     aws = new_aws()
+    deny_tagging(aws)  # ListResourceTags is the fallback
     meta = {"KeyId": "k1", "Arn": ARN_K1, "KeySpec": "SYMMETRIC_DEFAULT", "Origin": "AWS_KMS"}
     with Stubber(aws.client("kms", REGION)) as stub:
         stub.add_response("list_keys", {"Keys": [{"KeyId": "k1", "KeyArn": ARN_K1}]}, {})
         stub.add_response("describe_key", {"KeyMetadata": meta}, {"KeyId": "k1"})
         stub.add_response("get_key_rotation_status", {"KeyRotationEnabled": True}, {"KeyId": "k1"})
         _pages(stub, "list_resource_tags", "Tags", [[{"TagKey": f"k{n}", "TagValue": f"v{n}"}] for n in (1, 2)],
-               {"KeyId": "k1"})
+               {"KeyId": ARN_K1})
         [found] = list(kms.collect_keys(context(aws, {KEY.type: ["k1"]})))
         stub.assert_no_pending_responses()
     assert found.attributes["tags"] == {"k1": "v1", "k2": "v2"}

@@ -404,7 +404,8 @@ def test_certificate_and_validation_share_one_describe(aws: Aws) -> None:
     assert sorted(r.type for r in inventory.resources) == [acmmod.CERTIFICATE.type, VALIDATION.type]
     after = aws.counter.snapshot()
     assert {op: n - before.get(op, 0) for op, n in after.items() if n != before.get(op, 0)} == {
-        "acm.ListCertificates": 1, "acm.DescribeCertificate": 1, "acm.ListTagsForCertificate": 1}
+        "acm.ListCertificates": 1, "acm.DescribeCertificate": 1,
+        "resource-groups-tagging-api.GetResources": 1}
 
 
 # --- paging and call counts -------------------------------------------------------------------------
@@ -499,7 +500,7 @@ def test_edge_inventory_costs_the_expected_calls(aws: Aws, network: dict[str, An
         "elastic-load-balancing-v2.DescribeTags": 2,
         "acm.ListCertificates": 1,
         "acm.DescribeCertificate": 1,
-        "acm.ListTagsForCertificate": 1,
+        "resource-groups-tagging-api.GetResources": 1,  # the certificate's tags in bulk
     }
     assert len([r for r in inventory.resources if r.type == "aws_lb_listener"]) == 6
 

@@ -19,6 +19,7 @@ from tests.inventory._platform import (
     collect,
     compared,
     context,
+    deny_tagging,
     new_aws,
     paged,
     spent_since,
@@ -225,20 +226,13 @@ def test_calls_for_a_few_alarms_groups_and_topics(aws: Aws) -> None:
 
     spent = spent_since(aws, before)
     assert counts == [4, 4, 4]
-    assert spent == {"sns.ListTopics": 1, "sns.GetTopicAttributes": 1, "sns.ListTagsForResource": 1,
+    assert spent == {"sns.ListTopics": 1, "sns.GetTopicAttributes": 1,
                      "cloudwatch-logs.DescribeLogGroups": 1, "cloudwatch.DescribeAlarms": 1,
-                     "resource-groups-tagging-api.GetResources": 2}  # alarm and log-group tags in bulk
+                     "resource-groups-tagging-api.GetResources": 3}  # topic, alarm and log-group tags in bulk
 
 
 def test_tags_are_asked_per_resource_where_the_tagging_api_is_denied(aws: Aws) -> None:
-    from botocore.awsrequest import AWSResponse
-
-    def refuse(**_: Any) -> tuple[AWSResponse, dict[str, Any]]:
-        error = {"Code": "AccessDeniedException", "Message": "not allowed"}
-        return AWSResponse("https://tagging.invalid", 400, {}, None), {"Error": error,
-                                                                          "ResponseMetadata": {"HTTPStatusCode": 400}}
-
-    aws.client("resourcegroupstaggingapi", REGION).meta.events.register("before-call", refuse)
+    deny_tagging(aws)
     aws.client("logs", REGION).create_log_group(logGroupName="/ecs/app", tags={"Team": "web"})
     before = aws.counter.snapshot()
     found = collect(mon.collect_log_groups, context(aws, {"aws_cloudwatch_log_group": ["/ecs/app"]}), mon.LOG_GROUP)

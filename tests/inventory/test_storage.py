@@ -24,6 +24,7 @@ from tests.inventory._platform import (
     collect,
     compared,
     context,
+    deny_tagging,
     new_aws,
     paged,
     spent_since,
@@ -260,6 +261,7 @@ def test_access_denied_on_a_per_bucket_call_propagates(tf_type: str) -> None:
 
 def test_access_denied_on_tagging_propagates_and_is_remembered() -> None:
     aws = new_aws()
+    deny_tagging(aws)  # the Tagging API too: GetBucketTagging is asked, and its denial is the type's
     ctx = context(aws, {"aws_s3_bucket": [BUCKET]})
     with Stubber(aws.client("s3", REGION)) as stub:
         stub.add_response("list_buckets", {"Buckets": [{"Name": BUCKET, "BucketRegion": REGION}]})
@@ -303,7 +305,7 @@ def test_calls_for_a_few_buckets_each_once_across_the_six_types(aws: Aws) -> Non
 
     spent = spent_since(aws, before)
     # moto leaves BucketRegion out of ListBuckets, so each bucket's location is asked once
-    assert spent == {"s3.ListBuckets": 1, "s3.GetBucketLocation": 4, "s3.GetBucketTagging": 1,
+    assert spent == {"s3.ListBuckets": 1, "s3.GetBucketLocation": 4, "resource-groups-tagging-api.GetResources": 1,
                      "s3.GetBucketVersioning": 1, "s3.GetBucketEncryption": 1, "s3.GetPublicAccessBlock": 1,
                      "s3.GetBucketPolicy": 1, "s3.GetBucketLifecycleConfiguration": 1}
 
@@ -433,6 +435,7 @@ def test_list_tables_follows_every_page() -> None:
 
 def test_table_tags_follow_every_page() -> None:
     aws = new_aws()
+    deny_tagging(aws)  # ListTagsOfResource is the fallback
     arn = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/table-1"
     with Stubber(aws.client("dynamodb", REGION)) as stub:
         stub.add_response("list_tables", {"TableNames": ["table-1"]})
@@ -460,4 +463,4 @@ def test_calls_for_a_few_tables(aws: Aws) -> None:
     assert len(found) == 5
     assert spent == {"dynamodb.ListTables": 1, "dynamodb.DescribeTable": 5,
                      "dynamodb.DescribeContinuousBackups": 1, "dynamodb.DescribeTimeToLive": 1,
-                     "dynamodb.ListTagsOfResource": 1}
+                     "resource-groups-tagging-api.GetResources": 1}
