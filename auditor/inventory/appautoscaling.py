@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from auditor.catalog import TypeSpec
-from auditor.inventory.base import CollectContext, collector, paginate, with_tags
+from auditor.inventory.base import CollectContext, collector, moto_lacks, paginate, with_tags
 from auditor.models import Resource
 
 SERVICE = "application-autoscaling"
@@ -43,6 +43,7 @@ def _number(value: Any) -> Any:
 
 TARGET = TypeSpec(
     type="aws_appautoscaling_target",
+    tags_per_resource=moto_lacks("application-autoscaling:scalable-target"),
     service=SERVICE,
     compared=("service_namespace", "resource_id", "scalable_dimension", "min_capacity", "max_capacity",
               "role_arn", "suspended_state"),

@@ -252,6 +252,12 @@ def one_block(value: Mapping[str, Any] | None, fields: Mapping[str, str], defaul
     return [{tf: value.get(key, default) for key, tf in fields.items()}]
 
 
+def moto_lacks(resource_type: str, but: str = "") -> str:
+    """A `tags_per_resource` reason: AWS's GetResources lists `resource_type`, the embedded AWS's does not."""
+    return (f"AWS's GetResources lists `{resource_type}`, but moto's does not{but}, and the conformance suite "
+            "applies real Terraform on moto: a bulk read there would report every held resource's tags as removed")
+
+
 def arn_partition(region: str) -> str:
     """The ARN partition of a region (cn-north-1 -> aws-cn, us-gov-west-1 -> aws-us-gov, else aws)."""
     return "aws-cn" if region.startswith("cn-") else "aws-us-gov" if region.startswith("us-gov-") else "aws"

@@ -9,11 +9,12 @@ import botocore.exceptions
 
 from auditor.aws import error_code
 from auditor.catalog import Detail, Listing, TypeSpec
-from auditor.inventory.base import CollectContext, collector, listed, register, with_tags
+from auditor.inventory.base import CollectContext, collector, listed, moto_lacks, register, with_tags
 from auditor.models import Resource
 
 REPOSITORY = TypeSpec(
     type="aws_ecr_repository", partially_read=True,
+    tags_per_resource=moto_lacks("ecr:repository"),
     service="ecr",
     compared=("name", "image_tag_mutability", "image_scanning_configuration", "encryption_configuration"),
     tags=True,

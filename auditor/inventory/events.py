@@ -14,7 +14,7 @@ import botocore.exceptions
 
 from auditor.aws import error_code
 from auditor.catalog import Detail, Listing, TypeSpec
-from auditor.inventory.base import CollectContext, collector, one_block, paginate, register, with_tags
+from auditor.inventory.base import CollectContext, collector, moto_lacks, one_block, paginate, register, with_tags
 from auditor.models import Resource
 
 _DEFAULT_BUS = "default"
@@ -52,6 +52,7 @@ def _listed_rule_id(rule: Mapping[str, Any]) -> str:
 
 EVENT_RULE = TypeSpec(
     type="aws_cloudwatch_event_rule",
+    tags_per_resource=moto_lacks("events:rule", " (it lists event buses only)"),
     service="events",
     compared=("name", "description", "event_bus_name", "event_pattern", "schedule_expression", "role_arn",
               "state", "is_enabled"),

@@ -95,6 +95,11 @@ def _elb_tags(ctx: CollectContext) -> dict[str, dict[str, str]]:
     return ctx.shared("elbv2.tags", fetch)
 
 
+_ELBV2_TAGS = ("DescribeTags takes 20 ARNs a call, in one pass for load balancers, listeners and target groups "
+               "(listener rules: those a state holds), so it costs about one call per 20 resources; moto's "
+               "GetResources lists load balancers and target groups but not listeners or listener rules, and the "
+               "conformance suite applies real Terraform on moto")
+
 # --- aws_lb ---------------------------------------------------------------------------------------
 
 LB_ATTRIBUTES: tuple[Attr, ...] = (
@@ -118,6 +123,7 @@ _LB_ATTRIBUTE_NAMES = tuple(tf_name for _, tf_name, _ in LB_ATTRIBUTES)
 
 LOAD_BALANCER = TypeSpec(
     type="aws_lb",
+    tags_per_resource=_ELBV2_TAGS,
     calls=("DescribeLoadBalancers", "DescribeLoadBalancerAttributes", "DescribeListeners", "DescribeTargetGroups",
            "DescribeTags"),
     service="elbv2",
@@ -402,6 +408,7 @@ _LISTENER_ATTRIBUTE_FIELDS = (
 
 LISTENER = TypeSpec(
     type="aws_lb_listener",
+    tags_per_resource=_ELBV2_TAGS,
     calls=("DescribeLoadBalancers", "DescribeListeners", "DescribeTargetGroups", "DescribeTags"),
     service="elbv2",
     compared=("load_balancer_arn", "port", "protocol", "ssl_policy", "certificate_arn", "alpn_policy",
@@ -498,6 +505,7 @@ def listener_rule_attributes(rule: Mapping[str, Any], listener_arn: str,
 
 LISTENER_RULE = TypeSpec(
     type="aws_lb_listener_rule",
+    tags_per_resource=_ELBV2_TAGS,
     service="elbv2",
     calls=("DescribeLoadBalancers", "DescribeListeners", "DescribeRules", "DescribeTags"),
     compared=("listener_arn", "priority", "action", "condition"),
@@ -594,6 +602,7 @@ _TG_ATTRIBUTE_NAMES = tuple(tf_name for _, tf_name, _ in TG_ATTRIBUTES)
 
 TARGET_GROUP = TypeSpec(
     type="aws_lb_target_group", partially_read=True,
+    tags_per_resource=_ELBV2_TAGS,
     calls=("DescribeLoadBalancers", "DescribeListeners", "DescribeTargetGroups", "DescribeTargetGroupAttributes",
            "DescribeTags"),
     service="elbv2",

@@ -14,7 +14,7 @@ import botocore.exceptions
 
 from auditor.aws import error_code
 from auditor.catalog import Detail, Listing, StateView, TypeSpec
-from auditor.inventory.base import CollectContext, collector, one_block, paginate, register, tags_dict
+from auditor.inventory.base import CollectContext, collector, moto_lacks, one_block, paginate, register, tags_dict
 from auditor.models import Resource
 
 
@@ -57,6 +57,7 @@ def _namespace_zone(live: Resource, view: StateView) -> bool:
 
 ZONE = TypeSpec(
     type="aws_route53_zone",
+    tags_per_resource=moto_lacks("route53:hostedzone", " (AWS answers it in us-east-1 only)"),
     service="route53",
     global_service=True,
     compared=("name", "comment", "vpc"),

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from auditor.catalog import Detail, Listing, TypeSpec
-from auditor.inventory.base import register, with_tags
+from auditor.inventory.base import moto_lacks, register, with_tags
 
 SERVICE = "servicediscovery"
 _TAGS = Detail("ListTagsForResource", lambda item: {"ResourceARN": item["Arn"]}, "Tags")
@@ -28,6 +28,7 @@ def namespace_attributes(namespace: Mapping[str, Any], details: Mapping[str, Any
 
 NAMESPACE = TypeSpec(
     type="aws_service_discovery_private_dns_namespace",
+    tags_per_resource=moto_lacks("servicediscovery:namespace"),
     service=SERVICE,
     compared=("name", "description"),
     tags=True,
@@ -71,6 +72,7 @@ def service_attributes(service: Mapping[str, Any], details: Mapping[str, Any]) -
 
 DISCOVERY_SERVICE = TypeSpec(
     type="aws_service_discovery_service",
+    tags_per_resource=moto_lacks("servicediscovery:service"),
     service=SERVICE,
     compared=("name", "description", "namespace_id", "dns_config", "health_check_config",
               "health_check_custom_config"),

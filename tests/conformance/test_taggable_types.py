@@ -3,7 +3,8 @@
 The provider's own schema (`terraform providers schema -json`, hashicorp/aws 5.100 from the mirror)
 says which types hold `tags`; each such covered type must compare them (TypeSpec.tags) and its
 collector must read them somewhere: the Tagging API's GetResources, a tag call, or the list/describe
-answer itself (EC2, IAM, ECS, Secrets Manager). docs/tag-sources.md is rewritten from the specs.
+answer itself (EC2, IAM, ECS, Secrets Manager); a type read by per-resource tag calls says why not in
+bulk. docs/tag-sources.md is rewritten from the specs.
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ def tag_source(spec: TypeSpec) -> str | None:
         fallback = ", ".join(per) or TAGS_IN_ANSWER[spec.service]
         return f"bulk: Tagging API GetResources per region; where it is denied, {fallback}"
     if per:
-        return f"per held resource (concurrent): {', '.join(BATCHED.get(c, c) for c in per)}"
+        calls = ", ".join(BATCHED.get(c, c) for c in per)
+        return f"per held resource (concurrent): {calls}. Not in bulk: {spec.tags_per_resource or '(no reason given)'}"
     return TAGS_IN_ANSWER.get(spec.service)
 
 
@@ -66,6 +68,7 @@ def test_every_taggable_covered_type_compares_tags_from_a_source(provider_attrib
     taggable = sorted(t for t in covered if "tags" in provider_attributes[t])
     assert [t for t in taggable if not covered[t].tags] == []
     assert [t for t in taggable if tag_source(covered[t]) is None] == []
+    assert [t for t in taggable if "(no reason given)" in str(tag_source(covered[t]))] == []
     assert [t for t in covered if covered[t].tags and t not in taggable] == []  # no tags the provider lacks
     lines = ["# Where the auditor reads each type's tags",
              "",
