@@ -7,15 +7,13 @@ fails on a container without its own `memory` (the stack's task definition has t
 only), so this service's task definition sets it, and on awsvpc networking (moto's ENI for the
 task lacks private_dns_name), so this task definition is in bridge mode and the task sets have no
 networkConfiguration (the deployer copies blue's, whatever it is); and no task is registered with a target group,
-so health comes from `TaskSetHealth` (a task set's targets are healthy `startup` s after its scale
+so health comes from bgstack's `TaskSetHealth` (a task set's targets are healthy `startup` s after its scale
 last changed).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -25,88 +23,21 @@ from auditor.aws import Aws
 from auditor.cli import cli
 from auditor.deploy import DeployRefused, DeployRequest, deploy, resume
 from auditor.history import History
-from tests.deploy.bgstack import ALARM_5XX, CLUSTER, CONTAINER, FakeClock, FakeMetrics, Stack, push_image, weights
-
-SERVICE = "web-ts"
-
-
-def _sets(aws: Aws) -> list[dict[str, Any]]:
-    return list(aws.client("ecs").describe_task_sets(cluster=CLUSTER, service=SERVICE)["taskSets"])
-
-
-def _task_definition(aws: Aws, stack: Stack) -> str:
-    """The stack's task definition as family web-ts, for moto: bridge network mode, container memory."""
-    ecs = aws.client("ecs")
-    found = ecs.describe_task_definition(taskDefinition=stack.task_definition)["taskDefinition"]
-    return str(ecs.register_task_definition(
-        family=SERVICE, networkMode="bridge", cpu="256", memory="512",
-        containerDefinitions=[{**c, "memory": 512} for c in found["containerDefinitions"]])
-        ["taskDefinition"]["taskDefinitionArn"])
-
-
-def _blue_set(aws: Aws, stack: Stack, target_group: str | None = None) -> str:
-    """A task set of the service at 100% behind `target_group` (blue's by default)."""
-    made = aws.client("ecs").create_task_set(cluster=CLUSTER, service=SERVICE,
-                               taskDefinition=_task_definition(aws, stack), launchType="FARGATE",
-                               scale={"unit": "PERCENT", "value": 100.0},
-                               loadBalancers=[{"targetGroupArn": target_group or stack.blue_tg,
-                                               "containerName": CONTAINER, "containerPort": 3000}])
-    return str(made["taskSet"]["taskSetArn"])
-
-
-@pytest.fixture
-def external(aws: Aws, stack: Stack) -> Iterator[str]:
-    """The EXTERNAL-controller service (desired 2) with one PRIMARY task set behind blue; its ARN."""
-    ecs = aws.client("ecs")
-    if not [s for s in ecs.describe_services(cluster=CLUSTER, services=[SERVICE])["services"]
-            if s.get("status") == "ACTIVE"]:
-        ecs.create_service(cluster=CLUSTER, serviceName=SERVICE, desiredCount=2,
-                           deploymentController={"type": "EXTERNAL"})
-    for found in _sets(aws):
-        ecs.delete_task_set(cluster=CLUSTER, service=SERVICE, taskSet=found["taskSetArn"])
-    arn = _blue_set(aws, stack)
-    ecs.update_service_primary_task_set(cluster=CLUSTER, service=SERVICE, primaryTaskSet=arn)
-    yield arn
-
-
-@dataclass
-class TaskSetHealth:
-    """A target group's targets: its task sets' share of the service's 2 tasks, healthy `startup` s after
-    that share last changed; `broken` target groups never get a healthy target."""
-
-    aws: Aws
-    stack: Stack
-    clock: FakeClock
-    startup: float = 45.0
-    broken: set[str] = field(default_factory=set)
-    _since: dict[str, tuple[int, float]] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        for target_group in (self.stack.blue_tg, self.stack.green_tg):  # what runs now has been running long
-            self._since[target_group] = (self._want(target_group), self.clock.now() - self.startup)
-
-    def _want(self, target_group: str) -> int:
-        return sum(round(float(s["scale"]["value"]) * 2 / 100) for s in _sets(self.aws)
-                   if any(lb["targetGroupArn"] == target_group for lb in s.get("loadBalancers") or []))
-
-    def healthy_targets(self, target_group: str) -> tuple[int, int]:
-        want = self._want(target_group)
-        count, since = self._since[target_group]
-        if want != count:
-            count, since = want, self.clock.now()
-        self._since[target_group] = (count, since)
-        if target_group in self.broken:
-            return 0, want
-        return (want if self.clock.now() - since >= self.startup else 0), want
-
-
-def _seams(aws: Aws, stack: Stack) -> dict[str, Any]:
-    clock = FakeClock()
-    return {"clock": clock, "health": TaskSetHealth(aws, stack, clock), "metrics": FakeMetrics(clock), "signals": False}
+from tests.deploy.bgstack import (
+    ALARM_5XX,
+    CLUSTER,
+    TS_SERVICE,
+    Stack,
+    add_task_set,
+    push_image,
+    task_set_seams,
+    task_sets,
+    weights,
+)
 
 
 def _request(stack: Stack, **overrides: Any) -> DeployRequest:
-    options: dict[str, Any] = {"cluster": CLUSTER, "service": SERVICE, "image": stack.image("v2"),
+    options: dict[str, Any] = {"cluster": CLUSTER, "service": TS_SERVICE, "image": stack.image("v2"),
                                "steps": (10, 50, 100), "bake_seconds": 300.0, "timeout_seconds": 1200.0,
                                "alarms": (ALARM_5XX,), "poll_seconds": 15.0}
     return DeployRequest(**{**options, **overrides})
@@ -114,16 +45,16 @@ def _request(stack: Stack, **overrides: Any) -> DeployRequest:
 
 def _assert_back_on_blue(aws: Aws, stack: Stack, blue: str) -> None:
     assert weights(aws, stack) == {"blue": 100, "green": 0}
-    assert [(s["taskSetArn"], s["status"], s["scale"]["value"]) for s in _sets(aws)] == [(blue, "PRIMARY", 100.0)]
+    assert [(s["taskSetArn"], s["status"], s["scale"]["value"]) for s in task_sets(aws)] == [(blue, "PRIMARY", 100.0)]
 
 
 def test_happy_path_ends_on_the_new_primary_task_set(aws: Aws, stack: Stack, history: History,
                                                      external: str) -> None:
     digest = push_image(aws, "v2")
-    outcome = deploy(_request(stack), aws=aws, history=history, **_seams(aws, stack))
+    outcome = deploy(_request(stack), aws=aws, history=history, **task_set_seams(aws, stack))
     assert outcome.result == "succeeded", outcome
     assert weights(aws, stack) == {"blue": 0, "green": 100}
-    (green,) = _sets(aws)
+    (green,) = task_sets(aws)
     assert (green["status"], green["externalId"], green["scale"]) == (
         "PRIMARY", outcome.deploy_id, {"unit": "PERCENT", "value": 100.0})
     assert [lb["targetGroupArn"] for lb in green["loadBalancers"]] == [stack.green_tg]
@@ -140,20 +71,20 @@ def test_happy_path_ends_on_the_new_primary_task_set(aws: Aws, stack: Stack, his
     assert "scaling" not in events and "scale" not in events
     # the roles have swapped: the next deploy goes from green's task set back to blue's target group
     push_image(aws, "v3")
-    again = deploy(_request(stack, image=stack.image("v3")), aws=aws, history=history, **_seams(aws, stack))
+    again = deploy(_request(stack, image=stack.image("v3")), aws=aws, history=history, **task_set_seams(aws, stack))
     assert again.result == "succeeded", again
     assert weights(aws, stack) == {"blue": 100, "green": 0}
-    (back,) = _sets(aws)
+    (back,) = task_sets(aws)
     assert back["status"] == "PRIMARY" and back["loadBalancers"][0]["targetGroupArn"] == stack.blue_tg
 
 
 def test_alarm_mid_shift_rolls_back_and_deletes_green(aws: Aws, stack: Stack, history: History,
                                                       external: str) -> None:
     push_image(aws, "v2")
-    seams = _seams(aws, stack)
+    seams = task_set_seams(aws, stack)
     seen: list[tuple[dict[str, int], int]] = []
     # 45 s of green start-up, 300 s at 10%, then the alarm fires during the 50% bake
-    seams["clock"].at(400, lambda: (seen.append((weights(aws, stack), len(_sets(aws)))),
+    seams["clock"].at(400, lambda: (seen.append((weights(aws, stack), len(task_sets(aws)))),
                                     aws.client("cloudwatch").set_alarm_state(
                                         AlarmName=ALARM_5XX, StateValue="ALARM", StateReason="test")))
     outcome = deploy(_request(stack), aws=aws, history=history, **seams)
@@ -175,22 +106,23 @@ def test_bad_task_set_setups_are_refused(aws: Aws, stack: Stack, history: Histor
                                          setup: str, message: str) -> None:
     ecs = aws.client("ecs")
     if setup == "second":
-        _blue_set(aws, stack, stack.green_tg)
+        add_task_set(aws, stack, stack.green_tg)
     elif setup == "primary-on-green":
-        green = _blue_set(aws, stack, stack.green_tg)
-        ecs.update_service_primary_task_set(cluster=CLUSTER, service=SERVICE, primaryTaskSet=green)
-        ecs.delete_task_set(cluster=CLUSTER, service=SERVICE, taskSet=external)
+        green = add_task_set(aws, stack, stack.green_tg)
+        ecs.update_service_primary_task_set(cluster=CLUSTER, service=TS_SERVICE, primaryTaskSet=green)
+        ecs.delete_task_set(cluster=CLUSTER, service=TS_SERVICE, taskSet=external)
     else:
-        ecs.update_task_set(cluster=CLUSTER, service=SERVICE, taskSet=external, scale={"unit": "PERCENT", "value": 50})
-    before = (_sets(aws), ecs.list_task_definitions()["taskDefinitionArns"])
+        ecs.update_task_set(cluster=CLUSTER, service=TS_SERVICE, taskSet=external,
+                            scale={"unit": "PERCENT", "value": 50})
+    before = (task_sets(aws), ecs.list_task_definitions()["taskDefinitionArns"])
     push_image(aws, "v2")
     with pytest.raises(DeployRefused) as refused:
-        deploy(_request(stack), aws=aws, history=history, **_seams(aws, stack))
+        deploy(_request(stack), aws=aws, history=history, **task_set_seams(aws, stack))
     text = str(refused.value)
     assert "\n" not in text and text.startswith(f"{'service' if setup == 'second' else 'primary task set'}")
     head, _, tail = message.partition("web-blue/...")
     assert head in text and tail in text, text
-    assert (_sets(aws), ecs.list_task_definitions()["taskDefinitionArns"]) == before
+    assert (task_sets(aws), ecs.list_task_definitions()["taskDefinitionArns"]) == before
     assert weights(aws, stack) == {"blue": 100, "green": 0} and history.list_journals("deploy") == []
 
 
@@ -199,13 +131,13 @@ class _Killed(BaseException):
 
 
 def _crash_at_half(aws: Aws, stack: Stack, history: History) -> str:
-    seams = _seams(aws, stack)
+    seams = task_set_seams(aws, stack)
     seams["clock"].at(100, lambda: (_ for _ in ()).throw(_Killed()))  # 45 s start-up, then baking at 50%
     with pytest.raises(_Killed):
         deploy(_request(stack, steps=(50, 100)), aws=aws, history=history, **seams)
     (deploy_id,) = history.list_journals("deploy")
     assert history.read_journal(deploy_id)[-1]["event"] != "outcome"
-    assert weights(aws, stack) == {"blue": 50, "green": 50} and len(_sets(aws)) == 2
+    assert weights(aws, stack) == {"blue": 50, "green": 50} and len(task_sets(aws)) == 2
     return deploy_id
 
 
@@ -225,10 +157,10 @@ def test_crash_at_50_then_rollback(aws: Aws, stack: Stack, history: History, ext
 def test_crash_at_50_then_resume(aws: Aws, stack: Stack, history: History, external: str) -> None:
     push_image(aws, "v2")
     deploy_id = _crash_at_half(aws, stack, history)
-    outcome = resume(deploy_id, aws=aws, history=history, **_seams(aws, stack))
+    outcome = resume(deploy_id, aws=aws, history=history, **task_set_seams(aws, stack))
     assert outcome.result == "succeeded", outcome
     assert weights(aws, stack) == {"blue": 0, "green": 100}
-    (green,) = _sets(aws)
+    (green,) = task_sets(aws)
     assert green["status"] == "PRIMARY" and green["externalId"] == deploy_id
     events = [e["event"] for e in history.read_journal(deploy_id)]
     assert events.count("create_task_set") == 1  # the resume found green's task set by its externalId
