@@ -21,7 +21,7 @@ from click.testing import CliRunner
 
 from auditor.aws import Aws
 from auditor.cli import cli
-from auditor.deploy import DeployRefused, DeployRequest, deploy, resume
+from auditor.deploy import DeployRefused, DeployRequest, colours, deploy, resume, rollback
 from auditor.history import History
 from tests.deploy.bgstack import (
     ALARM_5XX,
@@ -164,3 +164,27 @@ def test_crash_at_50_then_resume(aws: Aws, stack: Stack, history: History, exter
     assert green["status"] == "PRIMARY" and green["externalId"] == deploy_id
     events = [e["event"] for e in history.read_journal(deploy_id)]
     assert events.count("create_task_set") == 1  # the resume found green's task set by its externalId
+
+
+def test_crash_after_the_primary_switch_then_rollback(aws: Aws, stack: Stack, history: History, external: str,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The process dies between UpdateServicePrimaryTaskSet and DeleteTaskSet: --rollback puts blue back
+    as primary before deleting green."""
+    push_image(aws, "v2")
+    real = colours._ecs
+
+    def dying(what: str, fn: Any, **kwargs: Any) -> Any:
+        if what.startswith("delete task set"):
+            raise _Killed()
+        return real(what, fn, **kwargs)
+
+    monkeypatch.setattr(colours, "_ecs", dying)
+    with pytest.raises(_Killed):
+        deploy(_request(stack), aws=aws, history=history, **task_set_seams(aws, stack))
+    monkeypatch.setattr(colours, "_ecs", real)
+    (deploy_id,) = history.list_journals("deploy")
+    assert weights(aws, stack) == {"blue": 0, "green": 100}
+    assert sorted(s["status"] for s in task_sets(aws)) == ["ACTIVE", "PRIMARY"]
+    outcome = rollback(deploy_id, aws=aws, history=history, **task_set_seams(aws, stack))
+    assert outcome.result == "rolled_back", outcome
+    _assert_back_on_blue(aws, stack, external)
