@@ -85,3 +85,6 @@ def external(aws: Aws, stack: Stack) -> Iterator[str]:
     arn = add_task_set(aws, stack)
     ecs.update_service_primary_task_set(cluster=CLUSTER, service=TS_SERVICE, primaryTaskSet=arn)
     yield arn
+    for found in task_sets(aws):  # gone again: the module's other tests see the two-service pair alone
+        ecs.delete_task_set(cluster=CLUSTER, service=TS_SERVICE, taskSet=found["taskSetArn"])
+    ecs.delete_service(cluster=CLUSTER, service=TS_SERVICE, force=True)
