@@ -3,8 +3,10 @@
 Green gets the new task definition at blue's desired count; once all its targets are healthy the
 weights move step by step, each step baked while the gates hold; at 100% blue goes to zero (after
 `keep_blue_seconds` of warm standby) and the colours swap roles for the next deploy. Any failure
-moves the weights back to 100% blue first, then scales green down. Autoscaling is suspended on both
-colours while traffic moves and left on the serving colour only (auditor.deploy.scaling).
+moves the weights back to 100% blue first, then scales green down. Colours are two services or two
+task sets of an EXTERNAL-controller service (auditor.deploy.colours). Autoscaling of two services is
+suspended on both while traffic moves and left on the serving one only (auditor.deploy.scaling); an
+EXTERNAL service's scaling is left alone, as it sizes both task sets alike (they are PERCENT scaled).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from auditor.aws import Aws, describe_error
+from auditor.deploy.colours import Colours, colours_for
 from auditor.deploy.gates import Gates, Reading
 from auditor.deploy.journal import Journal
 from auditor.deploy.model import AWS_ERRORS, AlbSetup, Colour, DeployError
@@ -93,21 +96,13 @@ class AlbRun:
             raise DeployError(f"cannot set the weights of {self.setup.weighted} to green {percent}%: "
                               f"{describe_error(exc)}") from None
 
-    def scale(self, colour: Colour, count: int, task_definition: str | None = None) -> None:
-        self.journal.write("scale", service=colour.service, desired=count, task_definition=task_definition)
-        extra = {"taskDefinition": task_definition} if task_definition else {}
-        try:
-            self.aws.client("ecs").update_service(cluster=self.setup.cluster, service=colour.service,
-                                                  desiredCount=count, **extra)
-        except AWS_ERRORS as exc:
-            raise DeployError(f"cannot scale service {colour.service} to {count}: {describe_error(exc)}") from None
+    @property
+    def colours(self) -> Colours:
+        """What scaling a colour means here: a service's desired count or a task set's scale."""
+        return colours_for(self.aws, self.setup, self.journal)
 
     def desired_now(self, colour: Colour) -> int:
-        try:
-            found = self.aws.client("ecs").describe_services(cluster=self.setup.cluster, services=[colour.service])
-        except AWS_ERRORS as exc:
-            raise DeployError(f"cannot read service {colour.service}: {describe_error(exc)}") from None
-        return int(found["services"][0].get("desiredCount", 0)) if found.get("services") else 0
+        return self.colours.desired(colour)
 
     # --- the deploy -------------------------------------------------------------------------------
 
@@ -115,10 +110,11 @@ class AlbRun:
                 rebake: int | None = None) -> None:
         """Green up with `task_definition`, then every step after the current weight (re-baking `rebake`)."""
         blue, green = self.setup.blue, self.setup.green
-        self.scaling_held = True
-        self.scaling.hold(blue, green)
+        if not self.setup.task_sets:  # an EXTERNAL service's scaling sizes both task sets alike: left alone
+            self.scaling_held = True
+            self.scaling.hold(blue, green)
         started = self.clock.now()
-        self.scale(green, blue.desired, task_definition)
+        self.colours.bring_up(green, blue.desired, task_definition)
         self.wait_healthy(green, blue.desired, "green")
         self.green_provisioning = self.clock.now() - started
         self.journal.write("provisioned", service=green.service, seconds=round(self.green_provisioning, 3))
@@ -134,8 +130,9 @@ class AlbRun:
         if keep_blue_seconds > 0:
             self.journal.write("keep_blue", service=blue.service, seconds=keep_blue_seconds)
             self.watch(keep_blue_seconds, 100, None)
-        self.scale(blue, 0)
-        self.scaling.settle(serving=green, idle=blue)
+        self.colours.retire(blue, serving=green)
+        if self.scaling_held:
+            self.scaling.settle(serving=green, idle=blue)
         self.journal.write("roles", blue=green.service, green=blue.service,
                            why="the new release serves 100%: it is blue for the next deploy")
 
@@ -146,11 +143,11 @@ class AlbRun:
         self.journal.write("rollback", reason=reason)
         if self._again(self.green_percent) > 0:
             if self._again(lambda: self.desired_now(blue)) < blue.desired:
-                self._again(lambda: self.scale(blue, blue.desired))
+                self._again(lambda: self.colours.scale(blue, blue.desired))
             if not self.gates.healthy(blue.target_group, blue.desired).ok:
                 self.wait_healthy(blue, blue.desired, "blue", deadline=self.clock.now() + self.timeout_seconds)
             self._again(lambda: self.set_green(0, f"rollback: {reason}"))
-        self._again(lambda: self.scale(green, 0))
+        self._again(lambda: self.colours.retire(green, serving=blue))
         if self.scaling_held:  # otherwise the deploy never touched it: an operator's setting stays
             self._again(lambda: self.scaling.settle(serving=blue, idle=green))
 

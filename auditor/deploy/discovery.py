@@ -1,7 +1,8 @@
 """Find how a service is deployed, from its load-balancer settings and the explicit overrides.
 
 Two setups are recognised, described never guessed: ECS native blue/green (the service's deployment
-strategy is BLUE_GREEN, CANARY or LINEAR) and the deployer's own ALB weights (two services behind two
+strategy is BLUE_GREEN, CANARY or LINEAR) and the deployer's own ALB weights (two services, or the
+PRIMARY task set of an EXTERNAL-controller service and the task set a deploy creates, behind two
 target groups that one listener default action or rule forwards to, all weight on one of them).
 Anything else is refused with a one-line reason, before anything changes.
 """
@@ -16,8 +17,6 @@ from auditor.deploy.model import AWS_ERRORS, AlbSetup, Colour, DeployError, Depl
 NATIVE_STRATEGIES = frozenset({"BLUE_GREEN", "CANARY", "LINEAR"})
 _CONTROLLERS = {
     "CODE_DEPLOY": "deploys through CodeDeploy (CreateDeployment), not through the deployer",
-    "EXTERNAL": "the deployer does not drive: a release there is a new task set per task definition "
-                "(CreateTaskSet, UpdateServicePrimaryTaskSet, DeleteTaskSet), not two services' desired counts",
 }
 """Why a service under another deployment controller is refused (one line each)."""
 _UNWEIGHTABLE = ("redirect", "fixed-response", "authenticate-oidc", "authenticate-cognito")
@@ -45,12 +44,62 @@ def discover(aws: Aws, request: DeployRequest) -> AlbSetup | NativeSetup:
     strategy = (service.get("deploymentConfiguration") or {}).get("strategy", "ROLLING")
     if controller == "ECS" and strategy in NATIVE_STRATEGIES:
         return _native(aws, service, request)
+    if controller == "EXTERNAL":
+        return _external(aws, request, service)
     if controller != "ECS":
         raise DeployRefused(f"service {request.service} uses the {controller} deployment controller, "
                             f"which {_CONTROLLERS.get(controller, 'the deployer does not drive')}",
-                            "the deployer moves ALB weights between two ECS-controlled services, or drives "
-                            "ECS native blue/green")
+                            "the deployer moves ALB weights between two ECS-controlled services or two task sets "
+                            "of an EXTERNAL-controller service, or drives ECS native blue/green")
     return _alb(aws, request, service)
+
+
+def task_set_of(aws: Aws, cluster: str, service: str, task_set: str) -> dict[str, Any]:
+    """One task set of `service`, as DescribeTaskSets gives it."""
+    found = _call(f"task set {task_set}", aws.client("ecs").describe_task_sets, cluster=cluster, service=service,
+                  taskSets=[task_set]).get("taskSets") or []
+    if not found:
+        raise DeployRefused(f"task set {task_set} of service {service} not found")
+    return dict(found[0])
+
+
+def _external(aws: Aws, request: DeployRequest, service: dict[str, Any]) -> AlbSetup:
+    """Blue is the EXTERNAL service's PRIMARY task set; green a task set the deploy creates behind the other
+    target group of the weighted forward action."""
+    name = service["serviceName"]
+    if request.blue_service or request.green_service:
+        raise DeployRefused(f"service {name} has an EXTERNAL controller: its colours are task sets, not "
+                            "--blue-service/--green-service")
+    sets = _call(f"the task sets of {name}", aws.client("ecs").describe_task_sets, cluster=request.cluster,
+                 service=name).get("taskSets") or []
+    primary = [s for s in sets if s.get("status") == "PRIMARY"]
+    if len(primary) != 1:
+        raise DeployRefused(f"service {name} (EXTERNAL controller) has {len(primary)} PRIMARY task sets; "
+                            "the deployer needs exactly one, serving all traffic")
+    others = [s["id"] for s in sets if s is not primary[0]]
+    if others:
+        raise DeployRefused(f"service {name} has task sets besides the primary ({', '.join(others)}): a deploy is "
+                            "under way or died",
+                            "finish it with `audit deploy --resume ID`, revert it with `--rollback ID`, or delete them")
+    blue_set = primary[0]
+    scale = blue_set.get("scale") or {}
+    if (scale.get("unit"), float(scale.get("value", 0))) != ("PERCENT", 100.0):
+        raise DeployRefused(f"primary task set {blue_set['id']} of service {name} is scaled to "
+                            f"{scale.get('value')} {scale.get('unit')}, not 100 PERCENT")
+    own = [lb for lb in blue_set.get("loadBalancers") or [] if lb.get("targetGroupArn")]
+    if len(own) != 1:
+        raise DeployRefused(f"primary task set {blue_set['id']} of service {name} is registered with {len(own)} "
+                            "target groups; the ALB-weights deploy needs exactly one per colour")
+    listener, rule, blue_tg, green_tg = _weighted_pair(aws, request, own[0]["targetGroupArn"])
+    if blue_tg != own[0]["targetGroupArn"]:
+        raise DeployRefused(f"primary task set {blue_set['id']} of service {name} is behind "
+                            f"{_name(own[0]['targetGroupArn'])}, but {_name(rule or listener)} sends all traffic to "
+                            f"{_name(blue_tg)}")
+    desired = int(service.get("desiredCount", 0))
+    return AlbSetup(cluster=request.cluster, listener=listener, rule=rule,
+                    blue=Colour(name, blue_tg, desired, task_set=blue_set["taskSetArn"]),
+                    green=Colour(name, green_tg, 0), container=str(own[0].get("containerName", "")),
+                    load_balancer=_load_balancer(aws, blue_tg, green_tg), task_sets=True)
 
 
 def _native(aws: Aws, service: dict[str, Any], request: DeployRequest) -> NativeSetup:
@@ -78,7 +127,28 @@ def _alb(aws: Aws, request: DeployRequest, service: dict[str, Any]) -> AlbSetup:
     if len(own) != 1:
         raise DeployRefused(f"service {request.service} is registered with {len(own)} target groups; the ALB-weights "
                             "deploy needs exactly one per colour")
-    listener, rule, actions = _weighted_actions(aws, request, own[0]["targetGroupArn"])
+    listener, rule, blue_tg, green_tg = _weighted_pair(aws, request, own[0]["targetGroupArn"])
+    by_group = _services_by_target_group(aws, request.cluster)
+    blue = _colour(by_group, blue_tg, request.blue_service, "blue", request.cluster)
+    green = _colour(by_group, green_tg, request.green_service, "green", request.cluster)
+    if request.service not in (blue["serviceName"], green["serviceName"]):
+        raise DeployRefused(f"service {request.service} is neither colour behind {_name(rule or listener)}")
+    blue_lb, green_lb = _lb_of(blue, blue_tg), _lb_of(green, green_tg)
+    if (blue_lb.get("containerName"), blue_lb.get("containerPort")) != (green_lb.get("containerName"),
+                                                                        green_lb.get("containerPort")):
+        raise DeployRefused(f"services {blue['serviceName']} and {green['serviceName']} put different containers "
+                            "behind their target groups")
+    return AlbSetup(cluster=request.cluster, listener=listener, rule=rule,
+                    blue=Colour(blue["serviceName"], blue_tg, int(blue.get("desiredCount", 0))),
+                    green=Colour(green["serviceName"], green_tg, int(green.get("desiredCount", 0))),
+                    container=str(blue_lb.get("containerName", "")),
+                    load_balancer=_load_balancer(aws, blue_tg, green_tg))
+
+
+def _weighted_pair(aws: Aws, request: DeployRequest, target_group: str) -> tuple[str, str | None, str, str]:
+    """(listener, rule or None, blue TG, green TG): the forward action weighting `target_group` and one other,
+    all weight on blue."""
+    listener, rule, actions = _weighted_actions(aws, request, target_group)
     forward = _forward(actions, rule or listener)
     weights = {t["TargetGroupArn"]: int(t.get("Weight", 1)) for t in forward["ForwardConfig"]["TargetGroups"]}
     if len(weights) != 2:
@@ -96,16 +166,11 @@ def _alb(aws: Aws, request: DeployRequest, service: dict[str, Any]) -> AlbSetup:
             raise DeployRefused(f"--{colour}-target-group {_name(given)} does not match {_name(rule or listener)}, "
                                 f"whose {colour} (serving {'all' if colour == 'blue' else 'no'} traffic) is "
                                 f"{_name(found)}")
-    by_group = _services_by_target_group(aws, request.cluster)
-    blue = _colour(by_group, blue_tg, request.blue_service, "blue", request.cluster)
-    green = _colour(by_group, green_tg, request.green_service, "green", request.cluster)
-    if request.service not in (blue["serviceName"], green["serviceName"]):
-        raise DeployRefused(f"service {request.service} is neither colour behind {_name(rule or listener)}")
-    blue_lb, green_lb = _lb_of(blue, blue_tg), _lb_of(green, green_tg)
-    if (blue_lb.get("containerName"), blue_lb.get("containerPort")) != (green_lb.get("containerName"),
-                                                                        green_lb.get("containerPort")):
-        raise DeployRefused(f"services {blue['serviceName']} and {green['serviceName']} put different containers "
-                            "behind their target groups")
+    return listener, rule, blue_tg, green_tg
+
+
+def _load_balancer(aws: Aws, blue_tg: str, green_tg: str) -> str:
+    """The ALB of two target groups alike in protocol, port, VPC and target type."""
     groups = _call("the target groups", aws.client("elbv2").describe_target_groups,
                    TargetGroupArns=[blue_tg, green_tg])["TargetGroups"]
     shape = {g["TargetGroupArn"]: (g.get("Protocol"), g.get("Port"), g.get("VpcId"), g.get("TargetType"))
@@ -114,11 +179,7 @@ def _alb(aws: Aws, request: DeployRequest, service: dict[str, Any]) -> AlbSetup:
         raise DeployRefused(f"target groups {_name(blue_tg)} and {_name(green_tg)} differ in protocol, port, VPC or "
                             "target type")
     balancers = next((g.get("LoadBalancerArns") or [] for g in groups if g["TargetGroupArn"] == blue_tg), [])
-    return AlbSetup(cluster=request.cluster, listener=listener, rule=rule,
-                    blue=Colour(blue["serviceName"], blue_tg, int(blue.get("desiredCount", 0))),
-                    green=Colour(green["serviceName"], green_tg, int(green.get("desiredCount", 0))),
-                    container=str(blue_lb.get("containerName", "")),
-                    load_balancer=balancers[0] if balancers else "")
+    return balancers[0] if balancers else ""
 
 
 def _weighted_actions(aws: Aws, request: DeployRequest, target_group: str) -> tuple[str, str | None, list[Any]]:

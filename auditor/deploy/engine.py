@@ -10,7 +10,7 @@ from typing import Any
 
 from auditor.aws import Aws
 from auditor.deploy.alb import AlbRun, fmt_seconds
-from auditor.deploy.discovery import describe_service, discover
+from auditor.deploy.discovery import describe_service, discover, task_set_of
 from auditor.deploy.gates import Gates, GateSettings
 from auditor.deploy.journal import Journal, JournalStore, last
 from auditor.deploy.lease import Lease, default_owner
@@ -55,7 +55,7 @@ def deploy(request: DeployRequest, aws: Aws, history: JournalStore, *, clock: Cl
         raise DeployRefused(f"service {request.service} is not part of {setup.weighted}")
     if setup.blue.desired < 1:
         raise DeployRefused(f"blue service {setup.blue.service} serves all traffic with desired count 0")
-    current = describe_service(aws, setup.cluster, setup.blue.service)["taskDefinition"]
+    current = _blue_task_definition(aws, setup)
     release = plan_release(aws, current, setup.container, request.image, request.task_definition)
     gates = _gates(aws, request, seams)
     for reading in (gates.alarms(), gates.healthy(setup.blue.target_group, setup.blue.desired)):
@@ -66,7 +66,8 @@ def deploy(request: DeployRequest, aws: Aws, history: JournalStore, *, clock: Cl
     if request.dry_run:
         return DeployOutcome(result="dry_run", deploy_id=deploy_id, way="alb-weights", task_definition=release.label,
                              weights={setup.blue.target_group: 100, setup.green.target_group: 0},
-                             services=_services(setup, blue=setup.blue.desired, green=setup.green.desired),
+                             services=_services(setup, blue={"desired": setup.blue.desired},
+                                                green={"desired": setup.green.desired}),
                              message="dry run: nothing changed", plan=plan)
     journal = Journal(history, deploy_id, seams.clock.now)
     run = _alb_run(aws, setup, journal, seams, gates, request)
@@ -158,7 +159,8 @@ def _guarded(run: AlbRun, journal: Journal, seams: Seams, lease: Lease, opening:
         with catch_signals(seams.signals) as stopping:
             try:
                 body()
-                message = "green serves 100%; blue scaled to 0"
+                message = ("green serves 100% and its task set is primary; blue's task set deleted"
+                           if run.setup.task_sets else "green serves 100%; blue scaled to 0")
             except _RolledBack as done:
                 result, reason = "rolled_back", str(done)
             except (Exception, KeyboardInterrupt) as failure:
@@ -167,7 +169,8 @@ def _guarded(run: AlbRun, journal: Journal, seams: Seams, lease: Lease, opening:
                 try:
                     run.rollback(reason)
                     result = "rolled_back"
-                    message = "traffic is 100% on blue; green scaled to 0"
+                    message = ("traffic is 100% on blue; green's task set deleted" if run.setup.task_sets
+                               else "traffic is 100% on blue; green scaled to 0")
                 except Exception as second:
                     result = "failed"
                     text = second.message if isinstance(second, DeployError) else f"{type(second).__name__}: {second}"
@@ -186,7 +189,7 @@ def _outcome(run: AlbRun, result: str, reason: str | None, message: str, duratio
     setup = run.setup
     try:
         weights = run.weights()
-        services = _services(setup, blue=run.desired_now(setup.blue), green=run.desired_now(setup.green))
+        services = _services(setup, blue=run.colours.state(setup.blue), green=run.colours.state(setup.green))
     except DeployError as exc:
         weights, services = {}, {}
         message = f"{message}; cannot read the end state: {exc.message}"
@@ -197,9 +200,16 @@ def _outcome(run: AlbRun, result: str, reason: str | None, message: str, duratio
                          duration_seconds=duration, green_provisioning_seconds=run.green_provisioning)
 
 
-def _services(setup: AlbSetup, blue: int, green: int) -> dict[str, dict[str, object]]:
-    return {"blue": {"service": setup.blue.service, "target_group": setup.blue.target_group, "desired": blue},
-            "green": {"service": setup.green.service, "target_group": setup.green.target_group, "desired": green}}
+def _services(setup: AlbSetup, blue: dict[str, object], green: dict[str, object]) -> dict[str, dict[str, object]]:
+    return {"blue": {"service": setup.blue.service, "target_group": setup.blue.target_group, **blue},
+            "green": {"service": setup.green.service, "target_group": setup.green.target_group, **green}}
+
+
+def _blue_task_definition(aws: Aws, setup: AlbSetup) -> str:
+    """What blue runs: its service's task definition, or its task set's."""
+    if not setup.task_sets:
+        return str(describe_service(aws, setup.cluster, setup.blue.service)["taskDefinition"])
+    return task_set_of(aws, setup.cluster, setup.blue.service, str(setup.blue.task_set))["taskDefinition"]
 
 
 def _gates(aws: Aws, request: DeployRequest, seams: Seams) -> Gates:
@@ -215,7 +225,7 @@ def _alb_run(aws: Aws, setup: AlbSetup, journal: Journal, seams: Seams, gates: G
 
 
 def _lease(aws: Aws, request: DeployRequest, setup: AlbSetup, deploy_id: str) -> Lease:
-    key = f"{setup.cluster}/{'+'.join(sorted((setup.blue.service, setup.green.service)))}"
+    key = f"{setup.cluster}/{'+'.join(sorted({setup.blue.service, setup.green.service}))}"
     return Lease(aws, request.lease_table, key, request.owner or default_owner(), deploy_id)
 
 
@@ -226,11 +236,14 @@ def _lease_seconds(request: DeployRequest) -> float:
 def _plan(setup: AlbSetup, release: Release, steps: tuple[int, ...], request: DeployRequest) -> tuple[str, ...]:
     lines = [f"task definition: {release.label} (from {release.base_arn})",
              *(f"  image {image}" for image in release.images),
-             f"green {setup.green.service}: desired {setup.green.desired} -> {setup.blue.desired} "
-             f"behind {setup.green.target_group}",
+             (f"green: a new task set of {setup.green.service} at 100% ({setup.blue.desired} tasks) "
+              if setup.task_sets else f"green {setup.green.service}: desired {setup.green.desired} -> "
+                                      f"{setup.blue.desired} ")
+             + f"behind {setup.green.target_group}",
              f"weights on {setup.weighted}: green " + " -> ".join(f"{s}%" for s in steps)
              + f", baking {fmt_seconds(request.bake_seconds)} each",
-             f"blue {setup.blue.service}: desired {setup.blue.desired} -> 0"
+             (f"green's task set made primary, blue's {setup.blue.task_set} deleted" if setup.task_sets
+              else f"blue {setup.blue.service}: desired {setup.blue.desired} -> 0")
              + (f" after {fmt_seconds(request.keep_blue_seconds)} warm" if request.keep_blue_seconds else ""),
              f"gates: green healthy >= {setup.blue.desired}, 5xx <= {request.max_5xx_rate:.2%}"
              + (f", alarms {', '.join(request.alarms)}" if request.alarms else "")

@@ -81,16 +81,19 @@ class DeployRequest:
 
 @dataclass(frozen=True, slots=True)
 class Colour:
-    """One side of an ALB-weights setup: its ECS service and target group."""
+    """One side of an ALB-weights setup: its ECS service and target group (and, under an EXTERNAL
+    controller, its task set: blue's is the service's PRIMARY one, green's is created by the deploy)."""
 
     service: str
     target_group: str
     desired: int
+    task_set: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class AlbSetup:
-    """The deployer's own way: two services behind two target groups weighted by one listener or rule."""
+    """The deployer's own way: two services (or two task sets of one EXTERNAL-controller service) behind
+    two target groups weighted by one listener or rule."""
 
     cluster: str
     listener: str
@@ -99,6 +102,8 @@ class AlbSetup:
     green: Colour
     container: str
     load_balancer: str
+    task_sets: bool = False
+    """Blue and green are task sets of one EXTERNAL-controller service (`blue.service`), not two services."""
 
     @property
     def weighted(self) -> str:

@@ -9,7 +9,8 @@ bundled blue/green deployer (auditor.deploy), never by a bare UpdateService.
   revision. When the drifted service is the idle colour already, deploy (2) alone does it.
 - ECS native blue/green (deploymentConfiguration.strategy BLUE_GREEN, CANARY, LINEAR): one deploy of the
   same service; ECS moves the traffic.
-- Neither: skipped, with the deployer's reason.
+- Neither: skipped, with the deployer's reason. So is an EXTERNAL-controller service (task sets): its revision
+  is its primary task set's, and the skip names the `audit deploy` that replaces it.
 
 The state's task definition is used as is. The plan asks the deployer for a dry run (discovery, its
 refusals, the revision it would run): a revision it would register anew (it pins images given by tag
@@ -123,6 +124,11 @@ def redeploy_check(aws: Aws, settings: DeploySettings) -> RedeployCheck:
         if outcome.way != ALB:
             return Route(NATIVE, (spec["service"],), None)
         serving, idle = (str(outcome.services[c]["service"]) for c in ("blue", "green"))
+        if serving == idle:
+            return (f"{spec['service']} has an EXTERNAL deployment controller: its revision is that of its primary "
+                    "task set (aws_ecs_task_set in Terraform), which a deploy replaces; run `audit deploy "
+                    f"--cluster {spec['cluster']} --service {spec['service']} --task-definition "
+                    f"{spec['task_definition']}` to put it back")
         if spec["service"] == serving:
             return Route(ALB, (idle, serving), idle)
         return Route(ALB, (spec["service"],), serving)

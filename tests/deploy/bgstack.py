@@ -182,3 +182,68 @@ def fake_seams(aws: Aws, stack: Stack, clock: FakeClock | None = None, startup: 
     clock = clock or FakeClock()
     return {"clock": clock, "health": ServiceHealth(aws, stack, clock, startup), "metrics": FakeMetrics(clock),
             "signals": False}
+
+
+# --- an EXTERNAL-controller service whose colours are task sets (tests/deploy/test_task_sets.py) -------
+
+TS_SERVICE = "web-ts"
+
+
+def task_sets(aws: Aws) -> list[dict[str, Any]]:
+    return list(aws.client("ecs").describe_task_sets(cluster=CLUSTER, service=TS_SERVICE)["taskSets"])
+
+
+def _ts_task_definition(aws: Aws, stack: Stack) -> str:
+    """The stack's task definition as family web-ts, for moto: bridge network mode, container memory."""
+    ecs = aws.client("ecs")
+    found = ecs.describe_task_definition(taskDefinition=stack.task_definition)["taskDefinition"]
+    return str(ecs.register_task_definition(
+        family=TS_SERVICE, networkMode="bridge", cpu="256", memory="512",
+        containerDefinitions=[{**c, "memory": 512} for c in found["containerDefinitions"]])
+        ["taskDefinition"]["taskDefinitionArn"])
+
+
+def add_task_set(aws: Aws, stack: Stack, target_group: str | None = None) -> str:
+    """A task set of the EXTERNAL-controller service at 100% behind `target_group` (blue's by default)."""
+    made = aws.client("ecs").create_task_set(cluster=CLUSTER, service=TS_SERVICE,
+                               taskDefinition=_ts_task_definition(aws, stack), launchType="FARGATE",
+                               scale={"unit": "PERCENT", "value": 100.0},
+                               loadBalancers=[{"targetGroupArn": target_group or stack.blue_tg,
+                                               "containerName": CONTAINER, "containerPort": 3000}])
+    return str(made["taskSet"]["taskSetArn"])
+
+
+@dataclass
+class TaskSetHealth:
+    """A target group's targets: its task sets' share of the service's 2 tasks, healthy `startup` s after
+    that share last changed; `broken` target groups never get a healthy target."""
+
+    aws: Aws
+    stack: Stack
+    clock: FakeClock
+    startup: float = 45.0
+    broken: set[str] = field(default_factory=set)
+    _since: dict[str, tuple[int, float]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for target_group in (self.stack.blue_tg, self.stack.green_tg):  # what runs now has been running long
+            self._since[target_group] = (self._want(target_group), self.clock.now() - self.startup)
+
+    def _want(self, target_group: str) -> int:
+        return sum(round(float(s["scale"]["value"]) * 2 / 100) for s in task_sets(self.aws)
+                   if any(lb["targetGroupArn"] == target_group for lb in s.get("loadBalancers") or []))
+
+    def healthy_targets(self, target_group: str) -> tuple[int, int]:
+        want = self._want(target_group)
+        count, since = self._since[target_group]
+        if want != count:
+            count, since = want, self.clock.now()
+        self._since[target_group] = (count, since)
+        if target_group in self.broken:
+            return 0, want
+        return (want if self.clock.now() - since >= self.startup else 0), want
+
+
+def task_set_seams(aws: Aws, stack: Stack) -> dict[str, Any]:
+    clock = FakeClock()
+    return {"clock": clock, "health": TaskSetHealth(aws, stack, clock), "metrics": FakeMetrics(clock), "signals": False}

@@ -14,7 +14,19 @@ import pytest
 
 from auditor.aws import Aws, AwsSettings
 from auditor.history import History, open_history
-from tests.deploy.bgstack import ALARM_5XX, ALARM_HOSTS, BLUE, CLUSTER, GREEN, LEASES, Stack, build
+from tests.deploy.bgstack import (
+    ALARM_5XX,
+    ALARM_HOSTS,
+    BLUE,
+    CLUSTER,
+    GREEN,
+    LEASES,
+    TS_SERVICE,
+    Stack,
+    add_task_set,
+    build,
+    task_sets,
+)
 
 REGION = "us-east-1"
 
@@ -58,3 +70,21 @@ def history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[History
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     with open_history(None) as history:
         yield history
+
+
+@pytest.fixture
+def external(aws: Aws, stack: Stack) -> Iterator[str]:
+    """The EXTERNAL-controller service (desired 2) with one PRIMARY task set behind blue; its ARN."""
+    ecs = aws.client("ecs")
+    if not [s for s in ecs.describe_services(cluster=CLUSTER, services=[TS_SERVICE])["services"]
+            if s.get("status") == "ACTIVE"]:
+        ecs.create_service(cluster=CLUSTER, serviceName=TS_SERVICE, desiredCount=2,
+                           deploymentController={"type": "EXTERNAL"})
+    for found in task_sets(aws):
+        ecs.delete_task_set(cluster=CLUSTER, service=TS_SERVICE, taskSet=found["taskSetArn"])
+    arn = add_task_set(aws, stack)
+    ecs.update_service_primary_task_set(cluster=CLUSTER, service=TS_SERVICE, primaryTaskSet=arn)
+    yield arn
+    for found in task_sets(aws):  # gone again: the module's other tests see the two-service pair alone
+        ecs.delete_task_set(cluster=CLUSTER, service=TS_SERVICE, taskSet=found["taskSetArn"])
+    ecs.delete_service(cluster=CLUSTER, service=TS_SERVICE, force=True)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 
-from auditor.aws import Aws
+from auditor.aws import Aws, AwsSettings
 from auditor.deploy import DeployRequest, deploy
 from auditor.history import History
 from tests.conftest import REPO
-from tests.deploy.bgstack import ALARM_5XX, BLUE, CLUSTER, Stack, fake_seams, push_image
+from tests.deploy.bgstack import ALARM_5XX, BLUE, CLUSTER, TS_SERVICE, Stack, fake_seams, push_image, task_set_seams
 from tests.e2e.test_iam_policy import iam_action
 
 POLICIES = REPO / "terraform" / "auditor" / "policies"
@@ -44,9 +44,37 @@ def test_deploy_policy_covers_a_deploy_and_its_rollback(aws: Aws, stack: Stack, 
             "dynamodb:PutItem", "dynamodb:DeleteItem"} <= made
 
 
+def test_deploy_policy_covers_a_task_set_deploy_and_its_rollback(aws: Aws, stack: Stack, history: History,
+                                                                 external: str) -> None:
+    """The EXTERNAL-controller way: exactly the task-set actions it uses are granted."""
+    push_image(aws, "v2")
+    seams = task_set_seams(aws, stack)
+    # blue's task set cut to 50% under the deploy, then the alarm: the rollback scales blue back (UpdateTaskSet)
+    other = Aws(AwsSettings(region=aws.default_region, max_attempts=1))  # not counted as the deployer's
+    seams["clock"].at(100, lambda: (
+        other.client("ecs").update_task_set(cluster=CLUSTER, service=TS_SERVICE, taskSet=external,
+                                          scale={"unit": "PERCENT", "value": 50.0}),
+        aws.client("cloudwatch").set_alarm_state(AlarmName=ALARM_5XX, StateValue="ALARM", StateReason="test")))
+    before = aws.counter.snapshot()
+    request = DeployRequest(cluster=CLUSTER, service=TS_SERVICE, image=stack.image("v2"), alarms=(ALARM_5XX,),
+                            steps=(10, 100), bake_seconds=300, timeout_seconds=1200)
+    assert deploy(request, aws=aws, history=history, **seams).result == "rolled_back"
+    seams["clock"].hooks.clear()
+    aws.client("cloudwatch").set_alarm_state(AlarmName=ALARM_5XX, StateValue="OK", StateReason="test")
+    assert deploy(request, aws=aws, history=history, **task_set_seams(aws, stack)).result == "succeeded"
+    made = {iam_action(op) for op, n in aws.counter.snapshot().items() if n > before.get(op, 0)}
+    made -= {"cloudwatch:SetAlarmState"}
+    granted = _granted("audit-deploy.json")
+    assert made - granted == set(), f"calls the deploy policy does not allow: {sorted(made - granted)}"
+    task_set_actions = {a for a in granted if "TaskSet" in a}
+    assert task_set_actions == {a for a in made if "TaskSet" in a} == {
+        "ecs:CreateTaskSet", "ecs:DeleteTaskSet", "ecs:DescribeTaskSets", "ecs:UpdateServicePrimaryTaskSet",
+        "ecs:UpdateTaskSet"}
+
+
 def test_readonly_policy_grants_no_deploy_write() -> None:
     writes = {a for a in _granted("audit-deploy.json")
               if a.split(":", 1)[1].startswith(("Register", "Update", "Modify", "Stop", "Put", "Delete", "Pass",
-                                                "Tag"))}
-    assert len(writes) == 10
+                                                "Tag", "Create"))}
+    assert len(writes) == 14
     assert writes & _granted("audit-readonly.json") == set()

@@ -27,16 +27,20 @@ from tests.deploy.bgstack import (
     CLUSTER,
     FAMILY,
     GREEN,
+    TS_SERVICE,
     FakeMetrics,
     Stack,
     desired,
     fake_seams,
+    task_set_seams,
+    task_sets,
     weights,
 )
 from tests.fix.test_planner import Run
 from tests.report.sample import day_doc
 
-_built, aws, stack, history = deployer._built, deployer.aws, deployer.stack, deployer.history  # its fixtures
+_built, aws, stack, history, external = (deployer._built, deployer.aws, deployer.stack, deployer.history,  # its
+                                         deployer.external)  # fixtures
 native = recorded.native  # ECS native blue/green with recorded answers
 
 STATE = "s3://state/web.tfstate"
@@ -156,6 +160,21 @@ def test_a_service_outside_any_blue_green_setup_is_skipped_with_the_deployers_re
     assert action.summary == ("task_definition is not redeployed: the blue/green deployer refuses it: service worker "
                               "is registered with 0 target groups; the ALB-weights deploy needs exactly one per colour")
     assert weights(aws, stack) == {"blue": 100, "green": 0}
+
+
+def test_an_external_controller_service_is_skipped_with_the_deploy_to_run(aws: Aws, stack: Stack,
+                                                                          external: str) -> None:
+    """Its colours are task sets of one service: its revision is the primary task set's (aws_ecs_task_set)."""
+    arn = aws.client("ecs").describe_services(cluster=CLUSTER, services=[TS_SERVICE])["services"][0]["serviceArn"]
+    drift = Drift("aws_ecs_service", arn, DriftKind.CHANGED, f"aws_ecs_service.{TS_SERVICE}", stack.region,
+                  (AttributeChange("task_definition", stack.task_definition, _revision(aws, stack)),), (STATE,),
+                  state_attributes={"cluster": CLUSTER, "name": TS_SERVICE, "task_definition": stack.task_definition})
+    action = _action(aws, drift, replace(_settings(aws, stack), seams=task_set_seams(aws, stack)))
+    assert action.kind is ActionKind.SKIP
+    assert action.summary.startswith(f"task_definition is not redeployed: {TS_SERVICE} has an EXTERNAL deployment "
+                                     "controller: its revision is that of its primary task set")
+    assert f"audit deploy --cluster {CLUSTER} --service {TS_SERVICE} --task-definition" in action.summary
+    assert [s["taskSetArn"] for s in task_sets(aws)] == [external]  # nothing changed
 
 
 # --- applying ----------------------------------------------------------------------------------------------
